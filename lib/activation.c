@@ -1,0 +1,75 @@
+/* activation.c -- f_l and f_l' of proofs/01-activations.md.
+ *
+ * Element-wise activations take z and return f(z) or f'(z); the derivative
+ * is always a function of z, never of a = f(z) (using a where z is meant is
+ * a classic bug that the bug zoo keeps).  Softmax is not element-wise: its
+ * Jacobian is applied by the backprops themselves, (ACT.8). */
+
+#include <math.h>
+
+#include "internal.h"
+
+/* (ACT.1) sigma(z) = 1 / (1 + e^-z), evaluated so that exp never overflows:
+ * for z < 0 the equal form e^z / (1 + e^z). */
+static double
+sigmoid(double z)
+{
+  if (z >= 0)
+    return 1.0 / (1.0 + exp(-z));
+  double e = exp(z);
+  return e / (1.0 + e);
+}
+
+double
+bpcheck_activation_f(bpcheck_activation f, double z)
+{
+  switch (f) {
+  case BPCHECK_SIGMOID: return sigmoid(z);
+  case BPCHECK_TANH: return tanh(z);
+  case BPCHECK_RELU: return z > 0 ? z : 0.0;
+  case BPCHECK_IDENTITY: return z;
+  /* (ACT.5) softplus(z) = ln(1 + e^z) = max(z, 0) + log1p(e^-|z|) */
+  case BPCHECK_SOFTPLUS: return fmax(z, 0.0) + log1p(exp(-fabs(z)));
+  default: return NAN; /* softmax is not element-wise */
+  }
+}
+
+double
+bpcheck_activation_df(bpcheck_activation f, double z)
+{
+  switch (f) {
+  case BPCHECK_SIGMOID:
+    /* (ACT.1) sigma(z) (1 - sigma(z)), with 1 - sigma(z) = sigma(-z)
+     * evaluated directly: 1 - sigma(z) cancels for large z (at z = 30 it
+     * keeps 3 digits), sigma(-z) keeps them all. */
+    return sigmoid(z) * sigmoid(-z);
+  case BPCHECK_TANH: {
+    /* (ACT.2) 1 - tanh^2 z = 1 / cosh^2 z, the second without the
+     * cancellation of the first for large |z| (where cosh^2 overflows, the
+     * true value is below 1e-300 and 0 is returned). */
+    double c = cosh(z);
+    return 1.0 / (c * c);
+  }
+  case BPCHECK_RELU: return z > 0 ? 1.0 : 0.0; /* (ACT.3), 0 at the kink */
+  case BPCHECK_IDENTITY: return 1.0;           /* (ACT.4) */
+  case BPCHECK_SOFTPLUS: return sigmoid(z);    /* (ACT.5) */
+  default: return NAN;
+  }
+}
+
+/* (ACT.6) a_k = e^(z_k - m) / sum_i e^(z_i - m) with m = max_i z_i: the same
+ * value as without m, and no exponential overflows. */
+void
+bpcheck_softmax(size_t n, const double *z, size_t zstride, double *a,
+                size_t astride)
+{
+  double m = -INFINITY, sum = 0.0;
+  for (size_t i = 0; i < n; i++)
+    m = fmax(m, z[i * zstride]);
+  for (size_t i = 0; i < n; i++) {
+    a[i * astride] = exp(z[i * zstride] - m);
+    sum += a[i * astride];
+  }
+  for (size_t i = 0; i < n; i++)
+    a[i * astride] /= sum;
+}

@@ -1,0 +1,197 @@
+/* literal.c -- backpropagation index by index, exactly as it is derived.
+ *
+ * Put proofs/04-fully-connected.md beside this file: every block below
+ * cites the equation it implements.  The loops run over
+ *
+ *   l  the layer, 1..L
+ *   k  the receiving node, in layer l
+ *   j  the emitting node, in layer l-1
+ *
+ * and use no BLAS and no vector helpers, so that each line can be matched
+ * against the formula.  One sample s is taken at a time; the batch reduction
+ * (COST.5) is applied explicitly when its contribution is added.
+ *
+ * Where the code drifts from the notation:
+ *   - indices start at 0: node k of layer l is z[l][k], k = 0..n_l - 1;
+ *   - W^l_kj is read as W(l, k, j), and b^l_k as b(l, k);
+ *   - in the recursion (FC.5) the node of layer l is j and the node of layer
+ *     l+1 is k, as in the derivation: delta^l_j gathers from every k. */
+
+#include <stdlib.h>
+
+#include "internal.h"
+
+struct bpcheck_literal_workspace {
+  size_t L;
+  size_t *n;      /* n[0..L], to check that a network fits */
+  double **z;     /* z[l][k] = z^l_k of the current sample */
+  double **a;     /* a[l][k] = a^l_k, a[0] = x */
+  double **delta; /* delta[l][k] = delta^l_k = dC_s/dz^l_k */
+  double *dC_da;  /* dC_s/da^L_k */
+  double *block;  /* the memory behind z, a, delta and dC_da */
+};
+
+#define W(l, k, j) gsl_matrix_get(&net->theta->W[(l)], (k), (j))
+#define b(l, k) gsl_vector_get(&net->theta->b[(l)], (k))
+#define x(j, s) gsl_matrix_get(batch->X, (j), (s))
+#define y(k, s) gsl_matrix_get(batch->Y, (k), (s))
+
+int
+bpcheck_literal_alloc(bpcheck_literal_workspace **out, const bpcheck_net *net)
+{
+  size_t L = net->L, total = 0;
+  for (size_t l = 0; l <= L; l++)
+    total += 3 * net->n[l]; /* z, a, delta of layer l */
+  total += net->n[L];       /* dC_da */
+
+  bpcheck_literal_workspace *w = bpcheck_calloc(1, sizeof *w);
+  if (w) {
+    w->L = L;
+    w->n = bpcheck_sizes_dup(L, net->n);
+    w->z = bpcheck_calloc(L + 1, sizeof *w->z);
+    w->a = bpcheck_calloc(L + 1, sizeof *w->a);
+    w->delta = bpcheck_calloc(L + 1, sizeof *w->delta);
+    w->block = bpcheck_calloc(total, sizeof *w->block);
+  }
+  if (!w || !w->n || !w->z || !w->a || !w->delta || !w->block) {
+    bpcheck_literal_free(w);
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for the literal workspace");
+  }
+  double *p = w->block;
+  for (size_t l = 0; l <= L; l++) {
+    w->z[l] = p, p += net->n[l];
+    w->a[l] = p, p += net->n[l];
+    w->delta[l] = p, p += net->n[l];
+  }
+  w->dC_da = p;
+  *out = w;
+  return BPCHECK_SUCCESS;
+}
+
+void
+bpcheck_literal_free(bpcheck_literal_workspace *w)
+{
+  if (!w)
+    return;
+  free(w->n);
+  free(w->z);
+  free(w->a);
+  free(w->delta);
+  free(w->block);
+  free(w);
+}
+
+static int
+check_fits(const bpcheck_net *net, const bpcheck_batch *batch,
+           const bpcheck_params *nabla, const bpcheck_literal_workspace *w)
+{
+  int status = bpcheck_params_match(net->theta, nabla);
+  if (status)
+    return status;
+  for (size_t l = 0; l <= net->L; l++)
+    if (w->L != net->L || w->n[l] != net->n[l])
+      return bpcheck_fail(BPCHECK_EBADLEN,
+                          "the workspace was allocated for another network");
+  return bpcheck_batch_validate(net, batch);
+}
+
+int
+bpcheck_literal_backprop(const bpcheck_net *net, const bpcheck_batch *batch,
+                         bpcheck_params *nabla, double *C,
+                         bpcheck_literal_workspace *w)
+{
+  int status = check_fits(net, batch, nabla, w);
+  if (status)
+    return status;
+
+  const size_t L = net->L, *n = net->n;
+  double **z = w->z, **a = w->a, **delta = w->delta, *dC_da = w->dC_da;
+  double cost = 0.0;
+
+  /* (COST.5) C = r sum_s C_s, so dC/dtheta = r sum_s dC_s/dtheta. */
+  const double r = bpcheck_reduction_factor(net->reduction, batch->B);
+
+  /* nabla_w^l_kj and nabla_b^l_k start at 0 and gather every sample. */
+  for (size_t l = 1; l <= L; l++)
+    for (size_t k = 0; k < n[l]; k++) {
+      for (size_t j = 0; j < n[l - 1]; j++)
+        gsl_matrix_set(&nabla->W[l], k, j, 0.0);
+      gsl_vector_set(&nabla->b[l], k, 0.0);
+    }
+
+  for (size_t s = 0; s < batch->B; s++) {
+    /* Forward pass.  a^0 = x. */
+    for (size_t j = 0; j < n[0]; j++)
+      a[0][j] = x(j, s);
+
+    for (size_t l = 1; l <= L; l++) {
+      for (size_t k = 0; k < n[l]; k++) {
+        /* (FC.1) z^l_k = sum_j W^l_kj a^(l-1)_j + b^l_k */
+        z[l][k] = b(l, k);
+        for (size_t j = 0; j < n[l - 1]; j++)
+          z[l][k] += W(l, k, j) * a[l - 1][j];
+        /* (FC.2) a^l_k = f_l(z^l_k) */
+        if (net->f[l] != BPCHECK_SOFTMAX)
+          a[l][k] = bpcheck_activation_f(net->f[l], z[l][k]);
+      }
+      /* (ACT.6) softmax: a^L_k = e^(z^L_k) / sum_i e^(z^L_i), which needs
+       * every z^L_i first. */
+      if (net->f[l] == BPCHECK_SOFTMAX)
+        bpcheck_softmax(n[l], z[l], 1, a[l], 1);
+    }
+
+    /* The cost of this sample and its gradient with respect to the output:
+     * (COST.1)-(COST.4) C_s = sum_k term(a^L_k, y_k), dC_s/da^L_k. */
+    for (size_t k = 0; k < n[L]; k++) {
+      cost += r * bpcheck_cost_term(net->cost, a[L][k], y(k, s), n[L]);
+      dC_da[k] = bpcheck_cost_dterm(net->cost, a[L][k], y(k, s), n[L]);
+    }
+
+    /* Output layer. */
+    if (net->f[L] != BPCHECK_SOFTMAX) {
+      for (size_t k = 0; k < n[L]; k++)
+        /* (FC.4) delta^L_k = dC/da^L_k f_L'(z^L_k) */
+        delta[L][k] = dC_da[k] * bpcheck_activation_df(net->f[L], z[L][k]);
+    } else {
+      /* (ACT.8) delta^L_k = sum_i (da^L_i/dz^L_k) dC/da^L_i
+       *                   = a^L_k (dC/da^L_k - sum_i a^L_i dC/da^L_i),
+       * from the Jacobian (ACT.7) da_i/dz_k = a_i (delta_ik - a_k). */
+      double sum = 0.0;
+      for (size_t i = 0; i < n[L]; i++)
+        sum += a[L][i] * dC_da[i];
+      for (size_t k = 0; k < n[L]; k++)
+        delta[L][k] = a[L][k] * (dC_da[k] - sum);
+    }
+
+    /* Backward pass, from layer L-1 down to layer 1: delta^l from
+     * delta^(l+1).  Here j runs over layer l and k over layer l+1. */
+    for (size_t l = L - 1; l >= 1; l--) {
+      for (size_t j = 0; j < n[l]; j++) {
+        /* (FC.5) delta^l_j = (sum_k W^(l+1)_kj delta^(l+1)_k) f_l'(z^l_j) */
+        double sum = 0.0;
+        for (size_t k = 0; k < n[l + 1]; k++)
+          sum += W(l + 1, k, j) * delta[l + 1][k];
+        delta[l][j] = sum * bpcheck_activation_df(net->f[l], z[l][j]);
+      }
+    }
+
+    /* Gradients of this sample, added with the reduction's factor r. */
+    for (size_t l = 1; l <= L; l++) {
+      for (size_t k = 0; k < n[l]; k++) {
+        for (size_t j = 0; j < n[l - 1]; j++) {
+          /* (FC.6) dC/dW^l_kj = a^(l-1)_j delta^l_k */
+          double nabla_w = gsl_matrix_get(&nabla->W[l], k, j);
+          gsl_matrix_set(&nabla->W[l], k, j,
+                         nabla_w + r * a[l - 1][j] * delta[l][k]);
+        }
+        /* (FC.7) dC/db^l_k = delta^l_k */
+        double nabla_b = gsl_vector_get(&nabla->b[l], k);
+        gsl_vector_set(&nabla->b[l], k, nabla_b + r * delta[l][k]);
+      }
+    }
+  }
+
+  if (C)
+    *C = cost;
+  return BPCHECK_SUCCESS;
+}

@@ -1,0 +1,231 @@
+/* selftest.c -- the randomized cross-check: literal vs matrix backprop, and
+ * both against central differences, over random architectures.
+ *
+ * Tolerances (proofs/06-central-differences.md):
+ *   literal vs matrix   (CD.8) |g_lit - g_mat| <= BPCHECK_LM_BTOL max_block
+ * |g| backprop vs fdiff   (CD.7) |g_bp - g_fd| <= BPCHECK_FD_SAFETY err_fd
+ * where err_fd is the central differences' own estimate for that entry. */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "internal.h"
+
+/* Everything one trial allocates, freed together. */
+typedef struct {
+  bpcheck_net *net;
+  bpcheck_batch *batch;
+  bpcheck_params *lit, *mat, *fd, *fd_err;
+  bpcheck_literal_workspace *lw;
+  bpcheck_matrix_workspace *mw;
+  bpcheck_fdiff_workspace *fw;
+  bpcheck_report *report;
+} trial_state;
+
+static void
+trial_free(trial_state *t)
+{
+  bpcheck_net_free(t->net);
+  bpcheck_batch_free(t->batch);
+  bpcheck_params_free(t->lit);
+  bpcheck_params_free(t->mat);
+  bpcheck_params_free(t->fd);
+  bpcheck_params_free(t->fd_err);
+  bpcheck_literal_free(t->lw);
+  bpcheck_matrix_free(t->mw);
+  bpcheck_fdiff_free(t->fw);
+  bpcheck_report_free(t->report);
+}
+
+static int
+trial_alloc(trial_state *t, const bpcheck_arch *arch, size_t B)
+{
+  int status;
+  memset(t, 0, sizeof *t);
+  if ((status = bpcheck_net_alloc(&t->net, arch)) ||
+      (status =
+           bpcheck_batch_alloc(&t->batch, arch->n[0], arch->n[arch->L], B)) ||
+      (status = bpcheck_params_alloc(&t->lit, arch->L, arch->n)) ||
+      (status = bpcheck_params_alloc(&t->mat, arch->L, arch->n)) ||
+      (status = bpcheck_params_alloc(&t->fd, arch->L, arch->n)) ||
+      (status = bpcheck_params_alloc(&t->fd_err, arch->L, arch->n)) ||
+      (status = bpcheck_literal_alloc(&t->lw, t->net)) ||
+      (status = bpcheck_matrix_alloc(&t->mw, t->net, B)) ||
+      (status = bpcheck_fdiff_alloc(&t->fw, t->net, B)) ||
+      (status = bpcheck_report_alloc(&t->report, arch->L)))
+    trial_free(t);
+  return status;
+}
+
+/* Records a failed comparison in the trial. */
+static int
+failed(bpcheck_trial *out, const char *what, const bpcheck_report *report)
+{
+  out->failed = what;
+  out->worst = report->worst;
+  return BPCHECK_EMISMATCH;
+}
+
+/* Compares the three gradients of one trial. */
+static int
+cross_check(trial_state *t, bpcheck_trial *out)
+{
+  int status;
+  double C_lit, C_mat;
+  if ((status = bpcheck_literal_backprop(t->net, t->batch, t->lit, &C_lit,
+                                         t->lw)) ||
+      (status =
+           bpcheck_matrix_backprop(t->net, t->batch, t->mat, &C_mat, t->mw)) ||
+      (status =
+           bpcheck_fdiff_gradient(t->net, t->batch, t->fd, t->fd_err, t->fw)))
+    return status;
+
+  /* (CD.8) literal vs matrix, relative to the largest entry of the block. */
+  bpcheck_tolerance lm = {0.0, 0.0, BPCHECK_LM_BTOL, NULL};
+  int lm_status = bpcheck_compare(t->mat, t->lit, &lm, t->report);
+  out->lm_ratio = t->report->max_ratio;
+  out->lm_relerr = t->report->max_ratio * BPCHECK_LM_BTOL;
+  if (lm_status == BPCHECK_EMISMATCH)
+    return failed(out, "literal vs matrix", t->report);
+  if (lm_status)
+    return lm_status;
+
+  /* (CD.7) each backprop vs the central differences, within K times the
+   * error estimate of each entry. */
+  for (size_t i = 0; i < t->fd_err->size; i++)
+    t->fd_err->data[i] *= BPCHECK_FD_SAFETY;
+  bpcheck_tolerance fd = {0.0, 0.0, 0.0, t->fd_err};
+  const bpcheck_params *bp[2] = {t->lit, t->mat};
+  const char *name[2] = {"literal vs central differences",
+                         "matrix vs central differences"};
+  out->fd_ratio = 0.0;
+  out->kinks = bpcheck_fdiff_kinks(t->fw);
+  for (int m = 0; m < 2; m++) {
+    status = bpcheck_compare(t->fd, bp[m], &fd, t->report);
+    if (t->report->max_ratio > out->fd_ratio)
+      out->fd_ratio = t->report->max_ratio;
+    if (status == BPCHECK_EMISMATCH)
+      return failed(out, name[m], t->report);
+    if (status)
+      return status;
+  }
+  return BPCHECK_SUCCESS;
+}
+
+static int
+run_trial(const bpcheck_space *s, gsl_rng *rng, unsigned long seed,
+          bpcheck_trial *out)
+{
+  size_t n[BPCHECK_MAX_LAYERS + 1], B;
+  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  bpcheck_arch arch;
+  trial_state t;
+  int status;
+
+  memset(out, 0, sizeof *out);
+  out->seed = seed;
+  gsl_rng_set(rng, seed);
+  if ((status = bpcheck_space_draw(s, rng, &arch, n, f, &B)))
+    return out->status = status;
+  if ((status = trial_alloc(&t, &arch, B)))
+    return out->status = status;
+  bpcheck_net_init_random(t.net, rng);
+  bpcheck_batch_init_random(t.batch, t.net, rng);
+
+  char desc[200];
+  bpcheck_net_describe(t.net, desc, sizeof desc);
+  snprintf(out->arch, sizeof out->arch, "%s batch %zu", desc, B);
+  out->L = arch.L;
+  out->cost = arch.cost;
+  out->reduction = arch.reduction;
+  for (size_t l = 0; l < arch.L; l++)
+    out->act[f[l]]++;
+  out->P = t.net->theta->size;
+  out->B = B;
+
+  status = cross_check(&t, out);
+  trial_free(&t);
+  return out->status = status;
+}
+
+/* gsl_rng_alloc reports a failed allocation through GSL's error handler;
+ * the library must not let it abort, so the handler is off around it. */
+static gsl_rng *
+rng_alloc(void)
+{
+  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_set_error_handler(old);
+  return rng;
+}
+
+int
+bpcheck_selftest_trial(const bpcheck_space *s, unsigned long seed,
+                       bpcheck_trial *t)
+{
+  gsl_rng *rng = rng_alloc();
+  if (!rng)
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a generator");
+  int status = run_trial(s, rng, seed, t);
+  gsl_rng_free(rng);
+  return status;
+}
+
+static void
+tally(bpcheck_summary *sum, const bpcheck_trial *t, size_t i)
+{
+  for (int f = 0; f < BPCHECK_N_ACTIVATIONS; f++)
+    sum->act[f] += t->act[f];
+  if (t->L > 0) { /* drawn: an invalid space stops before any trial */
+    sum->cost[t->cost]++;
+    sum->reduction[t->reduction]++;
+    sum->depth[t->L < 32 ? t->L : 32]++;
+  }
+  sum->trials++;
+  if (t->status == BPCHECK_SUCCESS)
+    sum->passed++;
+  else if (t->status == BPCHECK_EMISMATCH)
+    sum->failed++;
+  else
+    sum->errors++;
+  if (t->status != BPCHECK_SUCCESS && sum->failed + sum->errors == 1)
+    sum->first_failure = i;
+  if (t->lm_ratio > sum->lm_ratio)
+    sum->lm_ratio = t->lm_ratio, sum->lm_relerr = t->lm_relerr;
+  if (t->fd_ratio > sum->fd_ratio)
+    sum->fd_ratio = t->fd_ratio;
+  sum->kinks += t->kinks;
+  if (t->P > sum->max_params)
+    sum->max_params = t->P;
+}
+
+int
+bpcheck_selftest(const bpcheck_space *s, size_t trials, unsigned long seed,
+                 bpcheck_summary *sum, bpcheck_trial_fn fn, void *data)
+{
+  memset(sum, 0, sizeof *sum);
+  int status = bpcheck_space_validate(s);
+  if (status)
+    return status;
+  gsl_rng *rng = rng_alloc();
+  if (!rng)
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a generator");
+  int first_error = BPCHECK_SUCCESS;
+  for (size_t i = 0; i < trials; i++) {
+    bpcheck_trial t;
+    run_trial(s, rng, seed + i, &t);
+    t.trial = i;
+    tally(sum, &t, i);
+    if (t.status != BPCHECK_SUCCESS && t.status != BPCHECK_EMISMATCH &&
+        !first_error)
+      first_error = t.status;
+    if (fn && fn(&t, data))
+      break;
+  }
+  gsl_rng_free(rng);
+  if (first_error)
+    return first_error;
+  return sum->failed ? BPCHECK_EMISMATCH : BPCHECK_SUCCESS;
+}

@@ -1,0 +1,56 @@
+/* bpcheck.c -- the command: dispatches to a subcommand. */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "config.h"
+#include "commands.h"
+#include "options.h"
+
+static const char usage[] =
+    "Usage: bpcheck [COMMAND] [OPTIONS]\n"
+    "Computes the gradients of fully connected networks two ways (a literal\n"
+    "index-by-index backprop and a matrix one on GSL's BLAS) and checks them\n"
+    "against central differences.\n"
+    "\n"
+    "Commands:\n"
+    "  selftest     the randomized cross-check (the default): literal vs\n"
+    "               matrix vs central differences over random architectures\n"
+    "  help         this text; 'bpcheck selftest --help' for its options\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help      this text\n"
+    "  -V, --version   the version\n"
+    "\n"
+    "Exit codes: 0 everything passed; 1 a gradient mismatch was found;\n"
+    "2 bad usage or bad input; 3 an external implementation failed.\n"
+    "\n"
+    "Environment: BPCHECK_SEED picks the seed when --seed is not given.\n";
+
+int
+main(int argc, char **argv)
+{
+  /* The library returns statuses; GSL must not abort the program. */
+  gsl_set_error_handler_off();
+
+  if (argc < 2)
+    return cmd_selftest(argc, argv);
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
+      strcmp(cmd, "help") == 0) {
+    fputs(usage, stdout);
+    return EXIT_PASS;
+  }
+  if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+    printf("bpcheck %s\n", PACKAGE_VERSION);
+    return EXIT_PASS;
+  }
+  if (strcmp(cmd, "selftest") == 0)
+    return cmd_selftest(argc - 1, argv + 1);
+  if (cmd[0] == '-') /* options of the default command */
+    return cmd_selftest(argc, argv);
+  say_error("unknown command '%s' (try 'bpcheck --help')", cmd);
+  return EXIT_USAGE;
+}

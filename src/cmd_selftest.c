@@ -1,0 +1,270 @@
+/* cmd_selftest.c -- `bpcheck selftest`: the randomized cross-check, as a
+ * table (or JSON), with the seed and architecture of every failing trial. */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "options.h"
+
+static const char usage[] =
+    "Usage: bpcheck selftest [--trials N] [--seed S] [SPACE] [--mode full]\n"
+    "                        [--json]\n"
+    "Draws N random architectures (trial t uses seed S + t), computes the\n"
+    "gradients with the literal and the matrix backprop and with central\n"
+    "differences, and checks that all three agree within their tolerances.\n"
+    "\n"
+    "  --trials N         number of trials (default 1000)\n"
+    "  --seed S           first seed (default $BPCHECK_SEED, else 1)\n"
+    "  --mode full        every entry is checked (the only mode so far)\n"
+    "  --json             one JSON object on stdout instead of the table\n"
+    "SPACE, the random architectures:\n"
+    "  --max-depth D      hidden layers 0..D (default 4)\n"
+    "  --max-width W      nodes per layer 1..W (default 16)\n"
+    "  --max-batch B      samples per batch 1..B (default 8)\n"
+    "  --activations LIST hidden activations (default: all but softmax)\n"
+    "  --output LIST      output activations (default: all)\n"
+    "  --costs LIST       costs (default: all)\n"
+    "  --reductions LIST  batch reductions, mean and/or sum (default: both)\n"
+    "  --same-hidden      one activation for all hidden layers of a network\n"
+    "Only valid combinations are drawn: categorical_cross_entropy with a\n"
+    "softmax output, cross_entropy with a sigmoid or softmax output.\n"
+    "\n"
+    "Exit codes: 0 all trials passed, 1 a mismatch, 2 bad usage.\n";
+
+typedef struct {
+  int json, progress;
+  const bpcheck_space *space;
+  time_t last;
+  size_t trials;
+} run_state;
+
+static void
+print_entry(FILE *out, const bpcheck_trial *t)
+{
+  char name[64];
+  const bpcheck_entry *e = &t->worst;
+  if (e->is_bias)
+    snprintf(name, sizeof name, "b^%zu_%zu", e->l, e->k);
+  else
+    snprintf(name, sizeof name, "W^%zu_%zu,%zu", e->l, e->k, e->j);
+  fprintf(out,
+          "  %s: %s expected %.17g, got %.17g\n"
+          "  error %.3g, tolerance %.3g\n",
+          t->failed, name, e->expected, e->received, e->abserr, e->tol);
+}
+
+/* Called after each trial: a failure is printed at once, with what
+ * reproduces it; progress goes to a terminal's stderr. */
+static int
+on_trial(const bpcheck_trial *t, void *data)
+{
+  run_state *st = data;
+  if (t->status != BPCHECK_SUCCESS && !st->json) {
+    char args[512];
+    space_args(st->space, args, sizeof args);
+    if (st->progress)
+      fputs("\r\033[K", stderr);
+    printf("FAIL trial %zu (seed %lu): %s\n", t->trial, t->seed, t->arch);
+    if (t->status == BPCHECK_EMISMATCH)
+      print_entry(stdout, t);
+    else
+      printf("  error: %s: %s\n", bpcheck_strerror(t->status),
+             bpcheck_errmsg());
+    printf("  reproduce: bpcheck selftest --trials 1 --seed %lu%s\n", t->seed,
+           args);
+    fflush(stdout);
+  }
+  if (st->progress) {
+    time_t now = time(NULL);
+    if (now != st->last || t->trial + 1 == st->trials) {
+      fprintf(stderr, "\rtrial %zu/%zu", t->trial + 1, st->trials);
+      st->last = now;
+    }
+  }
+  return 0;
+}
+
+static void
+print_counts(const char *what, const size_t *count, int n,
+             const char *(*name)(int))
+{
+  printf("  %-12s", what);
+  for (int i = 0; i < n; i++)
+    printf(" %s %zu%s", name(i), count[i], i + 1 < n ? "," : "\n");
+}
+
+static const char *
+act_name(int i)
+{
+  return bpcheck_activation_name((bpcheck_activation)i);
+}
+
+static const char *
+cost_name(int i)
+{
+  return bpcheck_cost_name((bpcheck_cost)i);
+}
+
+static const char *
+reduction_name(int i)
+{
+  return bpcheck_reduction_name((bpcheck_reduction)i);
+}
+
+static void
+print_table(const bpcheck_summary *s, unsigned long seed,
+            const bpcheck_space *space, int status)
+{
+  char desc[1024];
+  space_describe(space, desc, sizeof desc);
+  printf("bpcheck selftest: %zu trials, seeds %lu..%lu\n", s->trials, seed,
+         seed + (s->trials ? s->trials - 1 : 0));
+  printf("space: %s\n\n", desc);
+  printf("%-44s %-10s %-8s %s\n", "check", "worst", "allowed", "result");
+  printf("%-44s %-10.3g %-8g %s\n",
+         "literal vs matrix, error / max |g| of block", s->lm_relerr,
+         BPCHECK_LM_BTOL, s->lm_ratio <= 1 ? "pass" : "FAIL");
+  printf("%-44s %-10.3g %-8g %s\n",
+         "backprop vs central diff., error / estimate",
+         s->fd_ratio * BPCHECK_FD_SAFETY, BPCHECK_FD_SAFETY,
+         s->fd_ratio <= 1 ? "pass" : "FAIL");
+  printf("\ncovered (trials, or layers for activations):\n");
+  printf("  %-12s", "depth L");
+  for (int L = 1; L <= 32; L++)
+    if (s->depth[L])
+      printf(" %d: %zu", L, s->depth[L]);
+  printf("\n");
+  print_counts("activations", s->act, BPCHECK_N_ACTIVATIONS, act_name);
+  print_counts("costs", s->cost, BPCHECK_N_COSTS, cost_name);
+  print_counts("reductions", s->reduction, BPCHECK_N_REDUCTIONS,
+               reduction_name);
+  printf("  %-12s %zu parameters\n", "largest", s->max_params);
+  printf("  %-12s %zu entries whose central difference crosses a relu kink\n"
+         "  %-12s (not differentiable there: neither passed nor failed)\n\n",
+         "skipped", s->kinks, "");
+  printf("%zu trials: %zu passed, %zu failed", s->trials, s->passed,
+         s->failed);
+  if (s->errors)
+    printf(", %zu errors", s->errors);
+  printf(" -- %s\n", status == BPCHECK_SUCCESS ? "PASS" : "FAIL");
+}
+
+static void
+print_json_counts(const char *key, const size_t *count, int n,
+                  const char *(*name)(int))
+{
+  printf("\"%s\":{", key);
+  for (int i = 0; i < n; i++)
+    printf("\"%s\":%zu%s", name(i), count[i], i + 1 < n ? "," : "}");
+}
+
+static void
+print_json(const bpcheck_summary *s, unsigned long seed, int status)
+{
+  printf("{\"command\":\"selftest\",\"seed\":%lu,\"trials\":%zu,"
+         "\"passed\":%zu,\"failed\":%zu,\"errors\":%zu,",
+         seed, s->trials, s->passed, s->failed, s->errors);
+  printf("\"literal_vs_matrix\":{\"worst_block_relative\":%.6g,"
+         "\"allowed\":%g},",
+         s->lm_relerr, BPCHECK_LM_BTOL);
+  printf("\"backprop_vs_fdiff\":{\"worst_ratio\":%.6g,\"safety\":%g},",
+         s->fd_ratio, BPCHECK_FD_SAFETY);
+  printf("\"covered\":{");
+  print_json_counts("activations", s->act, BPCHECK_N_ACTIVATIONS, act_name);
+  printf(",");
+  print_json_counts("costs", s->cost, BPCHECK_N_COSTS, cost_name);
+  printf(",");
+  print_json_counts("reductions", s->reduction, BPCHECK_N_REDUCTIONS,
+                    reduction_name);
+  printf(",\"max_params\":%zu},\"skipped_at_kinks\":%zu,", s->max_params,
+         s->kinks);
+  if (s->failed + s->errors)
+    printf("\"first_failure\":{\"trial\":%zu,\"seed\":%lu},", s->first_failure,
+           seed + s->first_failure);
+  printf("\"result\":\"%s\"}\n", status == BPCHECK_SUCCESS ? "pass" : "fail");
+}
+
+int
+cmd_selftest(int argc, char **argv)
+{
+  static const struct option longopts[] = {
+      {"help", no_argument, NULL, 'h'},
+      {"trials", required_argument, NULL, OPT_TRIALS},
+      {"seed", required_argument, NULL, OPT_SEED},
+      {"mode", required_argument, NULL, OPT_MODE},
+      {"json", no_argument, NULL, OPT_JSON},
+      SPACE_LONG_OPTIONS,
+      {NULL, 0, NULL, 0}};
+  bpcheck_space space;
+  bpcheck_space_default(&space);
+  size_t trials = 1000;
+  unsigned long seed;
+  int have_seed = 0, json = 0, c;
+
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    int done = parse_space_option(c, optarg, &space);
+    if (done < 0)
+      return EXIT_USAGE;
+    if (done)
+      continue;
+    switch (c) {
+    case 'h': fputs(usage, stdout); return EXIT_PASS;
+    case OPT_TRIALS:
+      if (parse_size("--trials", optarg, 1, (size_t)1 << 40, &trials))
+        return EXIT_USAGE;
+      break;
+    case OPT_SEED:
+      if (parse_seed("--seed", optarg, &seed))
+        return EXIT_USAGE;
+      have_seed = 1;
+      break;
+    case OPT_MODE:
+      if (strcmp(optarg, "full") != 0) {
+        say_error("--mode: '%s' is not available; this version checks every "
+                  "entry (--mode full)",
+                  optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case OPT_JSON: json = 1; break;
+    case ':':
+      say_error("%s needs a value (try 'bpcheck selftest --help')",
+                argv[optind - 1]);
+      return EXIT_USAGE;
+    default:
+      say_error("unknown option '%s' (try 'bpcheck selftest --help')",
+                argv[optind - 1]);
+      return EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    say_error("unexpected argument '%s' (try 'bpcheck selftest --help')",
+              argv[optind]);
+    return EXIT_USAGE;
+  }
+  if (!have_seed && default_seed(1, &seed))
+    return EXIT_USAGE;
+  if (bpcheck_space_validate(&space)) {
+    say_error("%s", bpcheck_errmsg());
+    return EXIT_USAGE;
+  }
+
+  run_state st = {json, isatty(STDERR_FILENO), &space, 0, trials};
+  bpcheck_summary sum;
+  int status = bpcheck_selftest(&space, trials, seed, &sum, on_trial, &st);
+  if (st.progress)
+    fputs("\r\033[K", stderr);
+  if (json)
+    print_json(&sum, seed, status);
+  else
+    print_table(&sum, seed, &space, status);
+  if (status == BPCHECK_SUCCESS)
+    return EXIT_PASS;
+  return status == BPCHECK_EMISMATCH ? EXIT_MISMATCH : EXIT_USAGE;
+}

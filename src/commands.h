@@ -1,0 +1,16 @@
+/* commands.h -- the subcommands of bpcheck and their exit codes. */
+
+#ifndef BPCHECK_COMMANDS_H
+#define BPCHECK_COMMANDS_H
+
+/* Exit codes (DESIGN.md): a CI script can rely on them. */
+enum {
+  EXIT_PASS = 0,     /* everything passed */
+  EXIT_MISMATCH = 1, /* a gradient mismatch was found */
+  EXIT_USAGE = 2,    /* bad usage or bad input */
+  EXIT_EXTERNAL = 3  /* the external implementation failed */
+};
+
+int cmd_selftest(int argc, char **argv);
+
+#endif

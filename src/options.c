@@ -1,0 +1,269 @@
+/* options.c -- values of the command line, checked with clear messages. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+void
+say_error(const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("bpcheck: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+/* strtoull that accepts digits only (no sign, no space, no suffix). */
+static int
+parse_ull(const char *arg, unsigned long long *out)
+{
+  if (!arg || *arg < '0' || *arg > '9')
+    return -1;
+  char *end;
+  errno = 0;
+  *out = strtoull(arg, &end, 10);
+  return errno || *end ? -1 : 0;
+}
+
+int
+parse_size(const char *opt, const char *arg, size_t lo, size_t hi, size_t *out)
+{
+  unsigned long long v;
+  if (parse_ull(arg, &v) || v < lo || v > hi) {
+    say_error("%s: '%s' is not a whole number from %zu to %zu", opt, arg, lo,
+              hi);
+    return -1;
+  }
+  *out = (size_t)v;
+  return 0;
+}
+
+int
+parse_seed(const char *opt, const char *arg, unsigned long *out)
+{
+  unsigned long long v;
+  if (parse_ull(arg, &v) || v > 0xffffffffULL) {
+    say_error("%s: '%s' is not a seed (a whole number from 0 to 4294967295)",
+              opt, arg);
+    return -1;
+  }
+  *out = (unsigned long)v;
+  return 0;
+}
+
+int
+default_seed(unsigned long fallback, unsigned long *out)
+{
+  const char *env = getenv("BPCHECK_SEED");
+  if (env && *env)
+    return parse_seed("BPCHECK_SEED", env, out);
+  *out = fallback;
+  return 0;
+}
+
+typedef int (*parse_name_fn)(const char *name, int *value);
+
+static int
+act_parse(const char *name, int *v)
+{
+  bpcheck_activation f;
+  int status = bpcheck_activation_parse(name, &f);
+  *v = (int)f;
+  return status;
+}
+
+static int
+cost_parse(const char *name, int *v)
+{
+  bpcheck_cost c;
+  int status = bpcheck_cost_parse(name, &c);
+  *v = (int)c;
+  return status;
+}
+
+static int
+reduction_parse(const char *name, int *v)
+{
+  bpcheck_reduction r;
+  int status = bpcheck_reduction_parse(name, &r);
+  *v = (int)r;
+  return status;
+}
+
+static int
+parse_list(const char *opt, const char *arg, parse_name_fn parse,
+           const char *choices, unsigned *set)
+{
+  char buf[512];
+  if (!arg || strlen(arg) >= sizeof buf || !*arg) {
+    say_error("%s: expects a comma-separated list of %s", opt, choices);
+    return -1;
+  }
+  strcpy(buf, arg);
+  *set = 0;
+  for (char *save, *name = strtok_r(buf, ",", &save); name;
+       name = strtok_r(NULL, ",", &save)) {
+    int v;
+    if (parse(name, &v)) {
+      say_error("%s: unknown name '%s' (choose from %s)", opt, name, choices);
+      return -1;
+    }
+    *set |= 1u << v;
+  }
+  return 0;
+}
+
+int
+parse_activations(const char *opt, const char *arg, unsigned *set)
+{
+  return parse_list(opt, arg, act_parse,
+                    "sigmoid, tanh, relu, identity, softplus, softmax", set);
+}
+
+int
+parse_costs(const char *opt, const char *arg, unsigned *set)
+{
+  return parse_list(opt, arg, cost_parse,
+                    "quadratic, mse, cross_entropy, categorical_cross_entropy",
+                    set);
+}
+
+int
+parse_reductions(const char *opt, const char *arg, unsigned *set)
+{
+  return parse_list(opt, arg, reduction_parse, "mean, sum", set);
+}
+
+int
+parse_space_option(int opt, const char *arg, bpcheck_space *s)
+{
+  int bad = 0;
+  switch (opt) {
+  case OPT_MAX_DEPTH:
+    bad = parse_size("--max-depth", arg, 0, BPCHECK_MAX_LAYERS - 1,
+                     &s->max_depth);
+    break;
+  case OPT_MAX_WIDTH:
+    bad = parse_size("--max-width", arg, 1, 1u << 20, &s->max_width);
+    break;
+  case OPT_MAX_BATCH:
+    bad = parse_size("--max-batch", arg, 1, 1u << 20, &s->max_batch);
+    break;
+  case OPT_ACTIVATIONS:
+    bad = parse_activations("--activations", arg, &s->hidden);
+    if (!bad && (s->hidden & (1u << BPCHECK_SOFTMAX))) {
+      say_error("--activations: softmax is only allowed on the output layer "
+                "(use --output softmax)");
+      bad = -1;
+    }
+    break;
+  case OPT_OUTPUT: bad = parse_activations("--output", arg, &s->output); break;
+  case OPT_COSTS: bad = parse_costs("--costs", arg, &s->costs); break;
+  case OPT_REDUCTIONS:
+    bad = parse_reductions("--reductions", arg, &s->reductions);
+    break;
+  case OPT_SAME_HIDDEN: s->same_hidden = 1; break;
+  default: return 0;
+  }
+  return bad ? -1 : 1;
+}
+
+/* Writes the names of a bit set as "a,b,c". */
+static void
+put_set(char *buf, size_t len, unsigned set, int count,
+        const char *(*name)(int))
+{
+  size_t used = strlen(buf);
+  for (int i = 0, first = 1; i < count; i++)
+    if (set & (1u << i)) {
+      int w = snprintf(buf + used, used < len ? len - used : 0, "%s%s",
+                       first ? "" : ",", name(i));
+      used += w > 0 ? (size_t)w : 0;
+      first = 0;
+    }
+}
+
+static const char *
+act_name(int i)
+{
+  return bpcheck_activation_name((bpcheck_activation)i);
+}
+
+static const char *
+cost_name(int i)
+{
+  return bpcheck_cost_name((bpcheck_cost)i);
+}
+
+static const char *
+reduction_name(int i)
+{
+  return bpcheck_reduction_name((bpcheck_reduction)i);
+}
+
+/* Appends to buf with snprintf, never past len. */
+static void append(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+append(char *buf, size_t len, const char *fmt, ...)
+{
+  size_t used = strlen(buf);
+  if (used >= len)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf + used, len - used, fmt, ap);
+  va_end(ap);
+}
+
+void
+space_args(const bpcheck_space *s, char *buf, size_t len)
+{
+  bpcheck_space d;
+  bpcheck_space_default(&d);
+  buf[0] = '\0';
+  if (s->max_depth != d.max_depth)
+    append(buf, len, " --max-depth %zu", s->max_depth);
+  if (s->max_width != d.max_width)
+    append(buf, len, " --max-width %zu", s->max_width);
+  if (s->max_batch != d.max_batch)
+    append(buf, len, " --max-batch %zu", s->max_batch);
+  if (s->hidden != d.hidden)
+    append(buf, len, " --activations "),
+        put_set(buf, len, s->hidden, BPCHECK_N_ACTIVATIONS, act_name);
+  if (s->output != d.output)
+    append(buf, len, " --output "),
+        put_set(buf, len, s->output, BPCHECK_N_ACTIVATIONS, act_name);
+  if (s->costs != d.costs)
+    append(buf, len, " --costs "),
+        put_set(buf, len, s->costs, BPCHECK_N_COSTS, cost_name);
+  if (s->reductions != d.reductions)
+    append(buf, len, " --reductions "),
+        put_set(buf, len, s->reductions, BPCHECK_N_REDUCTIONS, reduction_name);
+  if (s->same_hidden)
+    append(buf, len, " --same-hidden");
+}
+
+void
+space_describe(const bpcheck_space *s, char *buf, size_t len)
+{
+  buf[0] = '\0';
+  append(buf, len,
+         "hidden layers 0-%zu, widths 1-%zu, batch 1-%zu\n"
+         "  hidden: ",
+         s->max_depth, s->max_width, s->max_batch);
+  put_set(buf, len, s->hidden, BPCHECK_N_ACTIVATIONS, act_name);
+  append(buf, len,
+         "%s\n  output: ", s->same_hidden ? " (one per network)" : "");
+  put_set(buf, len, s->output, BPCHECK_N_ACTIVATIONS, act_name);
+  append(buf, len, "\n  costs: ");
+  put_set(buf, len, s->costs, BPCHECK_N_COSTS, cost_name);
+  append(buf, len, "\n  reductions: ");
+  put_set(buf, len, s->reductions, BPCHECK_N_REDUCTIONS, reduction_name);
+}

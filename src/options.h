@@ -1,0 +1,62 @@
+/* options.h -- parsing of the command line's values, with messages that
+ * name the option and the value. */
+
+#ifndef BPCHECK_OPTIONS_H
+#define BPCHECK_OPTIONS_H
+
+#include <stddef.h>
+
+#include "bpcheck.h"
+
+/* Prints "bpcheck: MESSAGE" on stderr. */
+void say_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A whole number in [lo, hi] for option opt; 0 on success, or prints a
+ * message and returns -1. */
+int parse_size(const char *opt, const char *arg, size_t lo, size_t hi,
+               size_t *out);
+int parse_seed(const char *opt, const char *arg, unsigned long *out);
+
+/* A comma-separated list of names into a bit set. */
+int parse_activations(const char *opt, const char *arg, unsigned *set);
+int parse_costs(const char *opt, const char *arg, unsigned *set);
+int parse_reductions(const char *opt, const char *arg, unsigned *set);
+
+/* The seed: the option's if given, else $BPCHECK_SEED, else fallback. */
+int default_seed(unsigned long fallback, unsigned long *out);
+
+/* The SPACE options shared by selftest and run (DESIGN.md).  Returns 1 when
+ * (opt, arg) was one of them and was parsed, 0 when it is not a SPACE
+ * option, -1 on a bad value.  space_args() writes them back for a command
+ * line that reproduces a trial. */
+enum {
+  OPT_MAX_DEPTH = 1000,
+  OPT_MAX_WIDTH,
+  OPT_MAX_BATCH,
+  OPT_ACTIVATIONS,
+  OPT_OUTPUT,
+  OPT_COSTS,
+  OPT_REDUCTIONS,
+  OPT_SAME_HIDDEN,
+  OPT_MODE,
+  OPT_JSON,
+  OPT_TRIALS,
+  OPT_SEED
+};
+int parse_space_option(int opt, const char *arg, bpcheck_space *s);
+void space_args(const bpcheck_space *s, char *buf, size_t len);
+void space_describe(const bpcheck_space *s, char *buf, size_t len);
+
+#define SPACE_LONG_OPTIONS                                                    \
+  {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},                      \
+      {"max-width", required_argument, NULL, OPT_MAX_WIDTH},                  \
+      {"max-batch", required_argument, NULL, OPT_MAX_BATCH},                  \
+      {"activations", required_argument, NULL, OPT_ACTIVATIONS},              \
+      {"output", required_argument, NULL, OPT_OUTPUT},                        \
+      {"costs", required_argument, NULL, OPT_COSTS},                          \
+      {"reductions", required_argument, NULL, OPT_REDUCTIONS},                \
+  {                                                                           \
+    "same-hidden", no_argument, NULL, OPT_SAME_HIDDEN                         \
+  }
+
+#endif

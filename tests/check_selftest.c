@@ -1,0 +1,207 @@
+/* check_selftest.c -- the randomized cross-check over 1000 architectures
+ * from a fixed seed (BPCHECK_SEED picks another), the draws of the space,
+ * and the reproduction of a single trial from its seed. */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "suites.h"
+#include "testutil.h"
+
+/* Prints every failing trial with what reproduces it. */
+static int
+print_failure(const bpcheck_trial *t, void *data)
+{
+  (void)data;
+  if (t->status != BPCHECK_SUCCESS)
+    printf("FAIL trial %zu seed %lu: %s: %s at index %zu: expected %.17g, "
+           "got %.17g, tolerance %.3g (status %s: %s)\n"
+           "  reproduce: BPCHECK_SEED=%lu, or bpcheck selftest --trials 1 "
+           "--seed %lu\n",
+           t->trial, t->seed, t->arch, t->failed ? t->failed : "error",
+           t->worst.index, t->worst.expected, t->worst.received, t->worst.tol,
+           bpcheck_strerror(t->status), bpcheck_errmsg(), t->seed, t->seed);
+  return 0;
+}
+
+/* 1000 architectures: depth 1..5, widths 1..16, batch 1..8, every
+ * activation, cost and reduction the contract allows. */
+START_TEST(test_randomized_1000)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  unsigned long seed = test_seed(1);
+  bpcheck_summary sum;
+  int status = bpcheck_selftest(&s, 1000, seed, &sum, print_failure, NULL);
+  ck_assert_msg(status == BPCHECK_SUCCESS,
+                "%zu of 1000 trials failed from seed %lu; first: trial %zu "
+                "(seed %lu), printed above",
+                sum.failed + sum.errors, seed, sum.first_failure,
+                seed + sum.first_failure);
+  ck_assert_uint_eq(sum.passed, 1000);
+  for (int f = 0; f < BPCHECK_N_ACTIVATIONS; f++)
+    ck_assert_msg(sum.act[f] > 50, "%s drawn %zu times",
+                  bpcheck_activation_name(f), sum.act[f]);
+  for (int c = 0; c < BPCHECK_N_COSTS; c++)
+    ck_assert_uint_gt(sum.cost[c], 100);
+  for (int r = 0; r < BPCHECK_N_REDUCTIONS; r++)
+    ck_assert_uint_gt(sum.reduction[r], 100);
+  for (int L = 1; L <= 5; L++)
+    ck_assert_uint_gt(sum.depth[L], 100);
+  printf("selftest seed %lu: literal vs matrix %.3g (allowed %g), backprop "
+         "vs central differences %.3g of the estimate (allowed %g), %zu "
+         "entries at relu kinks\n",
+         seed, sum.lm_relerr, BPCHECK_LM_BTOL,
+         sum.fd_ratio * BPCHECK_FD_SAFETY, BPCHECK_FD_SAFETY, sum.kinks);
+}
+END_TEST
+
+/* Trial t of a run is reproduced alone by its seed. */
+static int
+keep_trial(const bpcheck_trial *t, void *data)
+{
+  bpcheck_trial *kept = data;
+  if (t->trial == 7)
+    *kept = *t;
+  return 0;
+}
+
+START_TEST(test_trial_reproducible)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  bpcheck_summary sum;
+  bpcheck_trial seventh, alone;
+  ck_assert_ok(bpcheck_selftest(&s, 10, 500, &sum, keep_trial, &seventh));
+  ck_assert_ok(bpcheck_selftest_trial(&s, 507, &alone));
+  ck_assert_str_eq(alone.arch, seventh.arch);
+  ck_assert(alone.lm_ratio == seventh.lm_ratio);
+  ck_assert(alone.fd_ratio == seventh.fd_ratio);
+  ck_assert_uint_eq(alone.P, seventh.P);
+}
+END_TEST
+
+/* Every draw is valid and within the space. */
+START_TEST(test_draws_valid)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.max_depth = 3, s.max_width = 5, s.max_batch = 2;
+  s.same_hidden = _i;
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  for (int t = 0; t < 2000; t++) {
+    size_t n[5], B;
+    bpcheck_activation f[4];
+    bpcheck_arch a;
+    ck_assert_ok(bpcheck_space_draw(&s, rng, &a, n, f, &B));
+    ck_assert_ok(bpcheck_arch_validate(&a));
+    ck_assert(a.L >= 1 && a.L <= 4 && B >= 1 && B <= 2);
+    for (size_t l = 0; l <= a.L; l++)
+      ck_assert(n[l] >= 1 && n[l] <= 5);
+    if (f[a.L - 1] == BPCHECK_SOFTMAX)
+      ck_assert_uint_ge(n[a.L], 2);
+    for (size_t l = 1; s.same_hidden && l + 1 < a.L; l++)
+      ck_assert_int_eq(f[l], f[0]);
+  }
+  gsl_rng_free(rng);
+}
+END_TEST
+
+/* A narrowed space draws only from what it allows. */
+START_TEST(test_narrowed_space)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.costs = 1u << BPCHECK_CROSS_ENTROPY;
+  s.hidden = 1u << BPCHECK_RELU;
+  s.reductions = 1u << BPCHECK_SUM;
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  for (int t = 0; t < 500; t++) {
+    size_t n[6], B;
+    bpcheck_activation f[5];
+    bpcheck_arch a;
+    ck_assert_ok(bpcheck_space_draw(&s, rng, &a, n, f, &B));
+    ck_assert_int_eq(a.cost, BPCHECK_CROSS_ENTROPY);
+    ck_assert_int_eq(a.reduction, BPCHECK_SUM);
+    ck_assert(f[a.L - 1] == BPCHECK_SIGMOID || f[a.L - 1] == BPCHECK_SOFTMAX);
+    for (size_t l = 0; l + 1 < a.L; l++)
+      ck_assert_int_eq(f[l], BPCHECK_RELU);
+  }
+  gsl_rng_free(rng);
+}
+END_TEST
+
+START_TEST(test_space_errors)
+{
+  bpcheck_space s, d;
+  bpcheck_space_default(&d);
+  s = d, s.hidden |= 1u << BPCHECK_SOFTMAX;
+  ck_assert_int_eq(bpcheck_space_validate(&s), BPCHECK_EINVAL);
+  s = d, s.hidden = 0;
+  ck_assert_int_eq(bpcheck_space_validate(&s), BPCHECK_EINVAL);
+  s.max_depth = 0; /* no hidden layers: no hidden activation needed */
+  ck_assert_ok(bpcheck_space_validate(&s));
+  s = d, s.max_width = 0;
+  ck_assert_int_eq(bpcheck_space_validate(&s), BPCHECK_EINVAL);
+  s = d, s.max_depth = BPCHECK_MAX_LAYERS;
+  ck_assert_int_eq(bpcheck_space_validate(&s), BPCHECK_ETOOBIG);
+  s = d, s.reductions = 0;
+  ck_assert_int_eq(bpcheck_space_validate(&s), BPCHECK_EINVAL);
+  s = d, s.costs = 1u << BPCHECK_CATEGORICAL_CROSS_ENTROPY;
+  s.output = 1u << BPCHECK_SIGMOID;
+  ck_assert_int_eq(bpcheck_space_validate(&s), BPCHECK_EINVAL);
+  ck_assert_ptr_nonnull(strstr(bpcheck_errmsg(), "no valid pair"));
+  bpcheck_summary sum;
+  ck_assert_int_eq(bpcheck_selftest(&s, 3, 1, &sum, NULL, NULL),
+                   BPCHECK_EINVAL);
+  ck_assert_uint_eq(sum.trials, 0);
+  gsl_guard_check();
+}
+END_TEST
+
+/* A trial that cannot allocate its network is an error, counted apart
+ * from mismatches, and the run returns its status.  Widths up to 2^20 give
+ * up to 2^40 parameters; seed 3 draws 2^31 or more in its first trial (and
+ * the callback stops the run there, before a large but valid draw could
+ * take memory). */
+static int
+stop_after_one(const bpcheck_trial *t, void *data)
+{
+  (void)t, (void)data;
+  return 1;
+}
+
+START_TEST(test_trial_errors)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.max_depth = 0, s.max_width = 1u << 20;
+  bpcheck_summary sum;
+  int status = bpcheck_selftest(&s, 20, 3, &sum, stop_after_one, NULL);
+  ck_assert_int_eq(status, BPCHECK_ETOOBIG);
+  ck_assert_uint_eq(sum.trials, 1);
+  ck_assert_uint_eq(sum.errors, 1);
+  ck_assert_uint_eq(sum.failed, 0);
+  ck_assert_uint_eq(sum.first_failure, 0);
+  gsl_guard_check();
+}
+END_TEST
+
+Suite *
+make_selftest_suite(void)
+{
+  Suite *s = suite_create("selftest");
+  TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, 120);
+  tcase_add_test(core, test_randomized_1000);
+  tcase_add_test(core, test_trial_reproducible);
+  tcase_add_loop_test(core, test_draws_valid, 0, 2);
+  tcase_add_test(core, test_narrowed_space);
+  suite_add_tcase(s, core);
+  TCase *errors = tcase_create("Errors");
+  tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
+  tcase_add_test(errors, test_space_errors);
+  tcase_add_test(errors, test_trial_errors);
+  suite_add_tcase(s, errors);
+  return s;
+}

@@ -1,0 +1,86 @@
+#!/bin/sh
+# cli.sh -- the command line: exit codes, messages, --help, the table.
+# Run by `make check` (Automake sets srcdir; top_builddir is exported).
+set -u
+bpcheck="${top_builddir:-.}/src/bpcheck"
+pass=0 fail=0
+tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+
+# expect CODE DESCRIPTION -- ARGS...: runs bpcheck ARGS, checks the exit code.
+expect() {
+  code=$1 what=$2
+  shift 3
+  "$bpcheck" "$@" >"$tmp/out" 2>"$tmp/err"
+  got=$?
+  if [ "$got" -eq "$code" ]; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL: $what: bpcheck $*: exit $got, expected $code"
+    sed 's/^/  stdout: /' "$tmp/out"
+    sed 's/^/  stderr: /' "$tmp/err"
+  fi
+}
+
+# contains FILE TEXT DESCRIPTION: the last command's FILE has TEXT.
+contains() {
+  if grep -qF -- "$2" "$tmp/$1"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL: $3: '$2' not in $1:"
+    sed 's/^/  /' "$tmp/$1"
+  fi
+}
+
+expect 0 "help" -- --help
+contains out "Usage: bpcheck" "help text"
+contains out "Exit codes" "help lists exit codes"
+expect 0 "selftest help" -- selftest --help
+contains out "--max-depth" "selftest help lists SPACE"
+expect 0 "version" -- --version
+contains out "bpcheck " "version line"
+
+expect 0 "a short selftest" -- selftest --trials 30 --seed 5
+contains out "30 trials: 30 passed, 0 failed -- PASS" "closing line"
+contains out "literal vs matrix" "table row"
+contains out "backprop vs central diff" "table row"
+expect 0 "options of the default command" -- --trials 5 --max-depth 1
+contains out "5 trials" "default command takes selftest options"
+BPCHECK_SEED=42 expect 0 "BPCHECK_SEED" -- selftest --trials 2
+contains out "seeds 42..43" "BPCHECK_SEED picks the seed"
+expect 0 "narrowed space" -- selftest --trials 20 --activations relu \
+  --output softmax --costs categorical_cross_entropy --reductions sum \
+  --same-hidden --max-width 4 --max-batch 2
+contains out "categorical_cross_entropy 20" "only the cost asked for"
+expect 0 "json" -- selftest --trials 3 --json
+contains out '"result":"pass"' "json result"
+
+expect 2 "unknown command" -- frobnicate
+contains err "unknown command 'frobnicate'" "names the command"
+expect 2 "unknown option" -- selftest --frob
+contains err "unknown option '--frob'" "names the option"
+expect 2 "missing value" -- selftest --trials
+contains err "--trials needs a value" "names the option"
+expect 2 "bad number" -- selftest --trials 12x
+contains err "--trials: '12x' is not a whole number" "names the value"
+expect 2 "zero trials" -- selftest --trials 0
+expect 2 "bad seed" -- selftest --seed -1
+BPCHECK_SEED=abc expect 2 "bad BPCHECK_SEED" -- selftest --trials 1
+contains err "BPCHECK_SEED: 'abc'" "names the variable"
+expect 2 "bad activation" -- selftest --activations sigmoid,swish
+contains err "unknown name 'swish'" "names the activation"
+expect 2 "softmax hidden" -- selftest --activations softmax
+contains err "only allowed on the output layer" "explains"
+expect 2 "no valid pair" -- selftest --costs categorical_cross_entropy \
+  --output sigmoid
+contains err "no valid pair" "explains"
+expect 2 "unavailable mode" -- selftest --mode directional
+expect 2 "stray argument" -- selftest extra
+expect 2 "too large" -- selftest --trials 1 --seed 3 --max-depth 0 \
+  --max-width 1048576
+contains out "reproduce: bpcheck selftest --trials 1 --seed 3" \
+  "a failing trial says how to reproduce it"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

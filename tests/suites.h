@@ -1,0 +1,17 @@
+/* suites.h -- one Check suite per module of the library. */
+
+#ifndef BPCHECK_SUITES_H
+#define BPCHECK_SUITES_H
+
+#include <check.h>
+
+Suite *make_activation_suite(void);
+Suite *make_cost_suite(void);
+Suite *make_net_suite(void);
+Suite *make_chain_suite(void);
+Suite *make_backprop_suite(void);
+Suite *make_fdiff_suite(void);
+Suite *make_compare_suite(void);
+Suite *make_selftest_suite(void);
+
+#endif
