@@ -119,5 +119,13 @@ bpcheck_compare(const bpcheck_params *r, const bpcheck_params *g,
       }
     }
   }
-  return report->n_fail ? BPCHECK_EMISMATCH : BPCHECK_SUCCESS;
+  if (report->n_fail == 0)
+    return BPCHECK_SUCCESS;
+  char name[64];
+  bpcheck_params_entry_name(r, report->worst.index, name, sizeof name);
+  return bpcheck_fail(BPCHECK_EMISMATCH,
+                      "%zu of %zu entries differ; worst %s: expected %.17g, "
+                      "received %.17g",
+                      report->n_fail, report->n_checked, name,
+                      report->worst.expected, report->worst.received);
 }

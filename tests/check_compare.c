@@ -5,6 +5,7 @@
  * differences alike. */
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "suites.h"
@@ -62,6 +63,11 @@ START_TEST(test_rejects_wrong_gradient)
     ck_assert_double_eq(x.report->worst.expected, x.mat->data[i]);
     bpcheck_block_report *br = is_bias ? &x.report->b[l] : &x.report->W[l];
     ck_assert_uint_eq(br->n_fail, 1);
+    char name[64], msg[128];
+    bpcheck_params_entry_name(x.lit, i, name, sizeof name);
+    snprintf(msg, sizeof msg, "1 of %d entries differ; worst %s:", P, name);
+    ck_assert_msg(strstr(bpcheck_errmsg(), msg), "errmsg '%s' lacks '%s'",
+                  bpcheck_errmsg(), msg);
   }
 
   /* Central differences see a sign flip and a factor of 2 too; a relative
