@@ -204,6 +204,44 @@ int bpcheck_literal_backprop(const bpcheck_net *net,
                              const bpcheck_batch *batch, bpcheck_params *nabla,
                              double *C, bpcheck_literal_workspace *w);
 
+/* Trace ----------------------------------------------------------------- */
+
+/* Every quantity of the literal backprop, in the order it is computed, with
+ * its indices and the equation it comes from: what a student writes on paper.
+ * For each sample s: x, then z^l_k and a^l_k of the forward pass, the cost
+ * C_s, dC_s/da^L_k, every delta^l_k, every dC_s/dW^l_kj and dC_s/db^l_k;
+ * after the last sample the batch's dC/dW^l_kj, dC/db^l_k (COST.5) and C. */
+typedef enum {
+  BPCHECK_TRACE_X,      /* a^0_j = x_j of sample s (j in k) */
+  BPCHECK_TRACE_Y,      /* y_k of sample s */
+  BPCHECK_TRACE_Z,      /* z^l_k */
+  BPCHECK_TRACE_A,      /* a^l_k */
+  BPCHECK_TRACE_COST,   /* C_s */
+  BPCHECK_TRACE_DC_DA,  /* dC_s/da^L_k */
+  BPCHECK_TRACE_DELTA,  /* delta^l_k */
+  BPCHECK_TRACE_DW,     /* dC_s/dW^l_kj of sample s */
+  BPCHECK_TRACE_DB,     /* dC_s/db^l_k of sample s */
+  BPCHECK_TRACE_GRAD_W, /* dC/dW^l_kj of the batch (s unused) */
+  BPCHECK_TRACE_GRAD_B, /* dC/db^l_k of the batch */
+  BPCHECK_TRACE_C       /* C of the batch */
+} bpcheck_trace_kind;
+
+typedef struct {
+  bpcheck_trace_kind kind;
+  size_t s, l, k, j; /* sample, layer, receiving node, emitting node */
+  double value;
+  const char *equation; /* the label in proofs/, e.g. "FC.5" */
+} bpcheck_trace_event;
+
+/* Called for each event; a non-zero return stops the trace. */
+typedef int (*bpcheck_trace_fn)(const bpcheck_trace_event *e, void *data);
+
+/* Runs the literal backprop sample by sample and reports every quantity to
+ * fn; nabla receives the batch gradient.  w is a literal workspace for net. */
+int bpcheck_trace(const bpcheck_net *net, const bpcheck_batch *batch,
+                  bpcheck_params *nabla, bpcheck_literal_workspace *w,
+                  bpcheck_trace_fn fn, void *data);
+
 /* Matrix backprop ------------------------------------------------------- */
 
 /* The batch as columns of matrices: one gsl_blas_dgemm per layer forward,

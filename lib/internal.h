@@ -27,4 +27,10 @@ gsl_vector bpcheck_vector_on(double *data, size_t n);
 #include <stdint.h>
 uint64_t bpcheck_matrix_relu_pattern(const bpcheck_matrix_workspace *w);
 
+/* The quantities of the last sample of a literal backprop: z^l, a^l and
+ * delta^l as arrays of n_l, and dC/da^L (trace.c reads them). */
+typedef enum { LITERAL_Z, LITERAL_A, LITERAL_DELTA, LITERAL_DC_DA } literal_q;
+const double *bpcheck_literal_quantity(const bpcheck_literal_workspace *w,
+                                       literal_q q, size_t l);
+
 #endif

@@ -195,3 +195,15 @@ bpcheck_literal_backprop(const bpcheck_net *net, const bpcheck_batch *batch,
     *C = cost;
   return BPCHECK_SUCCESS;
 }
+
+const double *
+bpcheck_literal_quantity(const bpcheck_literal_workspace *w, literal_q q,
+                         size_t l)
+{
+  switch (q) {
+  case LITERAL_Z: return w->z[l];
+  case LITERAL_A: return w->a[l];
+  case LITERAL_DELTA: return w->delta[l];
+  default: return w->dC_da;
+  }
+}

@@ -18,7 +18,9 @@ static const char usage[] =
     "Commands:\n"
     "  selftest     the randomized cross-check (the default): literal vs\n"
     "               matrix vs central differences over random architectures\n"
-    "  help         this text; 'bpcheck selftest --help' for its options\n"
+    "  trace        every z, a and delta of a small network, indexed, with\n"
+    "               the equation it comes from (for teaching)\n"
+    "  help         this text; 'bpcheck COMMAND --help' for its options\n"
     "\n"
     "Options:\n"
     "  -h, --help      this text\n"
@@ -49,6 +51,8 @@ main(int argc, char **argv)
   }
   if (strcmp(cmd, "selftest") == 0)
     return cmd_selftest(argc - 1, argv + 1);
+  if (strcmp(cmd, "trace") == 0)
+    return cmd_trace(argc - 1, argv + 1);
   if (cmd[0] == '-') /* options of the default command */
     return cmd_selftest(argc, argv);
   say_error("unknown command '%s' (try 'bpcheck --help')", cmd);

@@ -12,5 +12,6 @@ enum {
 };
 
 int cmd_selftest(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 #endif

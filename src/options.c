@@ -267,3 +267,70 @@ space_describe(const bpcheck_space *s, char *buf, size_t len)
   append(buf, len, "\n  reductions: ");
   put_set(buf, len, s->reductions, BPCHECK_N_REDUCTIONS, reduction_name);
 }
+
+int
+parse_layers(const char *opt, const char *arg, size_t *n, size_t max,
+             size_t *L)
+{
+  size_t count = 0;
+  const char *p = arg;
+  while (p && *p) {
+    char *end;
+    unsigned long long v;
+    errno = 0;
+    v = *p >= '0' && *p <= '9' ? strtoull(p, &end, 10) : 0;
+    if (v == 0 || errno || (*end != ',' && *end != '\0') || count == max ||
+        v > BPCHECK_MAX_PARAMS) {
+      say_error("%s: '%s' is not a list of at least two layer sizes (each "
+                "1 or more, at most %zu layers), e.g. 3,4,2",
+                opt, arg, max);
+      return -1;
+    }
+    n[count++] = (size_t)v;
+    p = *end ? end + 1 : end;
+  }
+  if (count < 2) {
+    say_error("%s: '%s' needs at least two layer sizes (input and output), "
+              "e.g. 3,4,2",
+              opt, arg ? arg : "");
+    return -1;
+  }
+  *L = count - 1;
+  return 0;
+}
+
+int
+parse_activation_list(const char *opt, const char *arg, size_t L,
+                      bpcheck_activation *f)
+{
+  char buf[512];
+  size_t count = 0;
+  if (!arg || !*arg || strlen(arg) >= sizeof buf) {
+    say_error("%s: expects one activation or a list of %zu", opt, L);
+    return -1;
+  }
+  strcpy(buf, arg);
+  for (char *save, *name = strtok_r(buf, ",", &save); name;
+       name = strtok_r(NULL, ",", &save)) {
+    bpcheck_activation a;
+    if (bpcheck_activation_parse(name, &a)) {
+      say_error("%s: unknown activation '%s' (choose from sigmoid, tanh, "
+                "relu, identity, softplus, softmax)",
+                opt, name);
+      return -1;
+    }
+    if (count < L)
+      f[count] = a;
+    count++;
+  }
+  if (count == 1)
+    for (size_t l = 1; l < L; l++)
+      f[l] = f[0];
+  else if (count != L) {
+    say_error("%s: %zu activations for %zu layers: give one for all, or "
+              "exactly %zu",
+              opt, count, L, L);
+    return -1;
+  }
+  return 0;
+}

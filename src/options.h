@@ -22,6 +22,14 @@ int parse_activations(const char *opt, const char *arg, unsigned *set);
 int parse_costs(const char *opt, const char *arg, unsigned *set);
 int parse_reductions(const char *opt, const char *arg, unsigned *set);
 
+/* "3,4,2" into n[0..*L]; at most max entries, each >= 1.  Prints a message
+ * and returns -1 when it is not such a list. */
+int parse_layers(const char *opt, const char *arg, size_t *n, size_t max,
+                 size_t *L);
+/* One activation name for every layer, or exactly L names: into f[0..L-1]. */
+int parse_activation_list(const char *opt, const char *arg, size_t L,
+                          bpcheck_activation *f);
+
 /* The seed: the option's if given, else $BPCHECK_SEED, else fallback. */
 int default_seed(unsigned long fallback, unsigned long *out);
 

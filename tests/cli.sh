@@ -82,5 +82,31 @@ expect 2 "too large" -- selftest --trials 1 --seed 3 --max-depth 0 \
 contains out "reproduce: bpcheck selftest --trials 1 --seed 3" \
   "a failing trial says how to reproduce it"
 
+# trace: the walk-through of a 2-3-1 network
+expect 0 "trace" -- trace --layers 2,3,1
+contains out "z^1_2 = sum_j W^1_2j a^0_j + b^1_2" "forward, indexed"
+contains out "(FC.5)" "the recursion cited"
+contains out "dC/dW^1_2,1 = a^0_1 delta^1_2" "weight gradient, indexed"
+contains out "dC/db^2_0 = r sum_s dC_s/db^2_0" "the batch"
+[ "$(grep -c '(FC.1)' "$tmp/out")" -eq 6 ] && pass=$((pass + 1)) ||
+  { fail=$((fail + 1)); echo "FAIL: trace prints 2 inputs and 4 z"; }
+expect 0 "trace softmax" -- trace --layers 3,2 --activations softmax \
+  --cost categorical_cross_entropy --batch 2 --digits 17
+contains out "(ACT.8)" "softmax delta cited"
+contains out "sample 1" "second sample"
+expect 2 "trace without layers" -- trace
+contains err "trace needs --layers" "explains"
+expect 2 "trace bad layers" -- trace --layers 3
+contains err "at least two layer sizes" "explains"
+expect 2 "trace bad layers" -- trace --layers 3,0,2
+expect 2 "trace activations count" -- trace --layers 3,4,2 \
+  --activations tanh,tanh,tanh
+contains err "3 activations for 2 layers" "explains"
+expect 2 "trace invalid arch" -- trace --layers 3,4,2 --activations softmax
+contains err "softmax is only allowed on the output layer" "explains"
+expect 2 "trace bad cost" -- trace --layers 3,2 --cost hinge
+contains err "unknown cost 'hinge'" "names the cost"
+expect 2 "trace digits" -- trace --layers 3,2 --digits 18
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

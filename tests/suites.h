@@ -13,5 +13,6 @@ Suite *make_backprop_suite(void);
 Suite *make_fdiff_suite(void);
 Suite *make_compare_suite(void);
 Suite *make_selftest_suite(void);
+Suite *make_trace_suite(void);
 
 #endif

@@ -1,0 +1,144 @@
+/* trace.c -- every quantity of the literal backprop, indexed, with the
+ * equation it comes from (proofs/04-fully-connected.md).
+ *
+ * Each sample is run alone through bpcheck_literal_backprop as a batch of
+ * one (r = 1 for both reductions), and the workspace's z, a and delta are
+ * read back; the batch's gradient is then the literal backprop of the whole
+ * batch, which is r times the sum of the per-sample gradients (COST.5). */
+
+#include <stdlib.h>
+
+#include "internal.h"
+
+/* A batch of one: column s of the caller's batch, in place. */
+typedef struct {
+  bpcheck_batch batch;
+  gsl_matrix X, Y;
+} sample_view;
+
+static void
+view_sample(sample_view *v, const bpcheck_batch *batch, size_t s)
+{
+  const gsl_matrix *X = batch->X, *Y = batch->Y;
+  v->X = (gsl_matrix){X->size1, 1, X->tda, X->data + s, NULL, 0};
+  v->Y = (gsl_matrix){Y->size1, 1, Y->tda, Y->data + s, NULL, 0};
+  v->batch = (bpcheck_batch){1, &v->X, &v->Y};
+}
+
+/* Emits one event; returns non-zero when the callback asks to stop. */
+static int
+emit(bpcheck_trace_fn fn, void *data, bpcheck_trace_kind kind, size_t s,
+     size_t l, size_t k, size_t j, double value, const char *equation)
+{
+  bpcheck_trace_event e = {kind, s, l, k, j, value, equation};
+  return fn(&e, data);
+}
+
+/* The label of the output layer's delta: (FC.4), or (ACT.8) for softmax. */
+static const char *
+output_equation(const bpcheck_net *net)
+{
+  return net->f[net->L] == BPCHECK_SOFTMAX ? "ACT.8" : "FC.4";
+}
+
+/* The events of sample s, whose quantities are in w and gradient in g. */
+static int
+emit_sample(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
+            double C_s, const bpcheck_params *g,
+            const bpcheck_literal_workspace *w, bpcheck_trace_fn fn,
+            void *data)
+{
+  const size_t L = net->L, *n = net->n;
+  for (size_t j = 0; j < n[0]; j++)
+    if (emit(fn, data, BPCHECK_TRACE_X, s, 0, j, 0,
+             gsl_matrix_get(batch->X, j, s), "FC.1"))
+      return 1;
+  for (size_t k = 0; k < n[L]; k++)
+    if (emit(fn, data, BPCHECK_TRACE_Y, s, L, k, 0,
+             gsl_matrix_get(batch->Y, k, s), "COST.1"))
+      return 1;
+  for (size_t l = 1; l <= L; l++) {
+    const double *z = bpcheck_literal_quantity(w, LITERAL_Z, l);
+    const double *a = bpcheck_literal_quantity(w, LITERAL_A, l);
+    for (size_t k = 0; k < n[l]; k++)
+      if (emit(fn, data, BPCHECK_TRACE_Z, s, l, k, 0, z[k], "FC.1") ||
+          emit(fn, data, BPCHECK_TRACE_A, s, l, k, 0, a[k],
+               net->f[l] == BPCHECK_SOFTMAX ? "ACT.6" : "FC.2"))
+        return 1;
+  }
+  static const char *cost_eq[] = {"COST.1", "COST.2", "COST.3", "COST.4"};
+  if (emit(fn, data, BPCHECK_TRACE_COST, s, L, 0, 0, C_s, cost_eq[net->cost]))
+    return 1;
+  const double *dC_da = bpcheck_literal_quantity(w, LITERAL_DC_DA, L);
+  for (size_t k = 0; k < n[L]; k++)
+    if (emit(fn, data, BPCHECK_TRACE_DC_DA, s, L, k, 0, dC_da[k],
+             cost_eq[net->cost]))
+      return 1;
+  for (size_t l = L; l >= 1; l--) {
+    const double *delta = bpcheck_literal_quantity(w, LITERAL_DELTA, l);
+    for (size_t k = 0; k < n[l]; k++)
+      if (emit(fn, data, BPCHECK_TRACE_DELTA, s, l, k, 0, delta[k],
+               l == L ? output_equation(net) : "FC.5"))
+        return 1;
+  }
+  for (size_t l = 1; l <= L; l++)
+    for (size_t k = 0; k < n[l]; k++) {
+      for (size_t j = 0; j < n[l - 1]; j++)
+        if (emit(fn, data, BPCHECK_TRACE_DW, s, l, k, j,
+                 gsl_matrix_get(&g->W[l], k, j), "FC.6"))
+          return 1;
+      if (emit(fn, data, BPCHECK_TRACE_DB, s, l, k, 0,
+               gsl_vector_get(&g->b[l], k), "FC.7"))
+        return 1;
+    }
+  return 0;
+}
+
+/* The batch's gradient and cost. */
+static void
+emit_batch(const bpcheck_net *net, const bpcheck_params *nabla, double C,
+           bpcheck_trace_fn fn, void *data)
+{
+  for (size_t l = 1; l <= net->L; l++)
+    for (size_t k = 0; k < net->n[l]; k++) {
+      for (size_t j = 0; j < net->n[l - 1]; j++)
+        if (emit(fn, data, BPCHECK_TRACE_GRAD_W, 0, l, k, j,
+                 gsl_matrix_get(&nabla->W[l], k, j), "COST.5"))
+          return;
+      if (emit(fn, data, BPCHECK_TRACE_GRAD_B, 0, l, k, 0,
+               gsl_vector_get(&nabla->b[l], k), "COST.5"))
+        return;
+    }
+  emit(fn, data, BPCHECK_TRACE_C, 0, 0, 0, 0, C, "COST.5");
+}
+
+int
+bpcheck_trace(const bpcheck_net *net, const bpcheck_batch *batch,
+              bpcheck_params *nabla, bpcheck_literal_workspace *w,
+              bpcheck_trace_fn fn, void *data)
+{
+  int status = bpcheck_params_match(net->theta, nabla);
+  if (status)
+    return status;
+  if ((status = bpcheck_batch_validate(net, batch)))
+    return status;
+  bpcheck_params *g;
+  if ((status = bpcheck_params_alloc(&g, net->L, net->n)))
+    return status;
+  for (size_t s = 0; s < batch->B; s++) {
+    sample_view one;
+    double C_s;
+    view_sample(&one, batch, s);
+    status = bpcheck_literal_backprop(net, &one.batch, g, &C_s, w);
+    if (status || emit_sample(net, batch, s, C_s, g, w, fn, data)) {
+      bpcheck_params_free(g);
+      return status;
+    }
+  }
+  bpcheck_params_free(g);
+  double C;
+  if ((status = bpcheck_literal_backprop(net, batch, nabla, &C, w)))
+    return status;
+  emit_batch(net, nabla, C, fn, data);
+  return BPCHECK_SUCCESS;
+}

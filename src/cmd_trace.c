@@ -1,0 +1,280 @@
+/* cmd_trace.c -- `bpcheck trace`: every z, a and delta of a small network
+ * with its indices and equation number, as a student would write it out. */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "options.h"
+
+static const char usage[] =
+    "Usage: bpcheck trace --layers N0,N1,...,NL [--activations A|A1,..,AL]\n"
+    "                     [--cost C] [--reduction R] [--batch B] [--seed S]\n"
+    "                     [--digits D]\n"
+    "Builds a random network and batch from the seed and prints, in order,\n"
+    "every quantity of the literal backprop with its indices and the\n"
+    "equation of proofs/ it comes from: a^0 = x, z^l_k and a^l_k forward, "
+    "the\n"
+    "cost, dC/da^L_k, every delta^l_k backward, each sample's dC/dW^l_kj and\n"
+    "dC/db^l_k, and the batch's gradient.\n"
+    "\n"
+    "  --layers LIST      layer sizes n_0,...,n_L (required), e.g. 2,3,1\n"
+    "  --activations A    one activation for every layer, or L of them\n"
+    "                     (default sigmoid)\n"
+    "  --cost C           quadratic (default), mse, cross_entropy,\n"
+    "                     categorical_cross_entropy\n"
+    "  --reduction R      mean (default) or sum, over the batch\n"
+    "  --batch B          samples (default 1)\n"
+    "  --seed S           seed of the parameters and the batch (default\n"
+    "                     $BPCHECK_SEED, else 1)\n"
+    "  --digits D         significant digits printed, 1..17 (default 10)\n";
+
+enum { OPT_LAYERS = 2000, OPT_ACTS, OPT_COST, OPT_RED, OPT_BATCH, OPT_DIGITS };
+
+typedef struct {
+  const bpcheck_net *net;
+  int digits;
+  size_t sample; /* the sample whose events are being printed */
+  int section;   /* the last section heading printed */
+} printer;
+
+/* One line: the formula, its value, the equation. */
+static void
+line(const printer *p, const char *formula, double value, const char *eq)
+{
+  printf("  %-48s = %-*.*g  (%s)\n", formula, p->digits + 7, p->digits, value,
+         eq);
+}
+
+static void
+heading(printer *p, int section, const char *text, size_t s)
+{
+  if (p->section == section)
+    return;
+  p->section = section;
+  if (section == 1)
+    printf("\nsample %zu\n", s);
+  printf(" %s\n", text);
+}
+
+static const char *
+cost_formula(bpcheck_cost c)
+{
+  switch (c) {
+  case BPCHECK_QUADRATIC: return "1/2 sum_k (a^L_k - y_k)^2";
+  case BPCHECK_MSE: return "1/n_L sum_k (a^L_k - y_k)^2";
+  case BPCHECK_CROSS_ENTROPY:
+    return "-sum_k [y_k ln a^L_k + (1-y_k) ln(1-a^L_k)]";
+  default: return "-sum_k y_k ln a^L_k";
+  }
+}
+
+static int
+print_event(const bpcheck_trace_event *e, void *data)
+{
+  printer *p = data;
+  const bpcheck_net *net = p->net;
+  char f[160];
+  size_t l = e->l, k = e->k, j = e->j;
+  switch (e->kind) {
+  case BPCHECK_TRACE_X:
+    heading(p, 1, "input", e->s);
+    snprintf(f, sizeof f, "a^0_%zu = x_%zu", k, k);
+    break;
+  case BPCHECK_TRACE_Y:
+    heading(p, 2, "target", e->s);
+    snprintf(f, sizeof f, "y_%zu", k);
+    break;
+  case BPCHECK_TRACE_Z:
+    heading(p, 3, "forward", e->s);
+    snprintf(f, sizeof f, "z^%zu_%zu = sum_j W^%zu_%zuj a^%zu_j + b^%zu_%zu",
+             l, k, l, k, l - 1, l, k);
+    break;
+  case BPCHECK_TRACE_A:
+    if (net->f[l] == BPCHECK_SOFTMAX)
+      snprintf(f, sizeof f, "a^%zu_%zu = e^z^%zu_%zu / sum_i e^z^%zu_i", l, k,
+               l, k, l);
+    else
+      snprintf(f, sizeof f, "a^%zu_%zu = %s(z^%zu_%zu)", l, k,
+               bpcheck_activation_name(net->f[l]), l, k);
+    break;
+  case BPCHECK_TRACE_COST:
+    heading(p, 4, "cost", e->s);
+    snprintf(f, sizeof f, "C_%zu = %s", e->s, cost_formula(net->cost));
+    break;
+  case BPCHECK_TRACE_DC_DA:
+    snprintf(f, sizeof f, "dC/da^%zu_%zu", l, k);
+    break;
+  case BPCHECK_TRACE_DELTA:
+    heading(p, 5, "backward", e->s);
+    if (l < net->L)
+      snprintf(f, sizeof f,
+               "delta^%zu_%zu = (sum_k W^%zu_k%zu delta^%zu_k) "
+               "f'(z^%zu_%zu)",
+               l, k, l + 1, k, l + 1, l, k);
+    else if (net->f[l] == BPCHECK_SOFTMAX)
+      snprintf(f, sizeof f,
+               "delta^%zu_%zu = a_%zu (dC/da_%zu - sum_i a_i dC/da_i)", l, k,
+               k, k);
+    else
+      snprintf(f, sizeof f, "delta^%zu_%zu = dC/da^%zu_%zu f'(z^%zu_%zu)", l,
+               k, l, k, l, k);
+    break;
+  case BPCHECK_TRACE_DW:
+    heading(p, 6, "gradient of this sample", e->s);
+    snprintf(f, sizeof f, "dC/dW^%zu_%zu,%zu = a^%zu_%zu delta^%zu_%zu", l, k,
+             j, l - 1, j, l, k);
+    break;
+  case BPCHECK_TRACE_DB:
+    snprintf(f, sizeof f, "dC/db^%zu_%zu = delta^%zu_%zu", l, k, l, k);
+    break;
+  case BPCHECK_TRACE_GRAD_W:
+    if (p->section != 7) {
+      p->section = 7;
+      printf("\nbatch: C = r sum_s C_s with r = %s\n",
+             net->reduction == BPCHECK_MEAN ? "1/B" : "1");
+    }
+    snprintf(f, sizeof f, "dC/dW^%zu_%zu,%zu = r sum_s dC_s/dW^%zu_%zu,%zu", l,
+             k, j, l, k, j);
+    break;
+  case BPCHECK_TRACE_GRAD_B:
+    snprintf(f, sizeof f, "dC/db^%zu_%zu = r sum_s dC_s/db^%zu_%zu", l, k, l,
+             k);
+    break;
+  default: snprintf(f, sizeof f, "C = r sum_s C_s");
+  }
+  line(p, f, e->value, e->equation);
+  return 0;
+}
+
+static void
+print_parameters(const printer *p)
+{
+  const bpcheck_net *net = p->net;
+  char f[64];
+  printf("\nparameters\n");
+  for (size_t l = 1; l <= net->L; l++)
+    for (size_t k = 0; k < net->n[l]; k++) {
+      for (size_t j = 0; j < net->n[l - 1]; j++) {
+        snprintf(f, sizeof f, "W^%zu_%zu,%zu", l, k, j);
+        printf("  %-48s = %.*g\n", f, p->digits,
+               gsl_matrix_get(&net->theta->W[l], k, j));
+      }
+      snprintf(f, sizeof f, "b^%zu_%zu", l, k);
+      printf("  %-48s = %.*g\n", f, p->digits,
+             gsl_vector_get(&net->theta->b[l], k));
+    }
+}
+
+int
+cmd_trace(int argc, char **argv)
+{
+  static const struct option longopts[] = {
+      {"help", no_argument, NULL, 'h'},
+      {"layers", required_argument, NULL, OPT_LAYERS},
+      {"activations", required_argument, NULL, OPT_ACTS},
+      {"cost", required_argument, NULL, OPT_COST},
+      {"reduction", required_argument, NULL, OPT_RED},
+      {"batch", required_argument, NULL, OPT_BATCH},
+      {"seed", required_argument, NULL, OPT_SEED},
+      {"digits", required_argument, NULL, OPT_DIGITS},
+      {NULL, 0, NULL, 0}};
+  size_t n[BPCHECK_MAX_LAYERS + 1], L = 0, B = 1, digits = 10;
+  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  const char *acts = "sigmoid";
+  bpcheck_cost cost = BPCHECK_QUADRATIC;
+  bpcheck_reduction red = BPCHECK_MEAN;
+  unsigned long seed;
+  int have_seed = 0, c;
+
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    int bad = 0;
+    switch (c) {
+    case 'h': fputs(usage, stdout); return EXIT_PASS;
+    case OPT_LAYERS:
+      bad = parse_layers("--layers", optarg, n, BPCHECK_MAX_LAYERS + 1, &L);
+      break;
+    case OPT_ACTS: acts = optarg; break;
+    case OPT_COST:
+      if ((bad = bpcheck_cost_parse(optarg, &cost)))
+        say_error("--cost: %s", bpcheck_errmsg());
+      break;
+    case OPT_RED:
+      if ((bad = bpcheck_reduction_parse(optarg, &red)))
+        say_error("--reduction: %s", bpcheck_errmsg());
+      break;
+    case OPT_BATCH: bad = parse_size("--batch", optarg, 1, 4096, &B); break;
+    case OPT_SEED:
+      bad = parse_seed("--seed", optarg, &seed);
+      have_seed = 1;
+      break;
+    case OPT_DIGITS:
+      bad = parse_size("--digits", optarg, 1, 17, &digits);
+      break;
+    case ':':
+      say_error("%s needs a value (try 'bpcheck trace --help')",
+                argv[optind - 1]);
+      return EXIT_USAGE;
+    default:
+      say_error("unknown option '%s' (try 'bpcheck trace --help')",
+                argv[optind - 1]);
+      return EXIT_USAGE;
+    }
+    if (bad)
+      return EXIT_USAGE;
+  }
+  if (optind < argc) {
+    say_error("trace takes --layers; reading a case file is not available "
+              "in this version ('%s')",
+              argv[optind]);
+    return EXIT_USAGE;
+  }
+  if (L == 0) {
+    say_error("trace needs --layers, e.g. --layers 2,3,1");
+    return EXIT_USAGE;
+  }
+  if (parse_activation_list("--activations", acts, L, f))
+    return EXIT_USAGE;
+  if (!have_seed && default_seed(1, &seed))
+    return EXIT_USAGE;
+
+  bpcheck_arch arch = {L, n, f, cost, red};
+  bpcheck_net *net = NULL;
+  bpcheck_batch *batch = NULL;
+  bpcheck_params *nabla = NULL;
+  bpcheck_literal_workspace *w = NULL;
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  int status;
+  if (!rng)
+    status = BPCHECK_ENOMEM;
+  else if (!(status = bpcheck_net_alloc(&net, &arch)) &&
+           !(status = bpcheck_batch_alloc(&batch, n[0], n[L], B)) &&
+           !(status = bpcheck_params_alloc(&nabla, L, n)) &&
+           !(status = bpcheck_literal_alloc(&w, net))) {
+    gsl_rng_set(rng, seed);
+    bpcheck_net_init_random(net, rng);
+    status = bpcheck_batch_init_random(batch, net, rng);
+  }
+  if (status == BPCHECK_SUCCESS) {
+    char desc[256];
+    bpcheck_net_describe(net, desc, sizeof desc);
+    printf("bpcheck trace: %s, batch %zu, seed %lu\n", desc, B, seed);
+    printf("equations: proofs/ (FC: fully connected, ACT: activations, "
+           "COST: costs)\n");
+    printer p = {net, (int)digits, 0, 0};
+    print_parameters(&p);
+    status = bpcheck_trace(net, batch, nabla, w, print_event, &p);
+  }
+  if (status)
+    say_error("%s", bpcheck_errmsg());
+  bpcheck_literal_free(w);
+  bpcheck_params_free(nabla);
+  bpcheck_batch_free(batch);
+  bpcheck_net_free(net);
+  if (rng)
+    gsl_rng_free(rng);
+  return status ? EXIT_USAGE : EXIT_PASS;
+}

@@ -1,0 +1,192 @@
+/* check_trace.c -- the trace reports the numbers that are computed: each
+ * quantity is rebuilt here from the other traced quantities by its own
+ * equation, and the batch gradient is the literal backprop's. */
+
+#include <math.h>
+#include <string.h>
+
+#include "suites.h"
+#include "testutil.h"
+
+#define MAXN 8
+#define MAXL 4
+#define MAXB 3
+
+/* What the trace reported, by kind and indices. */
+typedef struct {
+  double x[MAXB][MAXN], y[MAXB][MAXN];
+  double z[MAXB][MAXL + 1][MAXN], a[MAXB][MAXL + 1][MAXN];
+  double delta[MAXB][MAXL + 1][MAXN], dC_da[MAXB][MAXN], C_s[MAXB];
+  double dW[MAXB][MAXL + 1][MAXN][MAXN], db[MAXB][MAXL + 1][MAXN];
+  double gW[MAXL + 1][MAXN][MAXN], gb[MAXL + 1][MAXN], C;
+  size_t events;
+  int order_ok; /* every forward z before any delta of the same sample */
+  int seen_delta[MAXB];
+} record;
+
+static int
+keep(const bpcheck_trace_event *e, void *data)
+{
+  record *r = data;
+  size_t s = e->s, l = e->l, k = e->k, j = e->j;
+  r->events++;
+  ck_assert(e->equation && *e->equation);
+  switch (e->kind) {
+  case BPCHECK_TRACE_X: r->x[s][k] = e->value; break;
+  case BPCHECK_TRACE_Y: r->y[s][k] = e->value; break;
+  case BPCHECK_TRACE_Z:
+    r->z[s][l][k] = e->value;
+    r->order_ok = r->order_ok && !r->seen_delta[s];
+    break;
+  case BPCHECK_TRACE_A: r->a[s][l][k] = e->value; break;
+  case BPCHECK_TRACE_COST: r->C_s[s] = e->value; break;
+  case BPCHECK_TRACE_DC_DA: r->dC_da[s][k] = e->value; break;
+  case BPCHECK_TRACE_DELTA:
+    r->delta[s][l][k] = e->value;
+    r->seen_delta[s] = 1;
+    break;
+  case BPCHECK_TRACE_DW: r->dW[s][l][k][j] = e->value; break;
+  case BPCHECK_TRACE_DB: r->db[s][l][k] = e->value; break;
+  case BPCHECK_TRACE_GRAD_W: r->gW[l][k][j] = e->value; break;
+  case BPCHECK_TRACE_GRAD_B: r->gb[l][k] = e->value; break;
+  case BPCHECK_TRACE_C: r->C = e->value; break;
+  }
+  return 0;
+}
+
+/* 2-3-4-2 (tanh, sigmoid, softmax), categorical cross-entropy, batch 3. */
+START_TEST(test_trace_is_the_computation)
+{
+  static const size_t n[] = {2, 3, 4, 2};
+  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID,
+                                         BPCHECK_SOFTMAX};
+  const size_t L = 3, B = 3;
+  fixture x;
+  fixture_init(&x, L, n, f, BPCHECK_CATEGORICAL_CROSS_ENTROPY, BPCHECK_MEAN, B,
+               test_seed(3));
+  static record r;
+  memset(&r, 0, sizeof r);
+  r.order_ok = 1;
+  ck_assert_ok(bpcheck_trace(x.net, x.batch, x.mat, x.lw, keep, &r));
+  double C;
+  ck_assert_ok(bpcheck_literal_backprop(x.net, x.batch, x.lit, &C, x.lw));
+
+  /* Every event is there: per sample x, y, z, a, C_s, dC/da, delta, dW,
+   * db; then the batch gradient and C. */
+  size_t per_sample = n[0] + n[L] + 1 + n[L], P = x.lit->size;
+  for (size_t l = 1; l <= L; l++)
+    per_sample += 3 * n[l];
+  ck_assert_uint_eq(r.events, B * (per_sample + P) + P + 1);
+  ck_assert(r.order_ok);
+
+  for (size_t s = 0; s < B; s++) {
+    for (size_t j = 0; j < n[0]; j++)
+      ck_assert(r.x[s][j] == gsl_matrix_get(x.batch->X, j, s));
+    for (size_t l = 1; l <= L; l++) {
+      const double *a0 = l == 1 ? r.x[s] : r.a[s][l - 1];
+      const gsl_matrix *W = &x.net->theta->W[l];
+      for (size_t k = 0; k < n[l]; k++) {
+        /* (FC.1) from the traced a^(l-1); the same sum in the same order */
+        double z = gsl_vector_get(&x.net->theta->b[l], k);
+        for (size_t j = 0; j < n[l - 1]; j++)
+          z += gsl_matrix_get(W, k, j) * a0[j];
+        ck_assert(z == r.z[s][l][k]);
+        if (l < L) /* (FC.2) */
+          ck_assert(r.a[s][l][k] == bpcheck_activation_f(f[l - 1], z));
+      }
+    }
+    for (size_t l = 1; l < L; l++) /* (FC.5) from the traced delta^(l+1) */
+      for (size_t j = 0; j < n[l]; j++) {
+        double sum = 0;
+        for (size_t k = 0; k < n[l + 1]; k++)
+          sum += gsl_matrix_get(&x.net->theta->W[l + 1], k, j) *
+                 r.delta[s][l + 1][k];
+        ck_assert(r.delta[s][l][j] ==
+                  sum * bpcheck_activation_df(f[l - 1], r.z[s][l][j]));
+      }
+    for (size_t l = 1; l <= L; l++) /* (FC.6), (FC.7) */
+      for (size_t k = 0; k < n[l]; k++) {
+        const double *a0 = l == 1 ? r.x[s] : r.a[s][l - 1];
+        for (size_t j = 0; j < n[l - 1]; j++)
+          ck_assert(r.dW[s][l][k][j] == a0[j] * r.delta[s][l][k]);
+        ck_assert(r.db[s][l][k] == r.delta[s][l][k]);
+      }
+  }
+  /* The batch: the literal backprop's gradient and cost, bit for bit, and
+   * r sum_s of the samples' within the rounding of three additions. */
+  for (size_t l = 1; l <= L; l++)
+    for (size_t k = 0; k < n[l]; k++) {
+      double sum = 0, mag = 0;
+      for (size_t j = 0; j < n[l - 1]; j++)
+        ck_assert(r.gW[l][k][j] == gsl_matrix_get(&x.lit->W[l], k, j));
+      ck_assert(r.gb[l][k] == gsl_vector_get(&x.lit->b[l], k));
+      for (size_t s = 0; s < B; s++)
+        sum += r.db[s][l][k], mag += fabs(r.db[s][l][k]);
+      ck_assert_double_eq_tol(r.gb[l][k], sum / B, 8 * 2.2e-16 * mag);
+    }
+  ck_assert(r.C == C);
+  ck_assert_double_eq_tol(r.C, (r.C_s[0] + r.C_s[1] + r.C_s[2]) / 3,
+                          8 * 2.2e-16 * C);
+  fixture_free(&x);
+}
+END_TEST
+
+static int
+stop_at_first(const bpcheck_trace_event *e, void *data)
+{
+  (void)e;
+  ++*(int *)data;
+  return 1;
+}
+
+START_TEST(test_trace_stops)
+{
+  static const size_t n[] = {2, 3, 1};
+  static const bpcheck_activation f[] = {BPCHECK_SIGMOID, BPCHECK_SIGMOID};
+  fixture x;
+  fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_SUM, 2, 1);
+  int calls = 0;
+  ck_assert_ok(
+      bpcheck_trace(x.net, x.batch, x.mat, x.lw, stop_at_first, &calls));
+  ck_assert_int_eq(calls, 1);
+  fixture_free(&x);
+}
+END_TEST
+
+START_TEST(test_trace_errors)
+{
+  static const size_t n[] = {2, 3, 1}, other[] = {2, 4, 1};
+  static const bpcheck_activation f[] = {BPCHECK_SIGMOID, BPCHECK_SIGMOID};
+  fixture x;
+  fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_SUM, 2, 1);
+  bpcheck_params *p;
+  ck_assert_ok(bpcheck_params_alloc(&p, 2, other));
+  int calls = 0;
+  ck_assert_int_eq(
+      bpcheck_trace(x.net, x.batch, p, x.lw, stop_at_first, &calls),
+      BPCHECK_EBADLEN);
+  gsl_matrix_set(x.batch->X, 0, 1, NAN);
+  ck_assert_int_eq(
+      bpcheck_trace(x.net, x.batch, x.mat, x.lw, stop_at_first, &calls),
+      BPCHECK_EDOM);
+  ck_assert_int_eq(calls, 0);
+  bpcheck_params_free(p);
+  fixture_free(&x);
+  gsl_guard_check();
+}
+END_TEST
+
+Suite *
+make_trace_suite(void)
+{
+  Suite *s = suite_create("trace");
+  TCase *core = tcase_create("Core");
+  tcase_add_test(core, test_trace_is_the_computation);
+  tcase_add_test(core, test_trace_stops);
+  suite_add_tcase(s, core);
+  TCase *errors = tcase_create("Errors");
+  tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
+  tcase_add_test(errors, test_trace_errors);
+  suite_add_tcase(s, errors);
+  return s;
+}
