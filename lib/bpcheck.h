@@ -279,6 +279,20 @@ int bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
 /* The number of such entries in the last bpcheck_fdiff_gradient(). */
 size_t bpcheck_fdiff_kinks(const bpcheck_fdiff_workspace *w);
 
+/* The same central differences, error estimates and kink detection,
+ * computed from the cached forward pass: perturbing W^l_kj changes only
+ * z^l_k, so each step costs a rank-1 update and the layers after l, and the
+ * steps of many parameters pass through those layers as one wide dgemm.
+ * Equal to bpcheck_fdiff_gradient within rounding; much faster. */
+typedef struct bpcheck_fastfd_workspace bpcheck_fastfd_workspace;
+int bpcheck_fastfd_alloc(bpcheck_fastfd_workspace **w, const bpcheck_net *net,
+                         size_t B);
+void bpcheck_fastfd_free(bpcheck_fastfd_workspace *w);
+int bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
+                            bpcheck_params *g, bpcheck_params *err,
+                            bpcheck_fastfd_workspace *w);
+size_t bpcheck_fastfd_kinks(const bpcheck_fastfd_workspace *w);
+
 /* Comparison ------------------------------------------------------------ */
 
 /* The tolerance of entry i:

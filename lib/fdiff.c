@@ -50,17 +50,23 @@ bpcheck_fdiff_alloc(bpcheck_fdiff_workspace **out, const bpcheck_net *net,
     free(w);
     return status;
   }
-  /* (CD.7) A cost is a chain of: per layer, a dot product of n_(l-1) terms
-   * plus the bias and the activation (n_(l-1) + 2 roundings, and softmax's
-   * normalisation counts n_l more); then the sum of n_L B cost terms, each
-   * a few operations. */
+  w->m = bpcheck_fdiff_chain_length(net, B);
+  *out = w;
+  return BPCHECK_SUCCESS;
+}
+
+/* (CD.7) A cost is a chain of: per layer, a dot product of n_(l-1) terms
+ * plus the bias and the activation (n_(l-1) + 2 roundings, and softmax's
+ * normalisation counts n_l more); then the sum of n_L B cost terms, each a
+ * few operations. */
+double
+bpcheck_fdiff_chain_length(const bpcheck_net *net, size_t B)
+{
   double m = 0.0;
   for (size_t l = 1; l <= net->L; l++)
     m += (double)net->n[l - 1] + 2.0 +
          (net->f[l] == BPCHECK_SOFTMAX ? (double)net->n[l] : 0.0);
-  w->m = m + (double)(net->n[net->L] * B) + 4.0;
-  *out = w;
-  return BPCHECK_SUCCESS;
+  return m + (double)(net->n[net->L] * B) + 4.0;
 }
 
 void
@@ -86,11 +92,30 @@ cost_at(bpcheck_net *net, size_t i, double v, const bpcheck_batch *batch,
     *same = 0;
 }
 
+double
+bpcheck_fdiff_combine(double d1, double dh, double mag1, double magh, double h,
+                      double theta, double eps_C, double *trunc_err,
+                      double *round_err)
+{
+  /* Differences of the cost over a step 2h, as in gsl_deriv_central. */
+  const double r3 = 0.5 * d1;
+  const double r5 = (4.0 / 3.0) * dh - (1.0 / 3.0) * r3;
+  /* (CD.6) rounding: eps_C |C| per value, through the weights of r3 and r5;
+   * and the error of theta +/- h itself, |r5/h| eps |theta| / h. */
+  const double e3 = mag1 * eps_C;
+  const double e5 = 2.0 * magh * eps_C + e3;
+  const double dy =
+      fmax(fabs(r3 / h), fabs(r5 / h)) * (fabs(theta) / h) * DBL_EPSILON;
+  *round_err = fabs(e5 / h) + dy;
+  *trunc_err = fabs((r5 - r3) / h);
+  return r5 / h;
+}
+
 /* (CD.4) cbrt(eps) max(1, |theta|), to the nearest power of two, so that the
  * step itself is exact and theta +/- h, theta +/- h/2 are exact whenever
  * theta's last bit is not below h's. */
-static double
-step_for(double theta)
+double
+bpcheck_fdiff_step(double theta)
 {
   double h0 = cbrt(DBL_EPSILON) * fmax(1.0, fabs(theta));
   return exp2(round(log2(h0)));
@@ -110,11 +135,11 @@ bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
   if ((status = bpcheck_matrix_cost(net, batch, &C0, w->forward)))
     return status; /* the batch or the workspace does not fit */
 
-  const double eps = DBL_EPSILON, eps_C = w->m * eps;
+  const double eps_C = w->m * DBL_EPSILON;
   const uint64_t pattern0 = bpcheck_matrix_relu_pattern(w->forward);
   w->kinks = 0;
   for (size_t i = 0; i < net->theta->size; i++) {
-    const double theta = net->theta->data[i], h = step_for(theta);
+    const double theta = net->theta->data[i], h = bpcheck_fdiff_step(theta);
     double fp1, fm1, fph, fmh;
     int smooth = 1;
     cost_at(net, i, theta + h, batch, w, pattern0, &smooth, &fp1);
@@ -123,19 +148,10 @@ bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
     cost_at(net, i, theta - h / 2, batch, w, pattern0, &smooth, &fmh);
     net->theta->data[i] = theta; /* restored exactly: the saved value */
 
-    /* Differences of the cost over a step 2h, as in gsl_deriv_central. */
-    const double r3 = 0.5 * (fp1 - fm1);
-    const double r5 = (4.0 / 3.0) * (fph - fmh) - (1.0 / 3.0) * r3;
-    /* (CD.6) rounding: eps_C |C| per value, through the weights of r3 and
-     * r5; and the error of theta +/- h itself, |r5/h| eps |theta| / h. */
-    const double e3 = (fabs(fp1) + fabs(fm1)) * eps_C;
-    const double e5 = 2.0 * (fabs(fph) + fabs(fmh)) * eps_C + e3;
-    const double dy =
-        fmax(fabs(r3 / h), fabs(r5 / h)) * (fabs(theta) / h) * eps;
-    const double round_err = fabs(e5 / h) + dy;
-    const double trunc_err = fabs((r5 - r3) / h);
-
-    g->data[i] = r5 / h;
+    double trunc_err, round_err;
+    g->data[i] = bpcheck_fdiff_combine(
+        fp1 - fm1, fph - fmh, fabs(fp1) + fabs(fm1), fabs(fph) + fabs(fmh), h,
+        theta, eps_C, &trunc_err, &round_err);
     /* (ACT.3) Across a relu kink C is not differentiable along e_i within
      * the step, and no difference quotient estimates the one-sided
      * derivative that backprop returns: the entry gets an infinite error

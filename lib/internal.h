@@ -33,4 +33,21 @@ typedef enum { LITERAL_Z, LITERAL_A, LITERAL_DELTA, LITERAL_DC_DA } literal_q;
 const double *bpcheck_literal_quantity(const bpcheck_literal_workspace *w,
                                        literal_q q, size_t l);
 
+/* (CD.4) the step for a parameter of value theta. */
+double bpcheck_fdiff_step(double theta);
+/* (CD.5), (CD.6): from d1 = C(+h) - C(-h), dh = C(+h/2) - C(-h/2) and the
+ * magnitudes |C(+h)| + |C(-h)|, |C(+h/2)| + |C(-h/2)|, the extrapolated
+ * derivative; its truncation and rounding error estimates through pointers.
+ * eps_C is the relative error of one cost evaluation (CD.7). */
+double bpcheck_fdiff_combine(double d1, double dh, double mag1, double magh,
+                             double h, double theta, double eps_C,
+                             double *trunc_err, double *round_err);
+/* (CD.7) m, the operation-chain length of one cost evaluation. */
+double bpcheck_fdiff_chain_length(const bpcheck_net *net, size_t B);
+/* The cached forward pass of a matrix workspace: Z^l and A^l, l = 1..L. */
+const gsl_matrix *bpcheck_matrix_Z(const bpcheck_matrix_workspace *w,
+                                   size_t l);
+const gsl_matrix *bpcheck_matrix_A(const bpcheck_matrix_workspace *w,
+                                   size_t l);
+
 #endif

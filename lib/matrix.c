@@ -242,3 +242,15 @@ bpcheck_matrix_backprop(const bpcheck_net *net, const bpcheck_batch *batch,
     *C = cost;
   return BPCHECK_SUCCESS;
 }
+
+const gsl_matrix *
+bpcheck_matrix_Z(const bpcheck_matrix_workspace *w, size_t l)
+{
+  return &w->Z[l];
+}
+
+const gsl_matrix *
+bpcheck_matrix_A(const bpcheck_matrix_workspace *w, size_t l)
+{
+  return &w->A[l];
+}

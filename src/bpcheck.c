@@ -46,7 +46,7 @@ main(int argc, char **argv)
     return EXIT_PASS;
   }
   if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
-    printf("bpcheck %s\n", PACKAGE_VERSION);
+    printf("bpcheck %s (CBLAS: %s)\n", PACKAGE_VERSION, BPCHECK_CBLAS);
     return EXIT_PASS;
   }
   if (strcmp(cmd, "selftest") == 0)

@@ -14,5 +14,6 @@ Suite *make_fdiff_suite(void);
 Suite *make_compare_suite(void);
 Suite *make_selftest_suite(void);
 Suite *make_trace_suite(void);
+Suite *make_fastfd_suite(void);
 
 #endif

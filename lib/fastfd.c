@@ -1,0 +1,266 @@
+/* fastfd.c -- the same central differences as fdiff.c, computed from the
+ * cached forward pass instead of a full forward pass per step.
+ *
+ * Perturbing W^l_kj by t changes only z^l_k, by t a^(l-1)_j (FC.1); so only
+ * a^l_k changes, z^(l+1) changes by the column W^(l+1)_{.k} times that
+ * change (a rank-1 update), and only the layers after l+1 need full
+ * products.  The cost change is accumulated as a difference,
+ *
+ *   dC(t) = r sum_s sum_k [term(a'^L_ks, y_ks) - term(a^L_ks, y_ks)],
+ *
+ * so that C(theta + t e_i) - C(theta - t e_i) = dC(t) - dC(-t) does not carry
+ * the cancellation of two full costs.  The four steps +/-h, +/-h/2 of every
+ * parameter of a layer are laid side by side, B columns each, and pass
+ * through the downstream layers as one wide product:
+ *
+ *   dZ^(m+1) = W^(m+1) dA^m      [n_(m+1) x qB] = [n_(m+1) x n_m] [n_m x qB]
+ *
+ * The derivative and its error estimate are those of fdiff.c, (CD.5) and
+ * (CD.6), through bpcheck_fdiff_combine; the results equal the naive check's
+ * within rounding (tests/check_fastfd.c). */
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include <gsl/gsl_blas.h>
+
+#include "internal.h"
+
+/* The columns of a chunk: four steps per parameter, B samples per step. */
+#define CHUNK_COLUMNS 1024
+
+struct bpcheck_fastfd_workspace {
+  size_t L, B, q; /* q perturbations per chunk */
+  size_t *n;
+  bpcheck_matrix_workspace *forward; /* the cached Z^l, A^l */
+  double m;                          /* (CD.7) chain length */
+  double *dZ, *A;                    /* n_max x qB each */
+  double *t, *dC;                    /* per perturbation of a chunk */
+  size_t *k, *j;                     /* its node, and emitting node */
+  int *bias, *kink;
+  size_t kinks;
+};
+
+int
+bpcheck_fastfd_alloc(bpcheck_fastfd_workspace **out, const bpcheck_net *net,
+                     size_t B)
+{
+  size_t n_max = 1;
+  for (size_t l = 0; l <= net->L; l++)
+    n_max = net->n[l] > n_max ? net->n[l] : n_max;
+  bpcheck_fastfd_workspace *w = bpcheck_calloc(1, sizeof *w);
+  if (!w)
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for the fastfd workspace");
+  int status = bpcheck_matrix_alloc(&w->forward, net, B);
+  if (status) {
+    free(w);
+    return status;
+  }
+  w->L = net->L;
+  w->B = B;
+  w->q = 4 * (B * 4 < CHUNK_COLUMNS ? CHUNK_COLUMNS / (B * 4) : 1);
+  w->m = bpcheck_fdiff_chain_length(net, B);
+  w->n = bpcheck_sizes_dup(net->L, net->n);
+  size_t cells = n_max * w->q * B; /* <= 2^31 * 1024: no overflow */
+  w->dZ = bpcheck_calloc(cells, sizeof *w->dZ);
+  w->A = bpcheck_calloc(cells, sizeof *w->A);
+  w->t = bpcheck_calloc(w->q, sizeof *w->t);
+  w->dC = bpcheck_calloc(w->q, sizeof *w->dC);
+  w->k = bpcheck_calloc(w->q, sizeof *w->k);
+  w->j = bpcheck_calloc(w->q, sizeof *w->j);
+  w->bias = bpcheck_calloc(w->q, sizeof *w->bias);
+  w->kink = bpcheck_calloc(w->q, sizeof *w->kink);
+  if (!w->n || !w->dZ || !w->A || !w->t || !w->dC || !w->k || !w->j ||
+      !w->bias || !w->kink) {
+    bpcheck_fastfd_free(w);
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for the fastfd workspace");
+  }
+  *out = w;
+  return BPCHECK_SUCCESS;
+}
+
+void
+bpcheck_fastfd_free(bpcheck_fastfd_workspace *w)
+{
+  if (!w)
+    return;
+  bpcheck_matrix_free(w->forward);
+  free(w->n);
+  free(w->dZ);
+  free(w->A);
+  free(w->t);
+  free(w->dC);
+  free(w->k);
+  free(w->j);
+  free(w->bias);
+  free(w->kink);
+  free(w);
+}
+
+size_t
+bpcheck_fastfd_kinks(const bpcheck_fastfd_workspace *w)
+{
+  return w->kinks;
+}
+
+/* The activation of layer l over column s of an n x cols buffer (stride
+ * cols): element by element, or softmax for the column. */
+static void
+activate(const bpcheck_net *net, size_t l, const double *z, double *a,
+         size_t n, size_t cols, size_t c)
+{
+  if (net->f[l] == BPCHECK_SOFTMAX) {
+    bpcheck_softmax(n, z + c, cols, a + c, cols);
+    return;
+  }
+  for (size_t i = 0; i < n; i++)
+    a[i * cols + c] = bpcheck_activation_f(net->f[l], z[i * cols + c]);
+}
+
+/* r sum_k [term(a'_k) - term(a_k)] for column c of a' (stride cols) against
+ * sample s of the cached A^L. */
+static double
+cost_change(const bpcheck_net *net, const bpcheck_batch *batch,
+            const gsl_matrix *AL, const double *Ap, size_t cols, size_t c,
+            size_t s)
+{
+  const size_t nL = net->n[net->L];
+  double d = 0.0;
+  for (size_t k = 0; k < nL; k++) {
+    double y = gsl_matrix_get(batch->Y, k, s);
+    d += bpcheck_cost_term(net->cost, Ap[k * cols + c], y, nL) -
+         bpcheck_cost_term(net->cost, gsl_matrix_get(AL, k, s), y, nL);
+  }
+  return d;
+}
+
+/* dC of the q perturbations of layer l in w (w->t, w->k, w->j, w->bias):
+ * each moves z^l_k by t a^(l-1)_j (or t for a bias). */
+static void
+chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
+            size_t q, bpcheck_fastfd_workspace *w)
+{
+  const size_t L = net->L, B = w->B, cols = q * B;
+  const double r = bpcheck_reduction_factor(net->reduction, B);
+  const gsl_matrix *Zl = bpcheck_matrix_Z(w->forward, l);
+  const gsl_matrix *Al = bpcheck_matrix_A(w->forward, l);
+  const gsl_matrix *A0 =
+      l == 1 ? batch->X : bpcheck_matrix_A(w->forward, l - 1);
+  double *dZ = w->dZ, *A = w->A;
+
+  /* Layer l itself: row k of z^l moves; at the output the whole column z^L
+   * is copied so that softmax sees every entry. */
+  for (size_t p = 0; p < q; p++) {
+    w->kink[p] = 0;
+    for (size_t s = 0; s < B; s++) {
+      size_t c = p * B + s;
+      double z = gsl_matrix_get(Zl, w->k[p], s);
+      double zp =
+          z + w->t[p] * (w->bias[p] ? 1.0 : gsl_matrix_get(A0, w->j[p], s));
+      if (net->f[l] == BPCHECK_RELU && (zp > 0) != (z > 0))
+        w->kink[p] = 1;
+      if (l == L) {
+        for (size_t i = 0; i < net->n[L]; i++)
+          dZ[i * cols + c] = i == w->k[p] ? zp : gsl_matrix_get(Zl, i, s);
+        activate(net, L, dZ, A, net->n[L], cols, c);
+      } else {
+        /* a^l_k changes by da; z^(l+1) by the column W^(l+1)_{.k} da. */
+        double da = bpcheck_activation_f(net->f[l], zp) -
+                    gsl_matrix_get(Al, w->k[p], s);
+        const gsl_matrix *W = &net->theta->W[l + 1];
+        for (size_t i = 0; i < net->n[l + 1]; i++)
+          dZ[i * cols + c] = gsl_matrix_get(W, i, w->k[p]) * da;
+      }
+    }
+  }
+
+  /* The layers after l: A' = f(Z^m + dZ^m), dZ^(m+1) = W^(m+1) (A' - A^m). */
+  for (size_t m = l + 1; m <= L; m++) {
+    const gsl_matrix *Zm = bpcheck_matrix_Z(w->forward, m);
+    const gsl_matrix *Am = bpcheck_matrix_A(w->forward, m);
+    const size_t nm = net->n[m];
+    for (size_t i = 0; i < nm; i++)
+      for (size_t c = 0; c < cols; c++) {
+        double z = gsl_matrix_get(Zm, i, c % B);
+        if (net->f[m] == BPCHECK_RELU && (z + dZ[i * cols + c] > 0) != (z > 0))
+          w->kink[c / B] = 1;
+        dZ[i * cols + c] += z;
+      }
+    for (size_t c = 0; c < cols; c++)
+      activate(net, m, dZ, A, nm, cols, c);
+    if (m == L)
+      break;
+    for (size_t i = 0; i < nm; i++)
+      for (size_t c = 0; c < cols; c++)
+        A[i * cols + c] -= gsl_matrix_get(Am, i, c % B);
+    gsl_matrix dA = bpcheck_matrix_on(A, nm, cols);
+    gsl_matrix dZn = bpcheck_matrix_on(dZ, net->n[m + 1], cols);
+    /* [n_(m+1) x qB] = [n_(m+1) x n_m] [n_m x qB] */
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &net->theta->W[m + 1], &dA,
+                   0.0, &dZn);
+  }
+
+  const gsl_matrix *AL = bpcheck_matrix_A(w->forward, L);
+  for (size_t p = 0; p < q; p++) {
+    double d = 0.0;
+    for (size_t s = 0; s < B; s++)
+      d += cost_change(net, batch, AL, A, cols, p * B + s, s);
+    w->dC[p] = r * d;
+  }
+}
+
+int
+bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
+                        bpcheck_params *g, bpcheck_params *err,
+                        bpcheck_fastfd_workspace *w)
+{
+  int status = bpcheck_params_match(net->theta, g);
+  if (status)
+    return status;
+  if (err && (status = bpcheck_params_match(net->theta, err)))
+    return status;
+  double C0;
+  if ((status = bpcheck_matrix_cost(net, batch, &C0, w->forward)))
+    return status; /* the batch or the workspace does not fit */
+
+  const double eps_C = w->m * DBL_EPSILON;
+  const bpcheck_params *theta = net->theta;
+  w->kinks = 0;
+  for (size_t l = 1; l <= net->L; l++) {
+    /* The parameters of layer l: W^l then b^l, contiguous in the block. */
+    size_t first = bpcheck_params_index_W(theta, l, 0, 0);
+    size_t last = bpcheck_params_index_b(theta, l, net->n[l] - 1);
+    for (size_t i0 = first; i0 <= last; i0 += w->q / 4) {
+      size_t count = last + 1 - i0 < w->q / 4 ? last + 1 - i0 : w->q / 4;
+      for (size_t c = 0; c < count; c++) {
+        size_t i = i0 + c, ll, k, j;
+        int is_bias;
+        bpcheck_params_entry(theta, i, &ll, &is_bias, &k, &j);
+        double h = bpcheck_fdiff_step(theta->data[i]);
+        const double steps[4] = {h, -h, h / 2, -h / 2};
+        for (int m = 0; m < 4; m++) {
+          size_t p = 4 * c + (size_t)m;
+          w->t[p] = steps[m], w->k[p] = k, w->j[p] = j, w->bias[p] = is_bias;
+        }
+      }
+      chunk_costs(net, batch, l, 4 * count, w);
+      for (size_t c = 0; c < count; c++) {
+        const double *d = &w->dC[4 * c];
+        const double h = w->t[4 * c], th = theta->data[i0 + c];
+        double trunc_err, round_err;
+        /* |C(theta + t e_i)| = |C0 + dC(t)| in the rounding estimate. */
+        g->data[i0 + c] = bpcheck_fdiff_combine(
+            d[0] - d[1], d[2] - d[3], fabs(C0 + d[0]) + fabs(C0 + d[1]),
+            fabs(C0 + d[2]) + fabs(C0 + d[3]), h, th, eps_C, &trunc_err,
+            &round_err);
+        int kink = w->kink[4 * c] || w->kink[4 * c + 1] ||
+                   w->kink[4 * c + 2] || w->kink[4 * c + 3];
+        w->kinks += (size_t)kink;
+        if (err) /* (ACT.3) across a kink: see fdiff.c */
+          err->data[i0 + c] = kink ? INFINITY : trunc_err + round_err;
+      }
+    }
+  }
+  return BPCHECK_SUCCESS;
+}
