@@ -37,6 +37,7 @@ struct bpcheck_fastfd_workspace {
   double m;                          /* (CD.7) chain length */
   double *dZ, *A;                    /* n_max x qB each */
   double *t, *dC;                    /* per perturbation of a chunk */
+  double *term0;                     /* term(a^L_ks, y_ks), n_L x B */
   size_t *k, *j;                     /* its node, and emitting node */
   int *bias, *kink;
   size_t kinks;
@@ -71,8 +72,9 @@ bpcheck_fastfd_alloc(bpcheck_fastfd_workspace **out, const bpcheck_net *net,
   w->j = bpcheck_calloc(w->q, sizeof *w->j);
   w->bias = bpcheck_calloc(w->q, sizeof *w->bias);
   w->kink = bpcheck_calloc(w->q, sizeof *w->kink);
+  w->term0 = bpcheck_calloc(net->n[net->L] * B, sizeof *w->term0);
   if (!w->n || !w->dZ || !w->A || !w->t || !w->dC || !w->k || !w->j ||
-      !w->bias || !w->kink) {
+      !w->bias || !w->kink || !w->term0) {
     bpcheck_fastfd_free(w);
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for the fastfd workspace");
   }
@@ -95,6 +97,7 @@ bpcheck_fastfd_free(bpcheck_fastfd_workspace *w)
   free(w->j);
   free(w->bias);
   free(w->kink);
+  free(w->term0);
   free(w);
 }
 
@@ -118,20 +121,18 @@ activate(const bpcheck_net *net, size_t l, const double *z, double *a,
     a[i * cols + c] = bpcheck_activation_f(net->f[l], z[i * cols + c]);
 }
 
-/* r sum_k [term(a'_k) - term(a_k)] for column c of a' (stride cols) against
- * sample s of the cached A^L. */
+/* sum_k [term(a'_k, y_ks) - term(a_k, y_ks)] for column c of a' (stride
+ * cols) against sample s, whose unperturbed terms are cached in term0. */
 static double
-cost_change(const bpcheck_net *net, const bpcheck_batch *batch,
-            const gsl_matrix *AL, const double *Ap, size_t cols, size_t c,
-            size_t s)
+cost_change(const bpcheck_net *net, const gsl_matrix *Y, const double *term0,
+            size_t B, const double *Ap, size_t cols, size_t c, size_t s)
 {
   const size_t nL = net->n[net->L];
   double d = 0.0;
-  for (size_t k = 0; k < nL; k++) {
-    double y = gsl_matrix_get(batch->Y, k, s);
-    d += bpcheck_cost_term(net->cost, Ap[k * cols + c], y, nL) -
-         bpcheck_cost_term(net->cost, gsl_matrix_get(AL, k, s), y, nL);
-  }
+  for (size_t k = 0; k < nL; k++)
+    d += bpcheck_cost_term(net->cost, Ap[k * cols + c],
+                           Y->data[k * Y->tda + s], nL) -
+         term0[k * B + s];
   return d;
 }
 
@@ -143,57 +144,77 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
 {
   const size_t L = net->L, B = w->B, cols = q * B;
   const double r = bpcheck_reduction_factor(net->reduction, B);
-  const gsl_matrix *Zl = bpcheck_matrix_Z(w->forward, l);
-  const gsl_matrix *Al = bpcheck_matrix_A(w->forward, l);
+  /* The cached Z^l, A^l have rows of B; A^0 = X is the caller's. */
+  const double *Zl = bpcheck_matrix_Z(w->forward, l)->data;
+  const double *Al = bpcheck_matrix_A(w->forward, l)->data;
   const gsl_matrix *A0 =
       l == 1 ? batch->X : bpcheck_matrix_A(w->forward, l - 1);
+  const gsl_matrix *Y = batch->Y;
+  const size_t nl = net->n[l];
   double *dZ = w->dZ, *A = w->A;
 
-  /* Layer l itself: row k of z^l moves; at the output the whole column z^L
-   * is copied so that softmax sees every entry. */
+  /* Layer l itself: row k of z^l moves by t a^(l-1)_j. */
   for (size_t p = 0; p < q; p++) {
+    const size_t k = w->k[p];
+    double dC = 0.0;
     w->kink[p] = 0;
     for (size_t s = 0; s < B; s++) {
-      size_t c = p * B + s;
-      double z = gsl_matrix_get(Zl, w->k[p], s);
-      double zp =
-          z + w->t[p] * (w->bias[p] ? 1.0 : gsl_matrix_get(A0, w->j[p], s));
+      const size_t c = p * B + s;
+      const double z = Zl[k * B + s];
+      const double zp =
+          z + w->t[p] * (w->bias[p] ? 1.0 : A0->data[w->j[p] * A0->tda + s]);
       if (net->f[l] == BPCHECK_RELU && (zp > 0) != (z > 0))
         w->kink[p] = 1;
-      if (l == L) {
-        for (size_t i = 0; i < net->n[L]; i++)
-          dZ[i * cols + c] = i == w->k[p] ? zp : gsl_matrix_get(Zl, i, s);
-        activate(net, L, dZ, A, net->n[L], cols, c);
-      } else {
+      if (l < L) {
         /* a^l_k changes by da; z^(l+1) by the column W^(l+1)_{.k} da. */
-        double da = bpcheck_activation_f(net->f[l], zp) -
-                    gsl_matrix_get(Al, w->k[p], s);
         const gsl_matrix *W = &net->theta->W[l + 1];
+        const double da = bpcheck_activation_f(net->f[l], zp) - Al[k * B + s];
         for (size_t i = 0; i < net->n[l + 1]; i++)
-          dZ[i * cols + c] = gsl_matrix_get(W, i, w->k[p]) * da;
+          dZ[i * cols + c] = W->data[i * W->tda + k] * da;
+      } else if (net->f[L] != BPCHECK_SOFTMAX) {
+        /* At an element-wise output only a^L_k changes, and its term. */
+        dC += bpcheck_cost_term(net->cost, bpcheck_activation_f(net->f[L], zp),
+                                Y->data[k * Y->tda + s], nl) -
+              w->term0[k * B + s];
+      } else {
+        /* Softmax: every a^L_i of the column changes. */
+        for (size_t i = 0; i < nl; i++)
+          dZ[i * cols + c] = i == k ? zp : Zl[i * B + s];
+        activate(net, L, dZ, A, nl, cols, c);
+        dC += cost_change(net, Y, w->term0, B, A, cols, c, s);
       }
     }
+    w->dC[p] = r * dC;
   }
+  if (l == L)
+    return;
 
-  /* The layers after l: A' = f(Z^m + dZ^m), dZ^(m+1) = W^(m+1) (A' - A^m). */
+  /* The layers after l: A' = f(Z^m + dZ^m), dZ^(m+1) = W^(m+1) (A' - A^m).
+   * The cached Z^m and A^m have rows of B (the matrix workspace's). */
   for (size_t m = l + 1; m <= L; m++) {
-    const gsl_matrix *Zm = bpcheck_matrix_Z(w->forward, m);
-    const gsl_matrix *Am = bpcheck_matrix_A(w->forward, m);
+    const double *Zm = bpcheck_matrix_Z(w->forward, m)->data;
+    const double *Am = bpcheck_matrix_A(w->forward, m)->data;
     const size_t nm = net->n[m];
+    const int relu = net->f[m] == BPCHECK_RELU;
     for (size_t i = 0; i < nm; i++)
-      for (size_t c = 0; c < cols; c++) {
-        double z = gsl_matrix_get(Zm, i, c % B);
-        if (net->f[m] == BPCHECK_RELU && (z + dZ[i * cols + c] > 0) != (z > 0))
-          w->kink[c / B] = 1;
-        dZ[i * cols + c] += z;
-      }
-    for (size_t c = 0; c < cols; c++)
-      activate(net, m, dZ, A, nm, cols, c);
+      for (size_t p = 0; p < q; p++)
+        for (size_t s = 0; s < B; s++) {
+          double z = Zm[i * B + s], *dz = &dZ[i * cols + p * B + s];
+          if (relu && (z + *dz > 0) != (z > 0))
+            w->kink[p] = 1;
+          *dz += z;
+        }
+    if (net->f[m] == BPCHECK_SOFTMAX)
+      for (size_t c = 0; c < cols; c++)
+        activate(net, m, dZ, A, nm, cols, c);
+    else
+      bpcheck_activation_array(net->f[m], nm * cols, dZ, A);
     if (m == L)
       break;
     for (size_t i = 0; i < nm; i++)
-      for (size_t c = 0; c < cols; c++)
-        A[i * cols + c] -= gsl_matrix_get(Am, i, c % B);
+      for (size_t p = 0; p < q; p++)
+        for (size_t s = 0; s < B; s++)
+          A[i * cols + p * B + s] -= Am[i * B + s];
     gsl_matrix dA = bpcheck_matrix_on(A, nm, cols);
     gsl_matrix dZn = bpcheck_matrix_on(dZ, net->n[m + 1], cols);
     /* [n_(m+1) x qB] = [n_(m+1) x n_m] [n_m x qB] */
@@ -201,11 +222,10 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
                    0.0, &dZn);
   }
 
-  const gsl_matrix *AL = bpcheck_matrix_A(w->forward, L);
   for (size_t p = 0; p < q; p++) {
     double d = 0.0;
     for (size_t s = 0; s < B; s++)
-      d += cost_change(net, batch, AL, A, cols, p * B + s, s);
+      d += cost_change(net, batch->Y, w->term0, B, A, cols, p * B + s, s);
     w->dC[p] = r * d;
   }
 }
@@ -226,6 +246,13 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
 
   const double eps_C = w->m * DBL_EPSILON;
   const bpcheck_params *theta = net->theta;
+  const gsl_matrix *AL = bpcheck_matrix_A(w->forward, net->L);
+  const size_t nL = net->n[net->L];
+  for (size_t k = 0; k < nL; k++) /* the unperturbed cost terms, once */
+    for (size_t s = 0; s < w->B; s++)
+      w->term0[k * w->B + s] =
+          bpcheck_cost_term(net->cost, gsl_matrix_get(AL, k, s),
+                            gsl_matrix_get(batch->Y, k, s), nL);
   w->kinks = 0;
   for (size_t l = 1; l <= net->L; l++) {
     /* The parameters of layer l: W^l then b^l, contiguous in the block. */

@@ -50,4 +50,10 @@ const gsl_matrix *bpcheck_matrix_Z(const bpcheck_matrix_workspace *w,
 const gsl_matrix *bpcheck_matrix_A(const bpcheck_matrix_workspace *w,
                                    size_t l);
 
+/* a_i = f(z_i) and d_i *= f'(z_i) over arrays of n (not softmax). */
+void bpcheck_activation_array(bpcheck_activation f, size_t n, const double *z,
+                              double *a);
+void bpcheck_activation_dmul(bpcheck_activation f, size_t n, const double *z,
+                             double *d);
+
 #endif

@@ -147,8 +147,7 @@ forward(const bpcheck_net *net, const bpcheck_batch *batch,
       for (size_t s = 0; s < B; s++) /* column by column, stride tda */
         bpcheck_softmax(Z->size1, Z->data + s, Z->tda, A->data + s, A->tda);
     } else {
-      for (size_t i = 0; i < Z->size1 * B; i++)
-        A->data[i] = bpcheck_activation_f(net->f[l], Z->data[i]);
+      bpcheck_activation_array(net->f[l], Z->size1 * B, Z->data, A->data);
     }
     if (net->f[l] == BPCHECK_RELU)
       for (size_t i = 0; i < Z->size1 * B; i++)
@@ -193,8 +192,7 @@ output_delta(const bpcheck_net *net, const bpcheck_batch *batch,
       D[k * B + s] = r * bpcheck_cost_dterm(net->cost, A[k * B + s],
                                             Y->data[k * Y->tda + s], nL);
   if (net->f[L] != BPCHECK_SOFTMAX) {
-    for (size_t i = 0; i < nL * B; i++)
-      D[i] *= bpcheck_activation_df(net->f[L], Z[i]);
+    bpcheck_activation_dmul(net->f[L], nL * B, Z, D);
     return;
   }
   for (size_t s = 0; s < B; s++) {
@@ -226,8 +224,8 @@ bpcheck_matrix_backprop(const bpcheck_net *net, const bpcheck_batch *batch,
     /* (MX.3) [n_l x B] = [n_(l+1) x n_l]^T [n_(l+1) x B] */
     gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &net->theta->W[l + 1],
                    &w->D[l + 1], 0.0, D);
-    for (size_t i = 0; i < D->size1 * D->size2; i++)
-      D->data[i] *= bpcheck_activation_df(net->f[l], w->Z[l].data[i]);
+    bpcheck_activation_dmul(net->f[l], D->size1 * D->size2, w->Z[l].data,
+                            D->data);
   }
 
   for (size_t l = 1; l <= L; l++) {
