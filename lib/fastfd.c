@@ -24,24 +24,61 @@
 #include <stdlib.h>
 
 #include <gsl/gsl_blas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "internal.h"
 
 /* The columns of a chunk: four steps per parameter, B samples per step. */
 #define CHUNK_COLUMNS 1024
 
+/* The buffers of one thread: a chunk of q perturbations. */
+typedef struct {
+  double *dZ, *A; /* n_max x qB each */
+  double *t, *dC; /* per perturbation: its step and cost change */
+  size_t *k, *j;  /* its node, and emitting node */
+  int *bias, *kink;
+} lane;
+
 struct bpcheck_fastfd_workspace {
   size_t L, B, q; /* q perturbations per chunk */
   size_t *n;
   bpcheck_matrix_workspace *forward; /* the cached Z^l, A^l */
   double m;                          /* (CD.7) chain length */
-  double *dZ, *A;                    /* n_max x qB each */
-  double *t, *dC;                    /* per perturbation of a chunk */
   double *term0;                     /* term(a^L_ks, y_ks), n_L x B */
-  size_t *k, *j;                     /* its node, and emitting node */
-  int *bias, *kink;
+  lane *lanes;                       /* one per thread */
+  int n_lanes;
   size_t kinks;
 };
+
+static int
+lane_alloc(lane *ln, size_t cells, size_t q)
+{
+  ln->dZ = bpcheck_calloc(cells, sizeof *ln->dZ);
+  ln->A = bpcheck_calloc(cells, sizeof *ln->A);
+  ln->t = bpcheck_calloc(q, sizeof *ln->t);
+  ln->dC = bpcheck_calloc(q, sizeof *ln->dC);
+  ln->k = bpcheck_calloc(q, sizeof *ln->k);
+  ln->j = bpcheck_calloc(q, sizeof *ln->j);
+  ln->bias = bpcheck_calloc(q, sizeof *ln->bias);
+  ln->kink = bpcheck_calloc(q, sizeof *ln->kink);
+  return ln->dZ && ln->A && ln->t && ln->dC && ln->k && ln->j && ln->bias &&
+         ln->kink;
+}
+
+static void
+lane_free(lane *ln)
+{
+  free(ln->dZ);
+  free(ln->A);
+  free(ln->t);
+  free(ln->dC);
+  free(ln->k);
+  free(ln->j);
+  free(ln->bias);
+  free(ln->kink);
+}
 
 int
 bpcheck_fastfd_alloc(bpcheck_fastfd_workspace **out, const bpcheck_net *net,
@@ -63,18 +100,18 @@ bpcheck_fastfd_alloc(bpcheck_fastfd_workspace **out, const bpcheck_net *net,
   w->q = 4 * (B * 4 < CHUNK_COLUMNS ? CHUNK_COLUMNS / (B * 4) : 1);
   w->m = bpcheck_fdiff_chain_length(net, B);
   w->n = bpcheck_sizes_dup(net->L, net->n);
-  size_t cells = n_max * w->q * B; /* <= 2^31 * 1024: no overflow */
-  w->dZ = bpcheck_calloc(cells, sizeof *w->dZ);
-  w->A = bpcheck_calloc(cells, sizeof *w->A);
-  w->t = bpcheck_calloc(w->q, sizeof *w->t);
-  w->dC = bpcheck_calloc(w->q, sizeof *w->dC);
-  w->k = bpcheck_calloc(w->q, sizeof *w->k);
-  w->j = bpcheck_calloc(w->q, sizeof *w->j);
-  w->bias = bpcheck_calloc(w->q, sizeof *w->bias);
-  w->kink = bpcheck_calloc(w->q, sizeof *w->kink);
   w->term0 = bpcheck_calloc(net->n[net->L] * B, sizeof *w->term0);
-  if (!w->n || !w->dZ || !w->A || !w->t || !w->dC || !w->k || !w->j ||
-      !w->bias || !w->kink || !w->term0) {
+#ifdef _OPENMP
+  w->n_lanes = omp_get_max_threads();
+#else
+  w->n_lanes = 1;
+#endif
+  w->lanes = bpcheck_calloc((size_t)w->n_lanes, sizeof *w->lanes);
+  int ok = w->n && w->term0 && w->lanes;
+  size_t cells = n_max * w->q * B; /* <= 2^31 * 1024: no overflow */
+  for (int i = 0; ok && i < w->n_lanes; i++)
+    ok = lane_alloc(&w->lanes[i], cells, w->q);
+  if (!ok) {
     bpcheck_fastfd_free(w);
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for the fastfd workspace");
   }
@@ -88,15 +125,10 @@ bpcheck_fastfd_free(bpcheck_fastfd_workspace *w)
   if (!w)
     return;
   bpcheck_matrix_free(w->forward);
+  for (int i = 0; w->lanes && i < w->n_lanes; i++)
+    lane_free(&w->lanes[i]);
+  free(w->lanes);
   free(w->n);
-  free(w->dZ);
-  free(w->A);
-  free(w->t);
-  free(w->dC);
-  free(w->k);
-  free(w->j);
-  free(w->bias);
-  free(w->kink);
   free(w->term0);
   free(w);
 }
@@ -136,11 +168,11 @@ cost_change(const bpcheck_net *net, const gsl_matrix *Y, const double *term0,
   return d;
 }
 
-/* dC of the q perturbations of layer l in w (w->t, w->k, w->j, w->bias):
- * each moves z^l_k by t a^(l-1)_j (or t for a bias). */
+/* dC of the q perturbations of layer l in the lane (t, k, j, bias): each
+ * moves z^l_k by t a^(l-1)_j (or t for a bias). */
 static void
 chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
-            size_t q, bpcheck_fastfd_workspace *w)
+            size_t q, const bpcheck_fastfd_workspace *w, lane *ln)
 {
   const size_t L = net->L, B = w->B, cols = q * B;
   const double r = bpcheck_reduction_factor(net->reduction, B);
@@ -151,20 +183,21 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
       l == 1 ? batch->X : bpcheck_matrix_A(w->forward, l - 1);
   const gsl_matrix *Y = batch->Y;
   const size_t nl = net->n[l];
-  double *dZ = w->dZ, *A = w->A;
+  double *dZ = ln->dZ, *A = ln->A;
 
   /* Layer l itself: row k of z^l moves by t a^(l-1)_j. */
   for (size_t p = 0; p < q; p++) {
-    const size_t k = w->k[p];
+    const size_t k = ln->k[p];
     double dC = 0.0;
-    w->kink[p] = 0;
+    ln->kink[p] = 0;
     for (size_t s = 0; s < B; s++) {
       const size_t c = p * B + s;
       const double z = Zl[k * B + s];
       const double zp =
-          z + w->t[p] * (w->bias[p] ? 1.0 : A0->data[w->j[p] * A0->tda + s]);
+          z +
+          ln->t[p] * (ln->bias[p] ? 1.0 : A0->data[ln->j[p] * A0->tda + s]);
       if (net->f[l] == BPCHECK_RELU && (zp > 0) != (z > 0))
-        w->kink[p] = 1;
+        ln->kink[p] = 1;
       if (l < L) {
         /* a^l_k changes by da; z^(l+1) by the column W^(l+1)_{.k} da. */
         const gsl_matrix *W = &net->theta->W[l + 1];
@@ -184,7 +217,7 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
         dC += cost_change(net, Y, w->term0, B, A, cols, c, s);
       }
     }
-    w->dC[p] = r * dC;
+    ln->dC[p] = r * dC;
   }
   if (l == L)
     return;
@@ -201,7 +234,7 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
         for (size_t s = 0; s < B; s++) {
           double z = Zm[i * B + s], *dz = &dZ[i * cols + p * B + s];
           if (relu && (z + *dz > 0) != (z > 0))
-            w->kink[p] = 1;
+            ln->kink[p] = 1;
           *dz += z;
         }
     if (net->f[m] == BPCHECK_SOFTMAX)
@@ -226,7 +259,7 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
     double d = 0.0;
     for (size_t s = 0; s < B; s++)
       d += cost_change(net, batch->Y, w->term0, B, A, cols, p * B + s, s);
-    w->dC[p] = r * d;
+    ln->dC[p] = r * d;
   }
 }
 
@@ -253,14 +286,27 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
       w->term0[k * w->B + s] =
           bpcheck_cost_term(net->cost, gsl_matrix_get(AL, k, s),
                             gsl_matrix_get(batch->Y, k, s), nL);
-  w->kinks = 0;
+  size_t kinks = 0;
   for (size_t l = 1; l <= net->L; l++) {
-    /* The parameters of layer l: W^l then b^l, contiguous in the block. */
-    size_t first = bpcheck_params_index_W(theta, l, 0, 0);
-    size_t last = bpcheck_params_index_b(theta, l, net->n[l] - 1);
-    for (size_t i0 = first; i0 <= last; i0 += w->q / 4) {
-      size_t count = last + 1 - i0 < w->q / 4 ? last + 1 - i0 : w->q / 4;
-      for (size_t c = 0; c < count; c++) {
+    /* The parameters of layer l: W^l then b^l, contiguous in the block, in
+     * chunks of q/4 parameters, four steps each.  Chunks are independent:
+     * they run on every thread, except where the layers after l call dgemm
+     * (l + 1 < L), which then has OpenBLAS's own threads to itself. */
+    const size_t first = bpcheck_params_index_W(theta, l, 0, 0);
+    const size_t count =
+        bpcheck_params_index_b(theta, l, net->n[l] - 1) + 1 - first;
+    const size_t per = w->q / 4, chunks = (count + per - 1) / per;
+#pragma omp parallel for schedule(dynamic) reduction(+ : kinks)               \
+    if (l + 1 >= net->L && chunks > 1)
+    for (size_t ch = 0; ch < chunks; ch++) {
+#ifdef _OPENMP
+      lane *ln = &w->lanes[omp_get_thread_num()];
+#else
+      lane *ln = &w->lanes[0];
+#endif
+      const size_t i0 = first + ch * per;
+      const size_t n_par = count - ch * per < per ? count - ch * per : per;
+      for (size_t c = 0; c < n_par; c++) {
         size_t i = i0 + c, ll, k, j;
         int is_bias;
         bpcheck_params_entry(theta, i, &ll, &is_bias, &k, &j);
@@ -268,26 +314,28 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
         const double steps[4] = {h, -h, h / 2, -h / 2};
         for (int m = 0; m < 4; m++) {
           size_t p = 4 * c + (size_t)m;
-          w->t[p] = steps[m], w->k[p] = k, w->j[p] = j, w->bias[p] = is_bias;
+          ln->t[p] = steps[m], ln->k[p] = k, ln->j[p] = j;
+          ln->bias[p] = is_bias;
         }
       }
-      chunk_costs(net, batch, l, 4 * count, w);
-      for (size_t c = 0; c < count; c++) {
-        const double *d = &w->dC[4 * c];
-        const double h = w->t[4 * c], th = theta->data[i0 + c];
+      chunk_costs(net, batch, l, 4 * n_par, w, ln);
+      for (size_t c = 0; c < n_par; c++) {
+        const double *d = &ln->dC[4 * c];
+        const double h = ln->t[4 * c], th = theta->data[i0 + c];
         double trunc_err, round_err;
         /* |C(theta + t e_i)| = |C0 + dC(t)| in the rounding estimate. */
         g->data[i0 + c] = bpcheck_fdiff_combine(
             d[0] - d[1], d[2] - d[3], fabs(C0 + d[0]) + fabs(C0 + d[1]),
             fabs(C0 + d[2]) + fabs(C0 + d[3]), h, th, eps_C, &trunc_err,
             &round_err);
-        int kink = w->kink[4 * c] || w->kink[4 * c + 1] ||
-                   w->kink[4 * c + 2] || w->kink[4 * c + 3];
-        w->kinks += (size_t)kink;
+        int kink = ln->kink[4 * c] || ln->kink[4 * c + 1] ||
+                   ln->kink[4 * c + 2] || ln->kink[4 * c + 3];
+        kinks += (size_t)kink;
         if (err) /* (ACT.3) across a kink: see fdiff.c */
           err->data[i0 + c] = kink ? INFINITY : trunc_err + round_err;
       }
     }
   }
+  w->kinks = kinks;
   return BPCHECK_SUCCESS;
 }
