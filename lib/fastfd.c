@@ -268,14 +268,10 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                         bpcheck_params *g, bpcheck_params *err,
                         bpcheck_fastfd_workspace *w)
 {
-  int status = bpcheck_params_match(net->theta, g);
+  double C0;
+  int status = bpcheck_fdiff_prepare(net, batch, g, err, w->forward, &C0);
   if (status)
     return status;
-  if (err && (status = bpcheck_params_match(net->theta, err)))
-    return status;
-  double C0;
-  if ((status = bpcheck_matrix_cost(net, batch, &C0, w->forward)))
-    return status; /* the batch or the workspace does not fit */
 
   const double eps_C = w->m * DBL_EPSILON;
   const bpcheck_params *theta = net->theta;

@@ -92,6 +92,20 @@ cost_at(bpcheck_net *net, size_t i, double v, const bpcheck_batch *batch,
     *same = 0;
 }
 
+int
+bpcheck_fdiff_prepare(const bpcheck_net *net, const bpcheck_batch *batch,
+                      const bpcheck_params *g, const bpcheck_params *err,
+                      bpcheck_matrix_workspace *forward, double *C0)
+{
+  int status = bpcheck_params_match(net->theta, g);
+  if (status)
+    return status;
+  if (err && (status = bpcheck_params_match(net->theta, err)))
+    return status;
+  /* Fails when the batch or the workspace does not fit the network. */
+  return bpcheck_matrix_cost(net, batch, C0, forward);
+}
+
 double
 bpcheck_fdiff_combine(double d1, double dh, double mag1, double magh, double h,
                       double theta, double eps_C, double *trunc_err,
@@ -126,14 +140,10 @@ bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
                        bpcheck_params *g, bpcheck_params *err,
                        bpcheck_fdiff_workspace *w)
 {
-  int status = bpcheck_params_match(net->theta, g);
+  double C0;
+  int status = bpcheck_fdiff_prepare(net, batch, g, err, w->forward, &C0);
   if (status)
     return status;
-  if (err && (status = bpcheck_params_match(net->theta, err)))
-    return status;
-  double C0;
-  if ((status = bpcheck_matrix_cost(net, batch, &C0, w->forward)))
-    return status; /* the batch or the workspace does not fit */
 
   const double eps_C = w->m * DBL_EPSILON;
   const uint64_t pattern0 = bpcheck_matrix_relu_pattern(w->forward);

@@ -33,6 +33,12 @@ typedef enum { LITERAL_Z, LITERAL_A, LITERAL_DELTA, LITERAL_DC_DA } literal_q;
 const double *bpcheck_literal_quantity(const bpcheck_literal_workspace *w,
                                        literal_q q, size_t l);
 
+/* The checks common to the difference oracles (g and err shaped like the
+ * parameters, batch and workspace fitting the network), and the unperturbed
+ * cost C0, which leaves the forward pass cached in the workspace. */
+int bpcheck_fdiff_prepare(const bpcheck_net *net, const bpcheck_batch *batch,
+                          const bpcheck_params *g, const bpcheck_params *err,
+                          bpcheck_matrix_workspace *forward, double *C0);
 /* (CD.4) the step for a parameter of value theta. */
 double bpcheck_fdiff_step(double theta);
 /* (CD.5), (CD.6): from d1 = C(+h) - C(-h), dh = C(+h/2) - C(-h/2) and the

@@ -97,24 +97,6 @@ print_counts(const char *what, const size_t *count, int n,
     printf(" %s %zu%s", name(i), count[i], i + 1 < n ? "," : "\n");
 }
 
-static const char *
-act_name(int i)
-{
-  return bpcheck_activation_name((bpcheck_activation)i);
-}
-
-static const char *
-cost_name(int i)
-{
-  return bpcheck_cost_name((bpcheck_cost)i);
-}
-
-static const char *
-reduction_name(int i)
-{
-  return bpcheck_reduction_name((bpcheck_reduction)i);
-}
-
 static void
 print_table(const bpcheck_summary *s, unsigned long seed,
             const bpcheck_space *space, int status)

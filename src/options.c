@@ -189,19 +189,19 @@ put_set(char *buf, size_t len, unsigned set, int count,
     }
 }
 
-static const char *
+const char *
 act_name(int i)
 {
   return bpcheck_activation_name((bpcheck_activation)i);
 }
 
-static const char *
+const char *
 cost_name(int i)
 {
   return bpcheck_cost_name((bpcheck_cost)i);
 }
 
-static const char *
+const char *
 reduction_name(int i)
 {
   return bpcheck_reduction_name((bpcheck_reduction)i);

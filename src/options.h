@@ -17,6 +17,11 @@ int parse_size(const char *opt, const char *arg, size_t lo, size_t hi,
                size_t *out);
 int parse_seed(const char *opt, const char *arg, unsigned long *out);
 
+/* The names of activation, cost and reduction i (for tables). */
+const char *act_name(int i);
+const char *cost_name(int i);
+const char *reduction_name(int i);
+
 /* A comma-separated list of names into a bit set. */
 int parse_activations(const char *opt, const char *arg, unsigned *set);
 int parse_costs(const char *opt, const char *arg, unsigned *set);
