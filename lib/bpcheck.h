@@ -35,7 +35,8 @@ enum {
   BPCHECK_EBADLEN = 3,   /* dimensions of the arguments do not match */
   BPCHECK_ENOMEM = 4,    /* out of memory */
   BPCHECK_ETOOBIG = 5,   /* a size overflows or exceeds a limit */
-  BPCHECK_EDOM = 6       /* a value is NaN, infinite or out of range */
+  BPCHECK_EDOM = 6,      /* a value is NaN, infinite or out of range */
+  BPCHECK_ECANDIDATE = 7 /* a candidate implementation failed */
 };
 
 /* The name of a status, e.g. "gradient mismatch". */
@@ -44,6 +45,12 @@ const char *bpcheck_strerror(int status);
 /* The detail of the last error returned in this thread, e.g.
  * "layer 2 has 0 nodes"; "" when there is none. */
 const char *bpcheck_errmsg(void);
+
+/* Records the detail of an error for bpcheck_errmsg() and returns status,
+ * so that error paths read: return bpcheck_fail(BPCHECK_EINVAL, "...", ...);
+ * (a candidate function uses it to say why it failed). */
+int bpcheck_fail(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Names ---------------------------------------------------------------- */
 
@@ -342,6 +349,38 @@ void bpcheck_report_free(bpcheck_report *r);
 int bpcheck_compare(const bpcheck_params *r, const bpcheck_params *g,
                     const bpcheck_tolerance *tol, bpcheck_report *report);
 
+/* Case files ------------------------------------------------------------ */
+
+/* A case file (DESIGN.md): the network, the batch, and the candidate's
+ * "gradients" when the file has them (else grad is NULL). */
+typedef struct {
+  bpcheck_net *net;
+  bpcheck_batch *batch;
+  bpcheck_params *grad;
+} bpcheck_case;
+
+/* The default limit on the parameters (and batch numbers) of a case. */
+#define BPCHECK_CASE_MAX_PARAMS ((size_t)10000000)
+
+/* A network and batch of the architecture (parameters zero), no gradients. */
+int bpcheck_case_alloc(bpcheck_case **c, const bpcheck_arch *arch, size_t B);
+void bpcheck_case_free(bpcheck_case *c);
+/* Parses a case; name (the file's) prefixes every error message, which
+ * names the field, and the line and column of malformed JSON. */
+int bpcheck_case_parse(const char *text, size_t len, const char *name,
+                       size_t max_params, bpcheck_case **c);
+/* Reads and parses a file; "-" is standard input. */
+int bpcheck_case_read(const char *path, size_t max_params, bpcheck_case **c);
+/* The case as one line of JSON (with its gradients if asked and present);
+ * free it with bpcheck_case_dump_free.  NULL when out of memory. */
+char *bpcheck_case_dump(const bpcheck_case *c, int with_gradients);
+void bpcheck_case_dump_free(char *text);
+/* A candidate's answer of the external protocol, {"weights": [...],
+ * "biases": [...]} in the shapes of g, into g; or {"error": "..."}, whose
+ * message is copied to candidate_error and BPCHECK_ECANDIDATE returned. */
+int bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
+                         char *candidate_error, size_t errlen);
+
 /* Randomized cross-check ------------------------------------------------ */
 
 /* The space of random architectures. */
@@ -429,6 +468,76 @@ int bpcheck_selftest_trial(const bpcheck_space *s, unsigned long seed,
 #define BPCHECK_FD_SAFETY                                                     \
   2.0 /* factor K on the central-difference                                   \
          error estimate */
+
+/* Validating other implementations ------------------------------------- */
+
+/* Default tolerances of `verify` and `run`: |g - r| <= atol + rtol max(|g|,
+ * |r|).  A correct float64 implementation that sums in another order is
+ * within ~n eps ~ 1e-13 of the magnitudes of its terms; rtol = 1e-6 leaves a
+ * factor 1e7 for that and for cancellation, and atol = 1e-9 covers entries
+ * that cancel to nearly 0.  Every classic bug changes entries by a factor
+ * (2, -1, B, ...) or a whole term: relative errors of order 1, which 1e-6
+ * flags.  float32 (eps = 6e-8): the same argument gives 1e-3 and 1e-5. */
+#define BPCHECK_DOUBLE_RTOL 1e-6
+#define BPCHECK_DOUBLE_ATOL 1e-9
+#define BPCHECK_SINGLE_RTOL 1e-3
+#define BPCHECK_SINGLE_ATOL 1e-5
+
+typedef enum {
+  BPCHECK_BUG_NONE = 0,
+  BPCHECK_BUG_FACTOR,            /* g = c r, c in factor */
+  BPCHECK_BUG_SIGN,              /* g = -r */
+  BPCHECK_BUG_OUTPUT_DERIVATIVE, /* f_L' missing from delta^L */
+  BPCHECK_BUG_TRANSPOSED,        /* dC/dW^layer transposed */
+  BPCHECK_BUG_BIAS,              /* only the biases wrong */
+  BPCHECK_BUG_ONE_LAYER,         /* errors confined to one layer */
+  BPCHECK_BUG_UNKNOWN
+} bpcheck_bug;
+
+typedef struct {
+  bpcheck_bug bug;
+  double factor; /* for BPCHECK_BUG_FACTOR (and the bias factor) */
+  size_t layer;  /* for the bugs of one layer */
+  char text[320];
+} bpcheck_diagnosis;
+
+/* The likely bug behind the candidate g's differences from the reference r
+ * (proofs/ equations cited in d->text). */
+int bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
+                     const bpcheck_params *r, const bpcheck_params *g,
+                     const bpcheck_tolerance *tol, bpcheck_diagnosis *d);
+
+/* A candidate backprop: the gradient of the case's cost into grad (shaped
+ * like c->net->theta).  Returns BPCHECK_SUCCESS, or BPCHECK_ECANDIDATE (with
+ * bpcheck_fail's message) when it could not answer. */
+typedef int (*bpcheck_candidate_fn)(const bpcheck_case *c,
+                                    bpcheck_params *grad, void *data);
+
+typedef struct {
+  size_t trials;             /* trials run */
+  unsigned long seed;        /* of the last trial (the failing one) */
+  char arch[256];            /* the failing trial's architecture, as drawn */
+  bpcheck_case *failure;     /* the smallest failing case, with the candidate's
+                                gradients in failure->grad; or the case the
+                                candidate failed on */
+  bpcheck_params *reference; /* its reference gradient */
+  bpcheck_report *report;    /* candidate vs reference */
+  bpcheck_diagnosis diagnosis;
+  size_t shrink_steps; /* accepted reductions */
+} bpcheck_validation;
+
+/* Randomized differential testing of a candidate: trial t draws a case from
+ * s with seed + t, asks fn, and compares with the matrix backprop within
+ * tol (atol, rtol).  On the first mismatch the case is shrunk -- fewer
+ * layers, fewer nodes, fewer samples, simpler values -- while it still
+ * fails, then diagnosed.  progress (may be NULL) is called after each
+ * trial with (trial, data).  Returns BPCHECK_SUCCESS, BPCHECK_EMISMATCH,
+ * BPCHECK_ECANDIDATE, or an error. */
+int bpcheck_validate(const bpcheck_space *s, size_t trials, unsigned long seed,
+                     const bpcheck_tolerance *tol, bpcheck_candidate_fn fn,
+                     void *data, void (*progress)(size_t trial, void *data),
+                     bpcheck_validation *v);
+void bpcheck_validation_free(bpcheck_validation *v);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,7 @@ bpcheck_strerror(int status)
   case BPCHECK_ENOMEM: return "out of memory";
   case BPCHECK_ETOOBIG: return "size too large";
   case BPCHECK_EDOM: return "value out of range";
+  case BPCHECK_ECANDIDATE: return "the candidate failed";
   default: return "unknown status";
   }
 }
@@ -34,10 +35,13 @@ bpcheck_errmsg(void)
 int
 bpcheck_fail(int status, const char *fmt, ...)
 {
+  /* Formatted aside first: an argument may be bpcheck_errmsg() itself. */
+  char buf[sizeof errmsg];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+  vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
+  memcpy(errmsg, buf, sizeof errmsg);
   return status;
 }
 

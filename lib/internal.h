@@ -5,11 +5,6 @@
 
 #include "bpcheck.h"
 
-/* Records the detail of an error for bpcheck_errmsg() and returns status,
- * so that error paths read: return bpcheck_fail(BPCHECK_EINVAL, "...", ...);
- */
-int bpcheck_fail(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* calloc of n * size bytes, NULL when the product overflows. */
 void *bpcheck_calloc(size_t n, size_t size);
@@ -50,6 +45,14 @@ double bpcheck_fdiff_combine(double d1, double dh, double mag1, double magh,
                              double *trunc_err, double *round_err);
 /* (CD.7) m, the operation-chain length of one cost evaluation. */
 double bpcheck_fdiff_chain_length(const bpcheck_net *net, size_t B);
+/* The matrix backprop, or, with without_df, the gradient of the classic bug
+ * that leaves f_L'(z^L) out of the output delta (diagnose.c compares a
+ * candidate against it). */
+int bpcheck_matrix_backprop_variant(const bpcheck_net *net,
+                                    const bpcheck_batch *batch,
+                                    bpcheck_params *nabla, double *C,
+                                    bpcheck_matrix_workspace *w,
+                                    int without_df);
 /* The cached forward pass of a matrix workspace: Z^l and A^l, l = 1..L. */
 const gsl_matrix *bpcheck_matrix_Z(const bpcheck_matrix_workspace *w,
                                    size_t l);

@@ -103,6 +103,11 @@ bpcheck_arch_validate(const bpcheck_arch *arch)
                         "cross_entropy needs outputs in (0,1) (a sigmoid or "
                         "softmax output layer), not %s",
                         bpcheck_activation_name(out));
+  if (arch->cost == BPCHECK_CROSS_ENTROPY && out == BPCHECK_SOFTMAX &&
+      arch->n[arch->L] == 1)
+    return bpcheck_fail(BPCHECK_EINVAL,
+                        "cross_entropy after a softmax over one output: a = "
+                        "1, so ln(1 - a) = -inf");
   return BPCHECK_SUCCESS;
 }
 

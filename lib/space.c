@@ -40,6 +40,10 @@ outputs_for(const bpcheck_space *s, bpcheck_cost c)
   for (int f = 0; f < BPCHECK_N_ACTIVATIONS; f++)
     if ((s->output & BIT(f)) && valid_pair((bpcheck_activation)f, c))
       set |= BIT(f);
+  /* Softmax over one output (max_width 1) is the constant 1: only where
+   * the cost needs it, and never with cross_entropy (ln(1 - 1)). */
+  if (s->max_width < 2 && c != BPCHECK_CATEGORICAL_CROSS_ENTROPY)
+    set &= ~BIT(BPCHECK_SOFTMAX);
   return set;
 }
 

@@ -18,6 +18,10 @@ static const char usage[] =
     "Commands:\n"
     "  selftest     the randomized cross-check (the default): literal vs\n"
     "               matrix vs central differences over random architectures\n"
+    "  gen          a random case file (network, batch; no gradients)\n"
+    "  verify       check the gradients of a case file (yours)\n"
+    "  run          randomized differential testing of an external program\n"
+    "               (--exec 'CMD', JSON Lines on its stdin and stdout)\n"
     "  trace        every z, a and delta of a small network, indexed, with\n"
     "               the equation it comes from (for teaching)\n"
     "  help         this text; 'bpcheck COMMAND --help' for its options\n"
@@ -53,6 +57,12 @@ main(int argc, char **argv)
     return cmd_selftest(argc - 1, argv + 1);
   if (strcmp(cmd, "trace") == 0)
     return cmd_trace(argc - 1, argv + 1);
+  if (strcmp(cmd, "gen") == 0)
+    return cmd_gen(argc - 1, argv + 1);
+  if (strcmp(cmd, "verify") == 0)
+    return cmd_verify(argc - 1, argv + 1);
+  if (strcmp(cmd, "run") == 0)
+    return cmd_run(argc - 1, argv + 1);
   if (cmd[0] == '-') /* options of the default command */
     return cmd_selftest(argc, argv);
   say_error("unknown command '%s' (try 'bpcheck --help')", cmd);

@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include "commands.h"
+#include "netopts.h"
 #include "options.h"
 
 static const char usage[] =
     "Usage: bpcheck trace --layers N0,N1,...,NL [--activations A|A1,..,AL]\n"
     "                     [--cost C] [--reduction R] [--batch B] [--seed S]\n"
     "                     [--digits D]\n"
+    "       bpcheck trace CASE.json [--digits D]\n"
     "Builds a random network and batch from the seed and prints, in order,\n"
     "every quantity of the literal backprop with its indices and the\n"
     "equation of proofs/ it comes from: a^0 = x, z^l_k and a^l_k forward, "
@@ -30,7 +32,7 @@ static const char usage[] =
     "                     $BPCHECK_SEED, else 1)\n"
     "  --digits D         significant digits printed, 1..17 (default 10)\n";
 
-enum { OPT_LAYERS = 2000, OPT_ACTS, OPT_COST, OPT_RED, OPT_BATCH, OPT_DIGITS };
+enum { OPT_DIGITS = 2100 };
 
 typedef struct {
   const bpcheck_net *net;
@@ -172,47 +174,26 @@ cmd_trace(int argc, char **argv)
 {
   static const struct option longopts[] = {
       {"help", no_argument, NULL, 'h'},
-      {"layers", required_argument, NULL, OPT_LAYERS},
-      {"activations", required_argument, NULL, OPT_ACTS},
-      {"cost", required_argument, NULL, OPT_COST},
-      {"reduction", required_argument, NULL, OPT_RED},
-      {"batch", required_argument, NULL, OPT_BATCH},
-      {"seed", required_argument, NULL, OPT_SEED},
       {"digits", required_argument, NULL, OPT_DIGITS},
+      NET_LONG_OPTIONS,
       {NULL, 0, NULL, 0}};
-  size_t n[BPCHECK_MAX_LAYERS + 1], L = 0, B = 1, digits = 10;
-  bpcheck_activation f[BPCHECK_MAX_LAYERS];
-  const char *acts = "sigmoid";
-  bpcheck_cost cost = BPCHECK_QUADRATIC;
-  bpcheck_reduction red = BPCHECK_MEAN;
-  unsigned long seed;
-  int have_seed = 0, c;
-
+  netopts o;
+  size_t digits = 10;
+  int c;
+  netopts_init(&o);
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-    int bad = 0;
+    int done = netopts_parse(&o, c, optarg);
+    if (done < 0)
+      return EXIT_USAGE;
+    if (done)
+      continue;
     switch (c) {
     case 'h': fputs(usage, stdout); return EXIT_PASS;
-    case OPT_LAYERS:
-      bad = parse_layers("--layers", optarg, n, BPCHECK_MAX_LAYERS + 1, &L);
-      break;
-    case OPT_ACTS: acts = optarg; break;
-    case OPT_COST:
-      if ((bad = bpcheck_cost_parse(optarg, &cost)))
-        say_error("--cost: %s", bpcheck_errmsg());
-      break;
-    case OPT_RED:
-      if ((bad = bpcheck_reduction_parse(optarg, &red)))
-        say_error("--reduction: %s", bpcheck_errmsg());
-      break;
-    case OPT_BATCH: bad = parse_size("--batch", optarg, 1, 4096, &B); break;
-    case OPT_SEED:
-      bad = parse_seed("--seed", optarg, &seed);
-      have_seed = 1;
-      break;
     case OPT_DIGITS:
-      bad = parse_size("--digits", optarg, 1, 17, &digits);
+      if (parse_size("--digits", optarg, 1, 17, &digits))
+        return EXIT_USAGE;
       break;
     case ':':
       say_error("%s needs a value (try 'bpcheck trace --help')",
@@ -223,58 +204,43 @@ cmd_trace(int argc, char **argv)
                 argv[optind - 1]);
       return EXIT_USAGE;
     }
-    if (bad)
+  }
+  bpcheck_case *tc = NULL;
+  if (optind < argc) { /* a case file */
+    if (o.L) {
+      say_error("trace takes a case file or --layers, not both");
       return EXIT_USAGE;
-  }
-  if (optind < argc) {
-    say_error("trace takes --layers; reading a case file is not available "
-              "in this version ('%s')",
-              argv[optind]);
-    return EXIT_USAGE;
-  }
-  if (L == 0) {
-    say_error("trace needs --layers, e.g. --layers 2,3,1");
-    return EXIT_USAGE;
-  }
-  if (parse_activation_list("--activations", acts, L, f))
-    return EXIT_USAGE;
-  if (!have_seed && default_seed(1, &seed))
+    }
+    if (bpcheck_case_read(argv[optind], BPCHECK_CASE_MAX_PARAMS, &tc)) {
+      say_error("%s", bpcheck_errmsg());
+      return EXIT_USAGE;
+    }
+  } else if (netopts_case(&o, "trace", &tc))
     return EXIT_USAGE;
 
-  bpcheck_arch arch = {L, n, f, cost, red};
-  bpcheck_net *net = NULL;
-  bpcheck_batch *batch = NULL;
   bpcheck_params *nabla = NULL;
   bpcheck_literal_workspace *w = NULL;
-  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   int status;
-  if (!rng)
-    status = BPCHECK_ENOMEM;
-  else if (!(status = bpcheck_net_alloc(&net, &arch)) &&
-           !(status = bpcheck_batch_alloc(&batch, n[0], n[L], B)) &&
-           !(status = bpcheck_params_alloc(&nabla, L, n)) &&
-           !(status = bpcheck_literal_alloc(&w, net))) {
-    gsl_rng_set(rng, seed);
-    bpcheck_net_init_random(net, rng);
-    status = bpcheck_batch_init_random(batch, net, rng);
-  }
-  if (status == BPCHECK_SUCCESS) {
+  if (!(status = bpcheck_params_alloc(&nabla, tc->net->L, tc->net->n)) &&
+      !(status = bpcheck_literal_alloc(&w, tc->net))) {
     char desc[256];
-    bpcheck_net_describe(net, desc, sizeof desc);
-    printf("bpcheck trace: %s, batch %zu, seed %lu\n", desc, B, seed);
+    bpcheck_net_describe(tc->net, desc, sizeof desc);
+    if (optind < argc)
+      printf("bpcheck trace: %s, batch %zu, from %s\n", desc, tc->batch->B,
+             argv[optind]);
+    else
+      printf("bpcheck trace: %s, batch %zu, seed %lu\n", desc, tc->batch->B,
+             o.seed);
     printf("equations: proofs/ (FC: fully connected, ACT: activations, "
            "COST: costs)\n");
-    printer p = {net, (int)digits, 0, 0};
+    printer p = {tc->net, (int)digits, 0, 0};
     print_parameters(&p);
-    status = bpcheck_trace(net, batch, nabla, w, print_event, &p);
+    status = bpcheck_trace(tc->net, tc->batch, nabla, w, print_event, &p);
   }
   if (status)
     say_error("%s", bpcheck_errmsg());
   bpcheck_literal_free(w);
   bpcheck_params_free(nabla);
-  bpcheck_batch_free(batch);
-  bpcheck_net_free(net);
-  if (rng)
-    gsl_rng_free(rng);
+  bpcheck_case_free(tc);
   return status ? EXIT_USAGE : EXIT_PASS;
 }

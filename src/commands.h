@@ -13,5 +13,8 @@ enum {
 
 int cmd_selftest(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

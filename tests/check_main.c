@@ -27,6 +27,8 @@ main(void)
   srunner_add_suite(sr, make_selftest_suite());
   srunner_add_suite(sr, make_trace_suite());
   srunner_add_suite(sr, make_fastfd_suite());
+  srunner_add_suite(sr, make_case_suite());
+  srunner_add_suite(sr, make_diagnose_suite());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);

@@ -96,6 +96,8 @@ contains out "(ACT.8)" "softmax delta cited"
 contains out "sample 1" "second sample"
 expect 2 "trace without layers" -- trace
 contains err "trace needs --layers" "explains"
+expect 2 "trace both" -- trace --layers 2,1 some.json
+contains err "not both" "explains"
 expect 2 "trace bad layers" -- trace --layers 3
 contains err "at least two layer sizes" "explains"
 expect 2 "trace bad layers" -- trace --layers 3,0,2

@@ -15,5 +15,7 @@ Suite *make_compare_suite(void);
 Suite *make_selftest_suite(void);
 Suite *make_trace_suite(void);
 Suite *make_fastfd_suite(void);
+Suite *make_case_suite(void);
+Suite *make_diagnose_suite(void);
 
 #endif

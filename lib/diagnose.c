@@ -1,0 +1,204 @@
+/* diagnose.c -- from the pattern of a candidate's errors, the likely bug.
+ *
+ * Each pattern is tested against the reference r (and variants of it) with
+ * the tolerance of the comparison, so that "g = c r" means every entry of g
+ * is within tolerance of c r_i:
+ *
+ *   a constant factor c   g = c r, c from least squares <g,r> / <r,r>;
+ *                         named when it is -1 (a sign flip), B or 1/B
+ *                         (batch sum vs mean), 2 (the 1/2 of the quadratic
+ *                         cost), n_L/2 or n_L (MSE's 2/n_L or 1/n_L)
+ *   output derivative     g is the gradient with delta^L = dC/da^L, without
+ *                         f_L'(z^L) (FC.4)
+ *   transposed            a square W^l block where g = (r)^T
+ *   bias not reduced      the weights pass, and the biases are B r_b (summed
+ *                         where the cost takes the mean) or one sample's
+ *   one layer             every failing entry is in W^l or b^l of one l */
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Does g match c r (+ 0) over [first, first + n) within tol, entry by
+ * entry?  Uses the same per-entry tolerance as bpcheck_compare, without its
+ * block term. */
+static int
+matches(const double *r, const double *g, size_t n, double c,
+        const bpcheck_tolerance *tol)
+{
+  for (size_t i = 0; i < n; i++) {
+    double e = c * r[i];
+    double t = tol->atol + tol->rtol * fmax(fabs(g[i]), fabs(e));
+    if (!(fabs(g[i] - e) <= t))
+      return 0;
+  }
+  return 1;
+}
+
+/* The least-squares factor c of g ~ c r over n entries (0 when r = 0). */
+static double
+factor(const double *r, const double *g, size_t n)
+{
+  double gr = 0, rr = 0;
+  for (size_t i = 0; i < n; i++)
+    gr += g[i] * r[i], rr += r[i] * r[i];
+  return rr > 0 ? gr / rr : 0.0;
+}
+
+/* Within a relative 1e-6 of a known value? */
+static int
+near(double c, double known)
+{
+  return fabs(c - known) <= 1e-6 * fabs(known);
+}
+
+static void
+name_factor(const bpcheck_net *net, size_t B, double c, char *text, size_t len)
+{
+  const double nL = (double)net->n[net->L];
+  const char *why = "";
+  if (B > 1 && near(c, (double)B))
+    why = ": the batch is summed where the cost takes the mean (reduction "
+          "'mean' divides by B)";
+  else if (B > 1 && near(c, 1.0 / (double)B))
+    why = ": the batch is averaged where the cost takes the sum";
+  else if (net->cost == BPCHECK_QUADRATIC && near(c, 2.0))
+    why = ": the 1/2 of the quadratic cost is missing (its gradient is "
+          "a - y, not 2 (a - y))";
+  else if (net->cost == BPCHECK_QUADRATIC && near(c, 0.5))
+    why = ": the 1/2 of the quadratic cost is applied twice";
+  else if (net->cost == BPCHECK_MSE && near(c, nL / 2.0))
+    why = ": MSE's 2/n_L is missing (dC/da = 2 (a - y) / n_L)";
+  else if (net->cost == BPCHECK_MSE && near(c, nL))
+    why = ": MSE's 1/n_L is missing";
+  snprintf(text, len, "every entry is %.6g times the reference%s", c, why);
+}
+
+int
+bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
+                 const bpcheck_params *r, const bpcheck_params *g,
+                 const bpcheck_tolerance *tol, bpcheck_diagnosis *d)
+{
+  int status = bpcheck_params_match(r, g);
+  if (status)
+    return status;
+  memset(d, 0, sizeof *d);
+  const size_t P = r->size, B = batch->B;
+
+  /* A constant factor across everything, or a sign flip. */
+  double c = factor(r->data, g->data, P);
+  if (c != 0 && !near(c, 1.0) && matches(r->data, g->data, P, c, tol)) {
+    d->factor = c;
+    if (near(c, -1.0)) {
+      d->bug = BPCHECK_BUG_SIGN;
+      snprintf(d->text, sizeof d->text,
+               "a sign flip: every entry is -1 times the reference (the "
+               "gradient of -C, or theta + eta grad where - is meant)");
+    } else {
+      d->bug = BPCHECK_BUG_FACTOR;
+      name_factor(net, B, c, d->text, sizeof d->text);
+    }
+    return BPCHECK_SUCCESS;
+  }
+
+  /* The activation derivative missing at the output layer. */
+  bpcheck_params *alt = NULL;
+  bpcheck_matrix_workspace *w = NULL;
+  if ((status = bpcheck_params_alloc(&alt, r->L, r->n)) ||
+      (status = bpcheck_matrix_alloc(&w, net, B)) ||
+      (status = bpcheck_matrix_backprop_variant(net, batch, alt, NULL, w, 1)))
+    goto done;
+  if (net->f[net->L] != BPCHECK_IDENTITY &&
+      matches(alt->data, g->data, P, 1.0, tol)) {
+    d->bug = BPCHECK_BUG_OUTPUT_DERIVATIVE;
+    d->layer = net->L;
+    snprintf(d->text, sizeof d->text,
+             "the output layer's activation derivative is missing: the "
+             "candidate uses delta^L = dC/da^L instead of dC/da^L f_L'(z^L) "
+             "(FC.4)%s",
+             net->f[net->L] == BPCHECK_SOFTMAX ? ", (ACT.8) for softmax" : "");
+    goto done;
+  }
+
+  /* Which blocks fail; a transposed square W^l; the biases alone. */
+  size_t failing_layers = 0, last = 0;
+  int weights_fail = 0, biases_fail = 0;
+  for (size_t l = 1; l <= r->L; l++) {
+    size_t iW = bpcheck_params_index_W(r, l, 0, 0);
+    size_t ib = bpcheck_params_index_b(r, l, 0);
+    size_t nW = r->n[l] * r->n[l - 1], nb = r->n[l];
+    int fw = !matches(r->data + iW, g->data + iW, nW, 1.0, tol);
+    int fb = !matches(r->data + ib, g->data + ib, nb, 1.0, tol);
+    weights_fail |= fw, biases_fail |= fb;
+    if (fw || fb)
+      failing_layers++, last = l;
+    if (fw && r->n[l] == r->n[l - 1] && r->n[l] > 1) {
+      /* g_kj = r_jk for every k, j? */
+      const gsl_matrix *R = &r->W[l], *G = &g->W[l];
+      int transposed = 1;
+      for (size_t k = 0; transposed && k < R->size1; k++)
+        for (size_t j = 0; transposed && j < R->size2; j++) {
+          double e = gsl_matrix_get(R, j, k), v = gsl_matrix_get(G, k, j);
+          transposed =
+              fabs(v - e) <= tol->atol + tol->rtol * fmax(fabs(v), fabs(e));
+        }
+      if (transposed) {
+        d->bug = BPCHECK_BUG_TRANSPOSED;
+        d->layer = l;
+        snprintf(d->text, sizeof d->text,
+                 "dC/dW^%zu is transposed: W^l_kj has k the receiving node "
+                 "(layer l) and j the emitting node (layer l-1), so dC/dW^l "
+                 "= delta^l (a^(l-1))^T, shape n_l x n_(l-1) (FC.6)",
+                 l);
+        goto done;
+      }
+    }
+  }
+  if (!weights_fail && biases_fail) {
+    d->bug = BPCHECK_BUG_BIAS;
+    double cb = 0;
+    size_t l0 = 0;
+    for (size_t l = 1; l <= r->L && !l0; l++) {
+      size_t ib = bpcheck_params_index_b(r, l, 0);
+      if (!matches(r->data + ib, g->data + ib, r->n[l], 1.0, tol))
+        l0 = l, cb = factor(r->data + ib, g->data + ib, r->n[l]);
+    }
+    d->layer = l0;
+    d->factor = cb;
+    if (B > 1 && near(cb, (double)B))
+      snprintf(d->text, sizeof d->text,
+               "the bias gradient is summed over the batch where the cost "
+               "takes the mean (factor %zu); the weights are right",
+               B);
+    else
+      snprintf(d->text, sizeof d->text,
+               "the bias gradient is wrong while every weight gradient is "
+               "right: dC/db^l_k = r sum_s delta^l_k of each sample (FC.7, "
+               "COST.5); is it reduced over the batch?");
+    goto done;
+  }
+  if (failing_layers == 0) {
+    d->bug = BPCHECK_BUG_NONE;
+    snprintf(d->text, sizeof d->text, "every entry is within tolerance");
+    goto done;
+  }
+  if (failing_layers == 1) {
+    d->bug = BPCHECK_BUG_ONE_LAYER;
+    d->layer = last;
+    snprintf(d->text, sizeof d->text,
+             "the errors are confined to layer %zu (W^%zu, b^%zu): the "
+             "layers after it are right, so look at delta^%zu (FC.5) or "
+             "dC/dW^%zu = a^(%zu) delta^%zu (FC.6)",
+             last, last, last, last, last, last - 1, last);
+    goto done;
+  }
+  d->bug = BPCHECK_BUG_UNKNOWN;
+  snprintf(d->text, sizeof d->text, "no known pattern: %zu layers have errors",
+           failing_layers);
+done:
+  bpcheck_params_free(alt);
+  bpcheck_matrix_free(w);
+  return status;
+}

@@ -1,0 +1,77 @@
+/* netopts.c -- one random network and batch from the command line. */
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "netopts.h"
+#include "options.h"
+
+void
+netopts_init(netopts *o)
+{
+  o->L = 0;
+  o->B = 1;
+  o->acts = "sigmoid";
+  o->cost = BPCHECK_QUADRATIC;
+  o->red = BPCHECK_MEAN;
+  o->have_seed = 0;
+}
+
+int
+netopts_parse(netopts *o, int opt, const char *arg)
+{
+  int bad = 0;
+  switch (opt) {
+  case OPT_LAYERS:
+    bad = parse_layers("--layers", arg, o->n, BPCHECK_MAX_LAYERS + 1, &o->L);
+    break;
+  case OPT_ACTS: o->acts = arg; break;
+  case OPT_COST:
+    if ((bad = bpcheck_cost_parse(arg, &o->cost)))
+      say_error("--cost: %s", bpcheck_errmsg());
+    break;
+  case OPT_RED:
+    if ((bad = bpcheck_reduction_parse(arg, &o->red)))
+      say_error("--reduction: %s", bpcheck_errmsg());
+    break;
+  case OPT_BATCH: bad = parse_size("--batch", arg, 1, 1u << 20, &o->B); break;
+  case OPT_NET_SEED:
+    bad = parse_seed("--seed", arg, &o->seed);
+    o->have_seed = 1;
+    break;
+  default: return 0;
+  }
+  return bad ? -1 : 1;
+}
+
+int
+netopts_case(netopts *o, const char *cmd, bpcheck_case **out)
+{
+  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  if (o->L == 0) {
+    say_error("%s needs --layers, e.g. --layers 2,3,1", cmd);
+    return -1;
+  }
+  if (parse_activation_list("--activations", o->acts, o->L, f))
+    return -1;
+  if (!o->have_seed && default_seed(1, &o->seed))
+    return -1;
+  bpcheck_arch arch = {o->L, o->n, f, o->cost, o->red};
+  bpcheck_case *c = NULL;
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  int status = rng ? bpcheck_case_alloc(&c, &arch, o->B) : BPCHECK_ENOMEM;
+  if (status == BPCHECK_SUCCESS) {
+    gsl_rng_set(rng, o->seed);
+    bpcheck_net_init_random(c->net, rng);
+    status = bpcheck_batch_init_random(c->batch, c->net, rng);
+  }
+  if (rng)
+    gsl_rng_free(rng);
+  if (status) {
+    say_error("%s", bpcheck_errmsg());
+    bpcheck_case_free(c);
+    return -1;
+  }
+  *out = c;
+  return 0;
+}

@@ -1,0 +1,46 @@
+/* netopts.h -- the options that describe one random network and batch,
+ * shared by `gen` and `trace`: --layers, --activations, --cost,
+ * --reduction, --batch, --seed. */
+
+#ifndef BPCHECK_NETOPTS_H
+#define BPCHECK_NETOPTS_H
+
+#include "bpcheck.h"
+
+enum {
+  OPT_LAYERS = 2000,
+  OPT_ACTS,
+  OPT_COST,
+  OPT_RED,
+  OPT_BATCH,
+  OPT_NET_SEED
+};
+
+#define NET_LONG_OPTIONS                                                      \
+  {"layers", required_argument, NULL, OPT_LAYERS},                            \
+      {"activations", required_argument, NULL, OPT_ACTS},                     \
+      {"cost", required_argument, NULL, OPT_COST},                            \
+      {"reduction", required_argument, NULL, OPT_RED},                        \
+      {"batch", required_argument, NULL, OPT_BATCH},                          \
+  {                                                                           \
+    "seed", required_argument, NULL, OPT_NET_SEED                             \
+  }
+
+typedef struct {
+  size_t n[BPCHECK_MAX_LAYERS + 1], L, B;
+  const char *acts;
+  bpcheck_cost cost;
+  bpcheck_reduction red;
+  unsigned long seed;
+  int have_seed;
+} netopts;
+
+void netopts_init(netopts *o);
+/* 1 when opt was one of these options (parsed), 0 when it is not, -1 on a
+ * bad value (a message was printed). */
+int netopts_parse(netopts *o, int opt, const char *arg);
+/* A case with random parameters and batch from the seed; prints a message
+ * and returns non-zero when the options do not make a network. */
+int netopts_case(netopts *o, const char *cmd, bpcheck_case **c);
+
+#endif

@@ -1,0 +1,222 @@
+/* report.c -- reference gradients, tolerances and reports for `verify` and
+ * `run`. */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "report.h"
+
+void
+tolopts_init(tolopts *t)
+{
+  memset(t, 0, sizeof *t);
+}
+
+static int
+parse_tol(const char *opt, const char *arg, double *v)
+{
+  char *end;
+  *v = arg ? strtod(arg, &end) : -1;
+  if (!arg || *end || !(*v >= 0) || !isfinite(*v)) {
+    say_error("%s: '%s' is not a tolerance (a number >= 0)", opt,
+              arg ? arg : "");
+    return -1;
+  }
+  return 0;
+}
+
+int
+tolopts_parse(tolopts *t, int opt, const char *arg)
+{
+  switch (opt) {
+  case OPT_RTOL:
+    t->have_rtol = 1;
+    return parse_tol("--rtol", arg, &t->rtol) ? -1 : 1;
+  case OPT_ATOL:
+    t->have_atol = 1;
+    return parse_tol("--atol", arg, &t->atol) ? -1 : 1;
+  case OPT_PRECISION:
+    if (strcmp(arg, "double") == 0)
+      t->single = 0;
+    else if (strcmp(arg, "single") == 0)
+      t->single = 1;
+    else {
+      say_error("--precision: '%s' is not double or single", arg);
+      return -1;
+    }
+    return 1;
+  default: return 0;
+  }
+}
+
+bpcheck_tolerance
+tolopts_get(const tolopts *t)
+{
+  bpcheck_tolerance tol = {0, 0, 0, NULL};
+  tol.rtol = t->have_rtol ? t->rtol
+             : t->single  ? BPCHECK_SINGLE_RTOL
+                          : BPCHECK_DOUBLE_RTOL;
+  tol.atol = t->have_atol ? t->atol
+             : t->single  ? BPCHECK_SINGLE_ATOL
+                          : BPCHECK_DOUBLE_ATOL;
+  return tol;
+}
+
+int
+reference_gradient(const bpcheck_case *c, bpcheck_params **out)
+{
+  const bpcheck_net *net = c->net;
+  const size_t B = c->batch->B;
+  bpcheck_params *mat = NULL, *lit = NULL, *fd = NULL, *err = NULL;
+  bpcheck_matrix_workspace *mw = NULL;
+  bpcheck_literal_workspace *lw = NULL;
+  bpcheck_fastfd_workspace *fw = NULL;
+  bpcheck_report *rep = NULL;
+  int status;
+  if ((status = bpcheck_params_alloc(&mat, net->L, net->n)) ||
+      (status = bpcheck_params_alloc(&lit, net->L, net->n)) ||
+      (status = bpcheck_params_alloc(&fd, net->L, net->n)) ||
+      (status = bpcheck_params_alloc(&err, net->L, net->n)) ||
+      (status = bpcheck_report_alloc(&rep, net->L)) ||
+      (status = bpcheck_matrix_alloc(&mw, net, B)) ||
+      (status = bpcheck_literal_alloc(&lw, net)) ||
+      (status = bpcheck_fastfd_alloc(&fw, net, B)) ||
+      (status = bpcheck_matrix_backprop(net, c->batch, mat, NULL, mw)) ||
+      (status = bpcheck_literal_backprop(net, c->batch, lit, NULL, lw)) ||
+      (status = bpcheck_fastfd_gradient(net, c->batch, fd, err, fw))) {
+    say_error("%s", bpcheck_errmsg());
+    goto done;
+  }
+  bpcheck_tolerance lm = {0, 0, BPCHECK_LM_BTOL, NULL};
+  if ((status = bpcheck_compare(mat, lit, &lm, rep))) {
+    say_error("the reference could not be confirmed: literal vs matrix "
+              "backprop: %s",
+              bpcheck_errmsg());
+    goto done;
+  }
+  for (size_t i = 0; i < err->size; i++)
+    err->data[i] *= BPCHECK_FD_SAFETY;
+  bpcheck_tolerance fdt = {0, 0, 0, err};
+  if ((status = bpcheck_compare(fd, mat, &fdt, rep))) {
+    say_error("the reference could not be confirmed: backprop vs central "
+              "differences: %s",
+              bpcheck_errmsg());
+    goto done;
+  }
+  *out = mat;
+  mat = NULL;
+done:
+  bpcheck_params_free(mat);
+  bpcheck_params_free(lit);
+  bpcheck_params_free(fd);
+  bpcheck_params_free(err);
+  bpcheck_report_free(rep);
+  bpcheck_matrix_free(mw);
+  bpcheck_literal_free(lw);
+  bpcheck_fastfd_free(fw);
+  return status;
+}
+
+static void
+entry_name(const bpcheck_entry *e, char *buf, size_t len)
+{
+  if (e->is_bias)
+    snprintf(buf, len, "b^%zu_%zu", e->l, e->k);
+  else
+    snprintf(buf, len, "W^%zu_%zu,%zu", e->l, e->k, e->j);
+}
+
+void
+print_report(FILE *out, const bpcheck_params *ref, const bpcheck_params *g,
+             const bpcheck_report *rep, const bpcheck_tolerance *tol,
+             const bpcheck_diagnosis *d)
+{
+  (void)ref, (void)g;
+  fprintf(out, "tolerance: |g - r| <= %g + %g max(|g|, |r|)\n", tol->atol,
+          tol->rtol);
+  fprintf(out, "%-8s %8s %8s %12s %12s  %s\n", "block", "entries", "failed",
+          "max abs err", "max rel err", "worst");
+  for (size_t l = 1; l <= rep->L; l++)
+    for (int m = 0; m < 2; m++) {
+      const bpcheck_block_report *br = m ? &rep->b[l] : &rep->W[l];
+      char block[32], worst[64];
+      size_t n = m ? ref->n[l] : ref->n[l] * ref->n[l - 1];
+      snprintf(block, sizeof block, "%s^%zu", m ? "b" : "W", l);
+      entry_name(&br->worst, worst, sizeof worst);
+      fprintf(out, "%-8s %8zu %8zu %12.3g %12.3g  %s\n", block, n, br->n_fail,
+              br->max_abserr, br->max_relerr, br->n_fail ? worst : "");
+    }
+  if (rep->n_fail == 0) {
+    fprintf(out, "PASS: all %zu entries within tolerance\n", rep->n_checked);
+    return;
+  }
+  char worst[64];
+  entry_name(&rep->worst, worst, sizeof worst);
+  fprintf(out,
+          "FAIL: %zu of %zu entries differ\n"
+          "worst: %s expected %.17g, received %.17g (error %.3g, tolerance "
+          "%.3g)\n",
+          rep->n_fail, rep->n_checked, worst, rep->worst.expected,
+          rep->worst.received, rep->worst.abserr, rep->worst.tol);
+  if (d && d->bug != BPCHECK_BUG_NONE)
+    fprintf(out, "likely bug: %s\n", d->text);
+}
+
+/* A JSON string: the characters that need it escaped. */
+static void
+json_string(FILE *out, const char *s)
+{
+  fputc('"', out);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\')
+      fprintf(out, "\\%c", *s);
+    else if ((unsigned char)*s < 0x20)
+      fprintf(out, "\\u%04x", (unsigned char)*s);
+    else
+      fputc(*s, out);
+  }
+  fputc('"', out);
+}
+
+void
+print_json_report(FILE *out, const char *command, const bpcheck_report *rep,
+                  const bpcheck_tolerance *tol, const bpcheck_diagnosis *d)
+{
+  static const char *const bugs[] = {
+      "none",       "factor", "sign",      "output_derivative",
+      "transposed", "bias",   "one_layer", "unknown"};
+  char worst[64];
+  entry_name(&rep->worst, worst, sizeof worst);
+  fprintf(out,
+          "{\"command\":\"%s\",\"result\":\"%s\",\"entries\":%zu,"
+          "\"failed\":%zu,\"rtol\":%g,\"atol\":%g,\"blocks\":[",
+          command, rep->n_fail ? "fail" : "pass", rep->n_checked, rep->n_fail,
+          tol->rtol, tol->atol);
+  for (size_t l = 1; l <= rep->L; l++)
+    for (int m = 0; m < 2; m++) {
+      const bpcheck_block_report *br = m ? &rep->b[l] : &rep->W[l];
+      fprintf(out,
+              "%s{\"block\":\"%s^%zu\",\"failed\":%zu,\"max_abserr\":%.6g,"
+              "\"max_relerr\":%.6g}",
+              l == 1 && m == 0 ? "" : ",", m ? "b" : "W", l, br->n_fail,
+              br->max_abserr, br->max_relerr);
+    }
+  fprintf(out, "]");
+  if (rep->n_fail) {
+    fprintf(out,
+            ",\"worst\":{\"entry\":\"%s\",\"expected\":%.17g,"
+            "\"received\":%.17g,\"error\":%.6g,\"tolerance\":%.6g}",
+            worst, rep->worst.expected, rep->worst.received, rep->worst.abserr,
+            rep->worst.tol);
+    if (d)
+      fprintf(out,
+              ",\"diagnosis\":{\"bug\":\"%s\",\"factor\":%.6g,"
+              "\"layer\":%zu,\"text\":",
+              bugs[d->bug], d->factor, d->layer),
+          json_string(out, d->text), fprintf(out, "}");
+  }
+  fprintf(out, "}\n");
+}

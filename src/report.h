@@ -1,0 +1,45 @@
+/* report.h -- what `verify` and `run` share: the tolerance options, the
+ * confirmed reference gradient, and the report of a comparison. */
+
+#ifndef BPCHECK_REPORT_H
+#define BPCHECK_REPORT_H
+
+#include <stdio.h>
+
+#include "bpcheck.h"
+
+enum { OPT_RTOL = 2200, OPT_ATOL, OPT_PRECISION, OPT_MAX_PARAMS };
+
+#define TOL_LONG_OPTIONS                                                      \
+  {"rtol", required_argument, NULL, OPT_RTOL},                                \
+      {"atol", required_argument, NULL, OPT_ATOL},                            \
+  {                                                                           \
+    "precision", required_argument, NULL, OPT_PRECISION                       \
+  }
+
+typedef struct {
+  double rtol, atol;
+  int have_rtol, have_atol, single;
+} tolopts;
+
+void tolopts_init(tolopts *t);
+/* 1 parsed, 0 not one of these, -1 bad value (message printed). */
+int tolopts_parse(tolopts *t, int opt, const char *arg);
+/* The tolerance: the precision's preset, overridden by --rtol/--atol. */
+bpcheck_tolerance tolopts_get(const tolopts *t);
+
+/* The reference gradient of c: the matrix backprop, confirmed against the
+ * literal backprop and the central differences.  Non-zero (message
+ * printed) when it cannot be confirmed. */
+int reference_gradient(const bpcheck_case *c, bpcheck_params **ref);
+
+/* The report of a comparison: per block, the worst entry, the diagnosis
+ * (d may be NULL when everything passed). */
+void print_report(FILE *out, const bpcheck_params *ref,
+                  const bpcheck_params *g, const bpcheck_report *rep,
+                  const bpcheck_tolerance *tol, const bpcheck_diagnosis *d);
+void print_json_report(FILE *out, const char *command,
+                       const bpcheck_report *rep, const bpcheck_tolerance *tol,
+                       const bpcheck_diagnosis *d);
+
+#endif
