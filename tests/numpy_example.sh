@@ -1,0 +1,41 @@
+#!/bin/sh
+# numpy_example.sh -- examples/numpy_backprop.py through bpcheck: it passes
+# `run --exec` and `verify`; with a bug switched on it is caught (exit 1),
+# shrunk, diagnosed, and the saved failure reproduces with verify.
+# Skipped (77) when /usr/bin/python3 has no numpy.
+set -u
+/usr/bin/python3 -c 'import numpy' 2>/dev/null || {
+  echo "numpy_example: /usr/bin/python3 has no numpy: skipped"
+  exit 77
+}
+bpcheck="${top_builddir:-.}/src/bpcheck"
+example="${srcdir:-.}/examples/numpy_backprop.py"
+pass=0 fail=0
+tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; cat "$tmp/out" "$tmp/err"; }
+
+"$bpcheck" run --exec "/usr/bin/python3 $example" --trials 200 \
+  >"$tmp/out" 2>"$tmp/err" && ok || bad "the example fails run --exec"
+"$bpcheck" gen --layers 4,5,3 --activations relu,softmax \
+  --cost categorical_cross_entropy --batch 3 |
+  /usr/bin/python3 "$example" --fill >"$tmp/filled.json" &&
+  "$bpcheck" verify "$tmp/filled.json" >"$tmp/out" 2>"$tmp/err" && ok ||
+  bad "gen | example --fill | verify"
+
+for bug in sign half batch_sum bias_sum no_output_derivative; do
+  BPCHECK_EXAMPLE_BUG=$bug "$bpcheck" run --exec "/usr/bin/python3 $example" \
+    --trials 100 --save-failure "$tmp/$bug.json" >"$tmp/out" 2>"$tmp/err"
+  [ $? -eq 1 ] && ok || bad "bug $bug not caught (exit 1)"
+  grep -q "^shrunk in [1-9]" "$tmp/out" && ok || bad "bug $bug not shrunk"
+  grep -q "^likely bug: " "$tmp/out" && ok || bad "bug $bug not diagnosed"
+  "$bpcheck" verify "$tmp/$bug.json" >"$tmp/out" 2>"$tmp/err"
+  [ $? -eq 1 ] && ok || bad "the saved failure of $bug does not reproduce"
+done
+BPCHECK_EXAMPLE_BUG=half "$bpcheck" run --exec "/usr/bin/python3 $example" \
+  --trials 100 --costs quadratic >"$tmp/out" 2>"$tmp/err"
+grep -q "1/2 of the quadratic cost is missing" "$tmp/out" && ok ||
+  bad "the 1/2 of the quadratic cost is not named"
+
+echo "numpy_example: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
