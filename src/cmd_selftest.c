@@ -104,7 +104,7 @@ print_table(const bpcheck_summary *s, unsigned long seed,
   char desc[1024];
   space_describe(space, desc, sizeof desc);
   printf("bpcheck selftest: %zu trials, seeds %lu..%lu\n", s->trials, seed,
-         seed + (s->trials ? s->trials - 1 : 0));
+         seed + (unsigned long)(s->trials ? s->trials - 1 : 0));
   printf("space: %s\n\n", desc);
   printf("%-44s %-10s %-8s %s\n", "check", "worst", "allowed", "result");
   printf("%-44s %-10.3g %-8g %s\n",
@@ -166,7 +166,7 @@ print_json(const bpcheck_summary *s, unsigned long seed, int status)
          s->kinks);
   if (s->failed + s->errors)
     printf("\"first_failure\":{\"trial\":%zu,\"seed\":%lu},", s->first_failure,
-           seed + s->first_failure);
+           seed + (unsigned long)s->first_failure);
   printf("\"result\":\"%s\"}\n", status == BPCHECK_SUCCESS ? "pass" : "fail");
 }
 
