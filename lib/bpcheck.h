@@ -393,6 +393,9 @@ typedef struct {
   unsigned costs;   /* bit set of costs */
   unsigned reductions;
   int same_hidden; /* one activation for every hidden layer */
+  double tolerance_scale; /* scales both tolerances of bpcheck_selftest
+                             (1: as derived); below 1 it shows how much
+                             margin they have */
 } bpcheck_space;
 
 /* Depth 0..4 hidden layers, widths 1..16, batch 1..8, every activation,

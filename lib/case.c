@@ -363,7 +363,7 @@ slurp(const char *path, char **text, size_t *len)
     return bpcheck_fail(BPCHECK_EINVAL, "%s: cannot open: %s", path,
                         strerror(errno));
   size_t cap = 65536, used = 0, got;
-  char *buf = malloc(cap);
+  char *buf = bpcheck_calloc(cap, 1);
   while (buf && (got = fread(buf + used, 1, cap - used, in)) > 0) {
     used += got;
     if (used == cap) {

@@ -45,9 +45,22 @@ bpcheck_fail(int status, const char *fmt, ...)
   return status;
 }
 
+/* Fault injection for the tests: when set, the fail_at-th allocation from
+ * now on fails (1 = the next one). */
+static _Thread_local size_t fail_at, allocations;
+
+void
+bpcheck_test_fail_allocation(size_t n)
+{
+  fail_at = n;
+  allocations = 0;
+}
+
 void *
 bpcheck_calloc(size_t n, size_t size)
 {
+  if (fail_at && ++allocations == fail_at)
+    return NULL;
   if (size != 0 && n > SIZE_MAX / size)
     return NULL;
   return calloc(n ? n : 1, size ? size : 1);

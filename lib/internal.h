@@ -6,8 +6,12 @@
 #include "bpcheck.h"
 
 
-/* calloc of n * size bytes, NULL when the product overflows. */
+/* calloc of n * size bytes, NULL when the product overflows.  Every
+ * allocation of the library goes through it (jansson's own aside). */
 void *bpcheck_calloc(size_t n, size_t size);
+/* For the tests: the n-th call of bpcheck_calloc from now fails (0: none).
+ */
+void bpcheck_test_fail_allocation(size_t n);
 
 /* Copies n[0..L] into a new array; NULL when out of memory. */
 size_t *bpcheck_sizes_dup(size_t L, const size_t *n);

@@ -70,7 +70,7 @@ failed(bpcheck_trial *out, const char *what, const bpcheck_report *report)
 
 /* Compares the three gradients of one trial. */
 static int
-cross_check(trial_state *t, bpcheck_trial *out)
+cross_check(trial_state *t, double scale, bpcheck_trial *out)
 {
   int status;
   double C_lit, C_mat;
@@ -83,10 +83,10 @@ cross_check(trial_state *t, bpcheck_trial *out)
     return status;
 
   /* (CD.8) literal vs matrix, relative to the largest entry of the block. */
-  bpcheck_tolerance lm = {0.0, 0.0, BPCHECK_LM_BTOL, NULL};
+  bpcheck_tolerance lm = {0.0, 0.0, scale * BPCHECK_LM_BTOL, NULL};
   int lm_status = bpcheck_compare(t->mat, t->lit, &lm, t->report);
   out->lm_ratio = t->report->max_ratio;
-  out->lm_relerr = t->report->max_ratio * BPCHECK_LM_BTOL;
+  out->lm_relerr = t->report->max_ratio * scale * BPCHECK_LM_BTOL;
   if (lm_status == BPCHECK_EMISMATCH)
     return failed(out, "literal vs matrix", t->report);
   if (lm_status)
@@ -95,7 +95,7 @@ cross_check(trial_state *t, bpcheck_trial *out)
   /* (CD.7) each backprop vs the central differences, within K times the
    * error estimate of each entry. */
   for (size_t i = 0; i < t->fd_err->size; i++)
-    t->fd_err->data[i] *= BPCHECK_FD_SAFETY;
+    t->fd_err->data[i] *= scale * BPCHECK_FD_SAFETY;
   bpcheck_tolerance fd = {0.0, 0.0, 0.0, t->fd_err};
   const bpcheck_params *bp[2] = {t->lit, t->mat};
   const char *name[2] = {"literal vs central differences",
@@ -145,7 +145,7 @@ run_trial(const bpcheck_space *s, gsl_rng *rng, unsigned long seed,
   out->P = t.net->theta->size;
   out->B = B;
 
-  status = cross_check(&t, out);
+  status = cross_check(&t, s->tolerance_scale, out);
   trial_free(&t);
   return out->status = status;
 }

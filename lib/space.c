@@ -18,6 +18,7 @@ bpcheck_space_default(bpcheck_space *s)
   s->costs = ALL(BPCHECK_N_COSTS);
   s->reductions = ALL(BPCHECK_N_REDUCTIONS);
   s->same_hidden = 0;
+  s->tolerance_scale = 1.0;
 }
 
 /* The contract's valid pairs: categorical_cross_entropy after softmax only,
@@ -61,6 +62,8 @@ drawable_costs(const bpcheck_space *s)
 int
 bpcheck_space_validate(const bpcheck_space *s)
 {
+  if (!(s->tolerance_scale >= 0))
+    return bpcheck_fail(BPCHECK_EINVAL, "the tolerance scale must be >= 0");
   if (s->max_width < 1 || s->max_batch < 1)
     return bpcheck_fail(BPCHECK_EINVAL,
                         "the maximum width and batch must be at least 1");

@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,8 @@ static const char usage[] =
     "  --seed S           first seed (default $BPCHECK_SEED, else 1)\n"
     "  --mode full        every entry is checked (the only mode so far)\n"
     "  --json             one JSON object on stdout instead of the table\n"
+    "  --tolerance-scale F  multiply both tolerances by F (default 1, as\n"
+    "                     derived): below 1 it shows their margin\n"
     "SPACE, the random architectures:\n"
     "  --max-depth D      hidden layers 0..D (default 4)\n"
     "  --max-width W      nodes per layer 1..W (default 16)\n"
@@ -107,13 +110,16 @@ print_table(const bpcheck_summary *s, unsigned long seed,
          seed + (unsigned long)(s->trials ? s->trials - 1 : 0));
   printf("space: %s\n\n", desc);
   printf("%-44s %-10s %-8s %s\n", "check", "worst", "allowed", "result");
+  const double scale = space->tolerance_scale;
   printf("%-44s %-10.3g %-8g %s\n",
          "literal vs matrix, error / max |g| of block", s->lm_relerr,
-         BPCHECK_LM_BTOL, s->lm_ratio <= 1 ? "pass" : "FAIL");
+         scale * BPCHECK_LM_BTOL, s->lm_ratio <= 1 ? "pass" : "FAIL");
   printf("%-44s %-10.3g %-8g %s\n",
          "backprop vs central diff., error / estimate",
-         s->fd_ratio * BPCHECK_FD_SAFETY, BPCHECK_FD_SAFETY,
+         s->fd_ratio * scale * BPCHECK_FD_SAFETY, scale * BPCHECK_FD_SAFETY,
          s->fd_ratio <= 1 ? "pass" : "FAIL");
+  if (scale != 1.0)
+    printf("(tolerances scaled by %g: --tolerance-scale)\n", scale);
   printf("\ncovered (trials, or layers for activations):\n");
   printf("  %-12s", "depth L");
   for (int L = 1; L <= 32; L++)
@@ -145,16 +151,17 @@ print_json_counts(const char *key, const size_t *count, int n,
 }
 
 static void
-print_json(const bpcheck_summary *s, unsigned long seed, int status)
+print_json(const bpcheck_summary *s, unsigned long seed, double scale,
+           int status)
 {
   printf("{\"command\":\"selftest\",\"seed\":%lu,\"trials\":%zu,"
          "\"passed\":%zu,\"failed\":%zu,\"errors\":%zu,",
          seed, s->trials, s->passed, s->failed, s->errors);
   printf("\"literal_vs_matrix\":{\"worst_block_relative\":%.6g,"
          "\"allowed\":%g},",
-         s->lm_relerr, BPCHECK_LM_BTOL);
-  printf("\"backprop_vs_fdiff\":{\"worst_ratio\":%.6g,\"safety\":%g},",
-         s->fd_ratio, BPCHECK_FD_SAFETY);
+         s->lm_relerr, scale * BPCHECK_LM_BTOL);
+  printf("\"backprop_vs_fdiff\":{\"worst_ratio\":%.6g,\"allowed\":%g},",
+         s->fd_ratio * scale * BPCHECK_FD_SAFETY, scale * BPCHECK_FD_SAFETY);
   printf("\"covered\":{");
   print_json_counts("activations", s->act, BPCHECK_N_ACTIVATIONS, act_name);
   printf(",");
@@ -179,6 +186,7 @@ cmd_selftest(int argc, char **argv)
       {"seed", required_argument, NULL, OPT_SEED},
       {"mode", required_argument, NULL, OPT_MODE},
       {"json", no_argument, NULL, OPT_JSON},
+      {"tolerance-scale", required_argument, NULL, OPT_TOLSCALE},
       SPACE_LONG_OPTIONS,
       {NULL, 0, NULL, 0}};
   bpcheck_space space;
@@ -215,6 +223,15 @@ cmd_selftest(int argc, char **argv)
       }
       break;
     case OPT_JSON: json = 1; break;
+    case OPT_TOLSCALE: {
+      char *end;
+      space.tolerance_scale = strtod(optarg, &end);
+      if (*end || !(space.tolerance_scale >= 0)) {
+        say_error("--tolerance-scale: '%s' is not a number >= 0", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    }
     case ':':
       say_error("%s needs a value (try 'bpcheck selftest --help')",
                 argv[optind - 1]);
@@ -243,7 +260,7 @@ cmd_selftest(int argc, char **argv)
   if (st.progress)
     fputs("\r\033[K", stderr);
   if (json)
-    print_json(&sum, seed, status);
+    print_json(&sum, seed, space.tolerance_scale, status);
   else
     print_table(&sum, seed, &space, status);
   if (status == BPCHECK_SUCCESS)

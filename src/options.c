@@ -248,6 +248,8 @@ space_args(const bpcheck_space *s, char *buf, size_t len)
         put_set(buf, len, s->reductions, BPCHECK_N_REDUCTIONS, reduction_name);
   if (s->same_hidden)
     append(buf, len, " --same-hidden");
+  if (s->tolerance_scale != 1.0)
+    append(buf, len, " --tolerance-scale %g", s->tolerance_scale);
 }
 
 void

@@ -54,7 +54,8 @@ enum {
   OPT_MODE,
   OPT_JSON,
   OPT_TRIALS,
-  OPT_SEED
+  OPT_SEED,
+  OPT_TOLSCALE
 };
 int parse_space_option(int opt, const char *arg, bpcheck_space *s);
 void space_args(const bpcheck_space *s, char *buf, size_t len);

@@ -142,6 +142,16 @@ START_TEST(test_unknown_names)
                    "(invalid)");
   ck_assert_str_eq(bpcheck_strerror(BPCHECK_EMISMATCH), "gradient mismatch");
   ck_assert_str_eq(bpcheck_strerror(-7), "unknown status");
+  const char *names[] = {"success",
+                         "gradient mismatch",
+                         "invalid argument",
+                         "dimensions do not match",
+                         "out of memory",
+                         "size too large",
+                         "value out of range",
+                         "the candidate failed"};
+  for (int st = 0; st <= BPCHECK_ECANDIDATE; st++)
+    ck_assert_str_eq(bpcheck_strerror(st), names[st]);
 }
 END_TEST
 

@@ -82,6 +82,26 @@ START_TEST(test_factor_mse)
 }
 END_TEST
 
+/* The other named factors: 1/B (mean where the sum is asked), 1/2 (the
+ * quadratic's 1/2 applied twice), and one with no name. */
+START_TEST(test_factor_names)
+{
+  fixture x;
+  init(&x, BPCHECK_QUADRATIC);
+  const double c[] = {1.0 / 3, 0.5, 0.3};
+  const char *text[] = {"averaged where the cost takes the sum",
+                        "applied twice", "0.3 times the reference"};
+  for (int i = 0; i < 3; i++) {
+    memcpy(x.lit->data, x.mat->data, x.mat->size * sizeof(double));
+    scale(x.lit, c[i]);
+    bpcheck_diagnosis d = diagnose(&x);
+    ck_assert_int_eq(d.bug, BPCHECK_BUG_FACTOR);
+    ck_assert_msg(strstr(d.text, text[i]), "%s", d.text);
+  }
+  fixture_free(&x);
+}
+END_TEST
+
 START_TEST(test_sign)
 {
   fixture x;
@@ -255,6 +275,7 @@ make_diagnose_suite(void)
   tcase_add_test(core, test_factor_half);
   tcase_add_test(core, test_factor_mse);
   tcase_add_test(core, test_sign);
+  tcase_add_test(core, test_factor_names);
   tcase_add_test(core, test_output_derivative);
   tcase_add_test(core, test_transposed);
   tcase_add_test(core, test_bias_summed);

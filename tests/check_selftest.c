@@ -56,6 +56,42 @@ START_TEST(test_randomized_1000)
 }
 END_TEST
 
+/* The engine's failure path: with the tolerances scaled to 0 no difference
+ * is allowed, and the rounding differences of the two backprops fail every
+ * trial (a sum in another order differs in the last bits somewhere). */
+static int
+count_failures(const bpcheck_trial *t, void *data)
+{
+  if (t->status == BPCHECK_EMISMATCH) {
+    ++*(int *)data;
+    ck_assert_ptr_nonnull(t->failed);
+    ck_assert(t->worst.abserr > 0);
+    ck_assert_double_eq(t->worst.tol, 0);
+  }
+  return 0;
+}
+
+START_TEST(test_selftest_can_fail)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.tolerance_scale = 0;
+  bpcheck_summary sum;
+  int failures = 0;
+  ck_assert_int_eq(
+      bpcheck_selftest(&s, 20, 9, &sum, count_failures, &failures),
+      BPCHECK_EMISMATCH);
+  ck_assert_int_gt(failures, 0);
+  ck_assert_uint_eq(sum.failed, (size_t)failures);
+  ck_assert_uint_eq(sum.passed + sum.failed, 20);
+  /* The derived tolerances have room: a twentieth of them still passes. */
+  s.tolerance_scale = 0.05;
+  ck_assert_ok(bpcheck_selftest(&s, 20, 9, &sum, NULL, NULL));
+  s.tolerance_scale = -1;
+  ck_assert_int_eq(bpcheck_space_validate(&s), BPCHECK_EINVAL);
+}
+END_TEST
+
 /* Trial t of a run is reproduced alone by its seed. */
 static int
 keep_trial(const bpcheck_trial *t, void *data)
@@ -195,6 +231,7 @@ make_selftest_suite(void)
   tcase_set_timeout(core, 120);
   tcase_add_test(core, test_randomized_1000);
   tcase_add_test(core, test_trial_reproducible);
+  tcase_add_test(core, test_selftest_can_fail);
   tcase_add_loop_test(core, test_draws_valid, 0, 2);
   tcase_add_test(core, test_narrowed_space);
   suite_add_tcase(s, core);

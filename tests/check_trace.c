@@ -139,6 +139,36 @@ stop_at_first(const bpcheck_trace_event *e, void *data)
   return 1;
 }
 
+/* Stops when the count left reaches 0. */
+static int
+stop_after(const bpcheck_trace_event *e, void *data)
+{
+  (void)e;
+  return --*(long *)data <= 0;
+}
+
+/* A stop is honoured at every event, whatever its kind: exactly n events
+ * are reported when the callback stops at the n-th. */
+START_TEST(test_trace_stops_anywhere)
+{
+  static const size_t n[] = {2, 3, 2};
+  static const bpcheck_activation f[] = {BPCHECK_SIGMOID, BPCHECK_SOFTMAX};
+  fixture x;
+  fixture_init(&x, 2, n, f, BPCHECK_CATEGORICAL_CROSS_ENTROPY, BPCHECK_SUM, 2,
+               1);
+  long total = 1L << 30;
+  ck_assert_ok(bpcheck_trace(x.net, x.batch, x.mat, x.lw, stop_after, &total));
+  long events = (1L << 30) - total;
+  for (long stop = 1; stop <= events; stop++) {
+    long left = stop;
+    ck_assert_ok(
+        bpcheck_trace(x.net, x.batch, x.mat, x.lw, stop_after, &left));
+    ck_assert_int_eq(left, 0);
+  }
+  fixture_free(&x);
+}
+END_TEST
+
 START_TEST(test_trace_stops)
 {
   static const size_t n[] = {2, 3, 1};
@@ -183,6 +213,7 @@ make_trace_suite(void)
   TCase *core = tcase_create("Core");
   tcase_add_test(core, test_trace_is_the_computation);
   tcase_add_test(core, test_trace_stops);
+  tcase_add_test(core, test_trace_stops_anywhere);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);

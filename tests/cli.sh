@@ -10,7 +10,7 @@ tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
 expect() {
   code=$1 what=$2
   shift 3
-  "$bpcheck" "$@" >"$tmp/out" 2>"$tmp/err"
+  ${BPCHECK_WRAPPER:-} "$bpcheck" "$@" >"$tmp/out" 2>"$tmp/err"
   got=$?
   if [ "$got" -eq "$code" ]; then
     pass=$((pass + 1))
@@ -109,6 +109,16 @@ contains err "softmax is only allowed on the output layer" "explains"
 expect 2 "trace bad cost" -- trace --layers 3,2 --cost hinge
 contains err "unknown cost 'hinge'" "names the cost"
 expect 2 "trace digits" -- trace --layers 3,2 --digits 18
+
+# The selftest can fail: with no tolerance at all every trial does.
+expect 1 "selftest with tolerances scaled to 0" -- selftest --trials 3 \
+  --tolerance-scale 0
+contains out "FAIL trial 0" "the failing trial"
+contains out "reproduce: bpcheck selftest --trials 1 --seed 1 --tolerance-scale 0" \
+  "how to reproduce it"
+expect 1 "json failure" -- selftest --trials 2 --tolerance-scale 0 --json
+contains out '"first_failure":{"trial":0,"seed":1}' "json names it"
+expect 2 "bad tolerance scale" -- selftest --tolerance-scale -2
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -10,7 +10,7 @@ tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
 expect() { # CODE DESCRIPTION -- ARGS...
   code=$1 what=$2
   shift 3
-  "$bpcheck" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+  ${BPCHECK_WRAPPER:-} "$bpcheck" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
   got=$?
   if [ "$got" -eq "$code" ]; then
     pass=$((pass + 1))

@@ -17,5 +17,6 @@ Suite *make_trace_suite(void);
 Suite *make_fastfd_suite(void);
 Suite *make_case_suite(void);
 Suite *make_diagnose_suite(void);
+Suite *make_oom_suite(void);
 
 #endif
