@@ -300,6 +300,16 @@ int bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                             bpcheck_fastfd_workspace *w);
 size_t bpcheck_fastfd_kinks(const bpcheck_fastfd_workspace *w);
 
+/* The complex step: dC/dtheta_i = Im C(theta + i h e_i) / h with h = 1e-20,
+ * through a forward pass of its own in C99 complex arithmetic (CS.1)-(CS.3):
+ * no cancellation, so accurate to rounding, like backprop itself; relu's
+ * kink is never crossed (the step is imaginary). */
+typedef struct bpcheck_cstep_workspace bpcheck_cstep_workspace;
+int bpcheck_cstep_alloc(bpcheck_cstep_workspace **w, const bpcheck_net *net);
+void bpcheck_cstep_free(bpcheck_cstep_workspace *w);
+int bpcheck_cstep_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
+                           bpcheck_params *g, bpcheck_cstep_workspace *w);
+
 /* Comparison ------------------------------------------------------------ */
 
 /* The tolerance of entry i:
@@ -392,7 +402,7 @@ typedef struct {
   unsigned output;  /* bit set of activations for the output layer */
   unsigned costs;   /* bit set of costs */
   unsigned reductions;
-  int same_hidden; /* one activation for every hidden layer */
+  int same_hidden;        /* one activation for every hidden layer */
   double tolerance_scale; /* scales both tolerances of bpcheck_selftest
                              (1: as derived); below 1 it shows how much
                              margin they have */
@@ -420,6 +430,7 @@ typedef struct {
   int status;          /* BPCHECK_SUCCESS, BPCHECK_EMISMATCH, or error */
   double lm_ratio;     /* literal vs matrix: max |diff| / tolerance */
   double lm_relerr;    /* literal vs matrix: max |diff| / max_block |g| */
+  double cs_relerr;    /* backprop vs complex step, the same measure */
   double fd_ratio;     /* backprop vs central differences: max |diff| /
                           tolerance */
   size_t kinks;        /* entries skipped: their steps cross a relu kink */
@@ -430,7 +441,8 @@ typedef struct {
 typedef struct {
   size_t trials, passed, failed, errors;
   double lm_ratio, lm_relerr, fd_ratio; /* worst over the trials */
-  size_t act[BPCHECK_N_ACTIVATIONS];    /* layers drawn with each */
+  double cs_relerr;
+  size_t act[BPCHECK_N_ACTIVATIONS]; /* layers drawn with each */
   size_t cost[BPCHECK_N_COSTS];
   size_t reduction[BPCHECK_N_REDUCTIONS];
   size_t depth[33]; /* trials by L (L >= 32 at 32) */
@@ -468,6 +480,10 @@ int bpcheck_selftest_trial(const bpcheck_space *s, unsigned long seed,
  * K = 2 covers the neglected second-order terms.  Measured worst over 20000
  * trials: 0.23 of the estimate. */
 #define BPCHECK_LM_BTOL 1e-12 /* literal vs matrix, block-relative */
+/* Backprop vs complex step: the complex step is forward-mode
+ * differentiation, the same sums in a third order, so the same bound (CS.3).
+ * Measured worst over the default selftest: see its table. */
+#define BPCHECK_CS_BTOL 1e-12
 #define BPCHECK_FD_SAFETY                                                     \
   2.0 /* factor K on the central-difference                                   \
          error estimate */

@@ -5,7 +5,6 @@
 
 #include "bpcheck.h"
 
-
 /* calloc of n * size bytes, NULL when the product overflows.  Every
  * allocation of the library goes through it (jansson's own aside). */
 void *bpcheck_calloc(size_t n, size_t size);

@@ -17,10 +17,11 @@
 typedef struct {
   bpcheck_net *net;
   bpcheck_batch *batch;
-  bpcheck_params *lit, *mat, *fd, *fd_err;
+  bpcheck_params *lit, *mat, *fd, *fd_err, *cs;
   bpcheck_literal_workspace *lw;
   bpcheck_matrix_workspace *mw;
   bpcheck_fdiff_workspace *fw;
+  bpcheck_cstep_workspace *cw;
   bpcheck_report *report;
 } trial_state;
 
@@ -33,6 +34,8 @@ trial_free(trial_state *t)
   bpcheck_params_free(t->mat);
   bpcheck_params_free(t->fd);
   bpcheck_params_free(t->fd_err);
+  bpcheck_params_free(t->cs);
+  bpcheck_cstep_free(t->cw);
   bpcheck_literal_free(t->lw);
   bpcheck_matrix_free(t->mw);
   bpcheck_fdiff_free(t->fw);
@@ -51,6 +54,8 @@ trial_alloc(trial_state *t, const bpcheck_arch *arch, size_t B)
       (status = bpcheck_params_alloc(&t->mat, arch->L, arch->n)) ||
       (status = bpcheck_params_alloc(&t->fd, arch->L, arch->n)) ||
       (status = bpcheck_params_alloc(&t->fd_err, arch->L, arch->n)) ||
+      (status = bpcheck_params_alloc(&t->cs, arch->L, arch->n)) ||
+      (status = bpcheck_cstep_alloc(&t->cw, t->net)) ||
       (status = bpcheck_literal_alloc(&t->lw, t->net)) ||
       (status = bpcheck_matrix_alloc(&t->mw, t->net, B)) ||
       (status = bpcheck_fdiff_alloc(&t->fw, t->net, B)) ||
@@ -91,6 +96,25 @@ cross_check(trial_state *t, double scale, bpcheck_trial *out)
     return failed(out, "literal vs matrix", t->report);
   if (lm_status)
     return lm_status;
+
+  /* (CS.3) each backprop vs the complex step, block-relative. */
+  if ((status = bpcheck_cstep_gradient(t->net, t->batch, t->cs, t->cw)))
+    return status;
+  bpcheck_tolerance cst = {0.0, 0.0, scale * BPCHECK_CS_BTOL, NULL};
+  const bpcheck_params *both[2] = {t->lit, t->mat};
+  const char *cs_name[2] = {"literal vs complex step",
+                            "matrix vs complex step"};
+  out->cs_relerr = 0.0;
+  for (int m = 0; m < 2; m++) {
+    status = bpcheck_compare(t->cs, both[m], &cst, t->report);
+    double rel = t->report->max_ratio * scale * BPCHECK_CS_BTOL;
+    if (rel > out->cs_relerr)
+      out->cs_relerr = rel;
+    if (status == BPCHECK_EMISMATCH)
+      return failed(out, cs_name[m], t->report);
+    if (status)
+      return status;
+  }
 
   /* (CD.7) each backprop vs the central differences, within K times the
    * error estimate of each entry. */
@@ -194,6 +218,8 @@ tally(bpcheck_summary *sum, const bpcheck_trial *t, size_t i)
     sum->first_failure = i;
   if (t->lm_ratio > sum->lm_ratio)
     sum->lm_ratio = t->lm_ratio, sum->lm_relerr = t->lm_relerr;
+  if (t->cs_relerr > sum->cs_relerr)
+    sum->cs_relerr = t->cs_relerr;
   if (t->fd_ratio > sum->fd_ratio)
     sum->fd_ratio = t->fd_ratio;
   sum->kinks += t->kinks;

@@ -115,6 +115,10 @@ print_table(const bpcheck_summary *s, unsigned long seed,
          "literal vs matrix, error / max |g| of block", s->lm_relerr,
          scale * BPCHECK_LM_BTOL, s->lm_ratio <= 1 ? "pass" : "FAIL");
   printf("%-44s %-10.3g %-8g %s\n",
+         "backprop vs complex step, error / max |g|", s->cs_relerr,
+         scale * BPCHECK_CS_BTOL,
+         s->cs_relerr <= scale * BPCHECK_CS_BTOL ? "pass" : "FAIL");
+  printf("%-44s %-10.3g %-8g %s\n",
          "backprop vs central diff., error / estimate",
          s->fd_ratio * scale * BPCHECK_FD_SAFETY, scale * BPCHECK_FD_SAFETY,
          s->fd_ratio <= 1 ? "pass" : "FAIL");
@@ -160,6 +164,9 @@ print_json(const bpcheck_summary *s, unsigned long seed, double scale,
   printf("\"literal_vs_matrix\":{\"worst_block_relative\":%.6g,"
          "\"allowed\":%g},",
          s->lm_relerr, scale * BPCHECK_LM_BTOL);
+  printf("\"backprop_vs_complex_step\":{\"worst_block_relative\":%.6g,"
+         "\"allowed\":%g},",
+         s->cs_relerr, scale * BPCHECK_CS_BTOL);
   printf("\"backprop_vs_fdiff\":{\"worst_ratio\":%.6g,\"allowed\":%g},",
          s->fd_ratio * scale * BPCHECK_FD_SAFETY, scale * BPCHECK_FD_SAFETY);
   printf("\"covered\":{");

@@ -18,5 +18,6 @@ Suite *make_fastfd_suite(void);
 Suite *make_case_suite(void);
 Suite *make_diagnose_suite(void);
 Suite *make_oom_suite(void);
+Suite *make_cstep_suite(void);
 
 #endif

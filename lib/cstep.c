@@ -1,0 +1,156 @@
+/* cstep.c -- the gradient by the complex step (proofs/07-complex-step.md).
+ *
+ * For a cost that is real-analytic in theta_i,
+ *
+ *   (CS.1) C(theta + i h e_i) = C + i h C' - h^2 C''/2 - i h^3 C'''/6 + ...
+ *   (CS.2) C' = Im C(theta + i h e_i) / h + O(h^2)
+ *
+ * with no difference of nearby values: no cancellation, so h can be tiny
+ * (1e-20) and the truncation term vanishes below rounding.  The result is
+ * as accurate as the cost itself: it is forward-mode differentiation
+ * carried by the imaginary part.  Relu branches on the real part, so the
+ * imaginary step never crosses its kink and gives its derivative on the side
+ * of the real value (0 at z = 0, the library's convention (ACT.3)).
+ *
+ * The forward pass here is its own, in C99 complex arithmetic: it shares no
+ * code with either backprop nor with the real forward pass. */
+
+#include <complex.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define CSTEP_H 1e-20
+
+struct bpcheck_cstep_workspace {
+  size_t L, n_max, B;
+  double complex *a, *z; /* one layer's a^(l-1) and z^l, n_max each */
+};
+
+int
+bpcheck_cstep_alloc(bpcheck_cstep_workspace **out, const bpcheck_net *net)
+{
+  size_t n_max = 1;
+  for (size_t l = 0; l <= net->L; l++)
+    n_max = net->n[l] > n_max ? net->n[l] : n_max;
+  bpcheck_cstep_workspace *w = bpcheck_calloc(1, sizeof *w);
+  if (w) {
+    w->L = net->L;
+    w->n_max = n_max;
+    w->a = bpcheck_calloc(n_max, sizeof *w->a);
+    w->z = bpcheck_calloc(n_max, sizeof *w->z);
+  }
+  if (!w || !w->a || !w->z) {
+    bpcheck_cstep_free(w);
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for the complex step");
+  }
+  *out = w;
+  return BPCHECK_SUCCESS;
+}
+
+void
+bpcheck_cstep_free(bpcheck_cstep_workspace *w)
+{
+  if (!w)
+    return;
+  free(w->a);
+  free(w->z);
+  free(w);
+}
+
+/* The activations in complex arithmetic; branches on the real part. */
+static double complex
+f_complex(bpcheck_activation f, double complex z)
+{
+  switch (f) {
+  case BPCHECK_SIGMOID: /* (ACT.1), without overflow of cexp */
+    return creal(z) >= 0 ? 1.0 / (1.0 + cexp(-z)) : cexp(z) / (1.0 + cexp(z));
+  case BPCHECK_TANH: return ctanh(z);
+  case BPCHECK_RELU: return creal(z) > 0 ? z : 0.0; /* (ACT.3) */
+  case BPCHECK_IDENTITY: return z;
+  case BPCHECK_SOFTPLUS: /* (ACT.5): max(z, 0) + ln(1 + e^-|z|) */
+    return creal(z) > 0 ? z + clog(1.0 + cexp(-z)) : clog(1.0 + cexp(z));
+  default: return NAN;
+  }
+}
+
+/* One output's cost term, (COST.1)-(COST.4). */
+static double complex
+cost_complex(bpcheck_cost c, double complex a, double y, size_t n_L)
+{
+  double complex d = a - y;
+  switch (c) {
+  case BPCHECK_QUADRATIC: return 0.5 * d * d;
+  case BPCHECK_MSE: return d * d / (double)n_L;
+  case BPCHECK_CROSS_ENTROPY:
+    return -((y != 0 ? y * clog(a) : 0) +
+             (y != 1 ? (1 - y) * clog(1.0 - a) : 0));
+  default: return y != 0 ? -y * clog(a) : 0;
+  }
+}
+
+/* C at theta with parameter i moved by i h: the imaginary part, over h. */
+static double
+derivative(const bpcheck_net *net, const bpcheck_batch *batch, size_t i,
+           bpcheck_cstep_workspace *w)
+{
+  const bpcheck_params *th = net->theta;
+  const size_t L = net->L;
+  double complex C = 0;
+  for (size_t s = 0; s < batch->B; s++) {
+    double complex *a = w->a, *z = w->z;
+    for (size_t j = 0; j < net->n[0]; j++)
+      a[j] = gsl_matrix_get(batch->X, j, s);
+    for (size_t l = 1; l <= L; l++) {
+      const double *W = th->W[l].data, *b = th->b[l].data;
+      const size_t n = net->n[l], m = net->n[l - 1];
+      size_t iW = (size_t)(W - th->data), ib = (size_t)(b - th->data);
+      for (size_t k = 0; k < n; k++) { /* (FC.1), the step on entry i */
+        double complex zk = b[k] + (ib + k == i ? I * CSTEP_H : 0);
+        for (size_t j = 0; j < m; j++)
+          zk +=
+              (W[k * m + j] + (iW + k * m + j == i ? I * CSTEP_H : 0)) * a[j];
+        z[k] = zk;
+      }
+      if (net->f[l] == BPCHECK_SOFTMAX) { /* (ACT.6), shifted by max Re z */
+        double mx = -INFINITY;
+        double complex sum = 0;
+        for (size_t k = 0; k < n; k++)
+          mx = fmax(mx, creal(z[k]));
+        for (size_t k = 0; k < n; k++)
+          sum += (a[k] = cexp(z[k] - mx));
+        for (size_t k = 0; k < n; k++)
+          a[k] /= sum;
+      } else
+        for (size_t k = 0; k < n; k++)
+          a[k] = f_complex(net->f[l], z[k]);
+    }
+    for (size_t k = 0; k < net->n[L]; k++)
+      C += cost_complex(net->cost, a[k], gsl_matrix_get(batch->Y, k, s),
+                        net->n[L]);
+  }
+  return bpcheck_reduction_factor(net->reduction, batch->B) * cimag(C) /
+         CSTEP_H;
+}
+
+int
+bpcheck_cstep_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
+                       bpcheck_params *g, bpcheck_cstep_workspace *w)
+{
+  int status = bpcheck_params_match(net->theta, g);
+  if (status)
+    return status;
+  if (w->L != net->L)
+    return bpcheck_fail(BPCHECK_EBADLEN,
+                        "the workspace was allocated for another network");
+  for (size_t l = 0; l <= net->L; l++)
+    if (net->n[l] > w->n_max)
+      return bpcheck_fail(BPCHECK_EBADLEN,
+                          "the workspace was allocated for another network");
+  if ((status = bpcheck_batch_validate(net, batch)))
+    return status;
+  for (size_t i = 0; i < net->theta->size; i++)
+    g->data[i] = derivative(net, batch, i, w);
+  return BPCHECK_SUCCESS;
+}
