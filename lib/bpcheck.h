@@ -310,6 +310,36 @@ void bpcheck_cstep_free(bpcheck_cstep_workspace *w);
 int bpcheck_cstep_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                            bpcheck_params *g, bpcheck_cstep_workspace *w);
 
+/* Directional checks (proofs/08-directional-and-taylor.md): the whole
+ * gradient g along random directions v, four forward passes each whatever
+ * the number of parameters: v . g against the Richardson central
+ * difference of C along v, within BPCHECK_FD_SAFETY times its error
+ * estimate (DR.1), (DR.2).  The parameters are restored exactly. */
+typedef struct {
+  size_t checked, failed, kinks;  /* directions; kinks: skipped (ACT.3) */
+  double max_ratio;               /* max |v.g - D_v| / tolerance */
+  double expected, received, tol; /* D_v and v.g of the worst direction */
+} bpcheck_directional_result;
+
+typedef struct bpcheck_directional_workspace bpcheck_directional_workspace;
+int bpcheck_directional_alloc(bpcheck_directional_workspace **w,
+                              const bpcheck_net *net, size_t B);
+void bpcheck_directional_free(bpcheck_directional_workspace *w);
+/* k directions from rng; BPCHECK_EMISMATCH when one disagrees. */
+int bpcheck_directional_check(bpcheck_net *net, const bpcheck_batch *batch,
+                              const bpcheck_params *g, size_t k, gsl_rng *rng,
+                              bpcheck_directional_workspace *w,
+                              bpcheck_directional_result *res);
+/* The Taylor-remainder test (TY.1), (TY.2): the slope of log |C(theta + h v)
+ * - C(theta) - h v.g| against log h over the smallest four of h =
+ * 2^-1..2^-12 (of the parameters' scale) above rounding: about 2 when g is the
+ * gradient, about 1 when it is not; NaN when fewer than 3 steps rise above
+ * rounding (*points says how many counted). */
+int bpcheck_taylor_slope(bpcheck_net *net, const bpcheck_batch *batch,
+                         const bpcheck_params *g, gsl_rng *rng,
+                         bpcheck_directional_workspace *w, double *slope,
+                         size_t *points);
+
 /* Comparison ------------------------------------------------------------ */
 
 /* The tolerance of entry i:
@@ -431,6 +461,8 @@ typedef struct {
   double lm_ratio;     /* literal vs matrix: max |diff| / tolerance */
   double lm_relerr;    /* literal vs matrix: max |diff| / max_block |g| */
   double cs_relerr;    /* backprop vs complex step, the same measure */
+  double dr_ratio;     /* directional check: max error / tolerance */
+  double taylor_slope; /* Taylor remainder slope (NaN: too few steps) */
   double fd_ratio;     /* backprop vs central differences: max |diff| /
                           tolerance */
   size_t kinks;        /* entries skipped: their steps cross a relu kink */
@@ -441,7 +473,9 @@ typedef struct {
 typedef struct {
   size_t trials, passed, failed, errors;
   double lm_ratio, lm_relerr, fd_ratio; /* worst over the trials */
-  double cs_relerr;
+  double cs_relerr, dr_ratio;
+  double taylor_min;    /* the smallest Taylor slope (expected ~2) */
+  size_t taylor_slopes; /* trials where it could be fitted */
   size_t act[BPCHECK_N_ACTIVATIONS]; /* layers drawn with each */
   size_t cost[BPCHECK_N_COSTS];
   size_t reduction[BPCHECK_N_REDUCTIONS];

@@ -6,6 +6,7 @@
  * |g| backprop vs fdiff   (CD.7) |g_bp - g_fd| <= BPCHECK_FD_SAFETY err_fd
  * where err_fd is the central differences' own estimate for that entry. */
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,8 @@ typedef struct {
   bpcheck_matrix_workspace *mw;
   bpcheck_fdiff_workspace *fw;
   bpcheck_cstep_workspace *cw;
+  bpcheck_directional_workspace *dw;
+  gsl_rng *rng;
   bpcheck_report *report;
 } trial_state;
 
@@ -36,6 +39,7 @@ trial_free(trial_state *t)
   bpcheck_params_free(t->fd_err);
   bpcheck_params_free(t->cs);
   bpcheck_cstep_free(t->cw);
+  bpcheck_directional_free(t->dw);
   bpcheck_literal_free(t->lw);
   bpcheck_matrix_free(t->mw);
   bpcheck_fdiff_free(t->fw);
@@ -56,6 +60,7 @@ trial_alloc(trial_state *t, const bpcheck_arch *arch, size_t B)
       (status = bpcheck_params_alloc(&t->fd_err, arch->L, arch->n)) ||
       (status = bpcheck_params_alloc(&t->cs, arch->L, arch->n)) ||
       (status = bpcheck_cstep_alloc(&t->cw, t->net)) ||
+      (status = bpcheck_directional_alloc(&t->dw, t->net, B)) ||
       (status = bpcheck_literal_alloc(&t->lw, t->net)) ||
       (status = bpcheck_matrix_alloc(&t->mw, t->net, B)) ||
       (status = bpcheck_fdiff_alloc(&t->fw, t->net, B)) ||
@@ -116,6 +121,27 @@ cross_check(trial_state *t, double scale, bpcheck_trial *out)
       return status;
   }
 
+  /* (DR.1) the matrix gradient along 4 random directions; and the slope of
+   * its Taylor remainder (TY.2), reported, not judged. */
+  bpcheck_directional_result dr;
+  status = bpcheck_directional_check(t->net, t->batch, t->mat, 4, t->rng,
+                                     t->dw, &dr);
+  out->dr_ratio = dr.max_ratio * (scale > 0 ? 1 / scale : INFINITY);
+  if (status == BPCHECK_EMISMATCH || out->dr_ratio > 1) {
+    out->failed = "matrix vs directional check";
+    out->worst = (bpcheck_entry){0};
+    out->worst.expected = dr.expected, out->worst.received = dr.received;
+    out->worst.abserr = fabs(dr.expected - dr.received);
+    out->worst.tol = scale * dr.tol;
+    return BPCHECK_EMISMATCH;
+  }
+  if (status)
+    return status;
+  size_t points;
+  if ((status = bpcheck_taylor_slope(t->net, t->batch, t->mat, t->rng, t->dw,
+                                     &out->taylor_slope, &points)))
+    return status;
+
   /* (CD.7) each backprop vs the central differences, within K times the
    * error estimate of each entry. */
   for (size_t i = 0; i < t->fd_err->size; i++)
@@ -155,6 +181,7 @@ run_trial(const bpcheck_space *s, gsl_rng *rng, unsigned long seed,
     return out->status = status;
   if ((status = trial_alloc(&t, &arch, B)))
     return out->status = status;
+  t.rng = rng;
   bpcheck_net_init_random(t.net, rng);
   bpcheck_batch_init_random(t.batch, t.net, rng);
 
@@ -218,6 +245,13 @@ tally(bpcheck_summary *sum, const bpcheck_trial *t, size_t i)
     sum->first_failure = i;
   if (t->lm_ratio > sum->lm_ratio)
     sum->lm_ratio = t->lm_ratio, sum->lm_relerr = t->lm_relerr;
+  if (t->dr_ratio > sum->dr_ratio)
+    sum->dr_ratio = t->dr_ratio;
+  if (!isnan(t->taylor_slope) && t->L > 0) {
+    if (sum->taylor_slopes == 0 || t->taylor_slope < sum->taylor_min)
+      sum->taylor_min = t->taylor_slope;
+    sum->taylor_slopes++;
+  }
   if (t->cs_relerr > sum->cs_relerr)
     sum->cs_relerr = t->cs_relerr;
   if (t->fd_ratio > sum->fd_ratio)

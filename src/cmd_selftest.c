@@ -20,7 +20,10 @@ static const char usage[] =
     "\n"
     "  --trials N         number of trials (default 1000)\n"
     "  --seed S           first seed (default $BPCHECK_SEED, else 1)\n"
-    "  --mode full        every entry is checked (the only mode so far)\n"
+    "  --mode full        every entry is checked (the only mode so far; "
+    "every\n"
+    "                     trial also runs the complex step, a directional\n"
+    "                     check and the Taylor remainder)\n"
     "  --json             one JSON object on stdout instead of the table\n"
     "  --tolerance-scale F  multiply both tolerances by F (default 1, as\n"
     "                     derived): below 1 it shows their margin\n"
@@ -119,6 +122,12 @@ print_table(const bpcheck_summary *s, unsigned long seed,
          scale * BPCHECK_CS_BTOL,
          s->cs_relerr <= scale * BPCHECK_CS_BTOL ? "pass" : "FAIL");
   printf("%-44s %-10.3g %-8g %s\n",
+         "directional (4 random v), error / estimate",
+         s->dr_ratio * scale * BPCHECK_FD_SAFETY, scale * BPCHECK_FD_SAFETY,
+         s->dr_ratio <= 1 ? "pass" : "FAIL");
+  printf("%-44s %-10.3g %-8s %s\n", "Taylor remainder slope, smallest",
+         s->taylor_min, "(~2)", "reported");
+  printf("%-44s %-10.3g %-8g %s\n",
          "backprop vs central diff., error / estimate",
          s->fd_ratio * scale * BPCHECK_FD_SAFETY, scale * BPCHECK_FD_SAFETY,
          s->fd_ratio <= 1 ? "pass" : "FAIL");
@@ -167,6 +176,10 @@ print_json(const bpcheck_summary *s, unsigned long seed, double scale,
   printf("\"backprop_vs_complex_step\":{\"worst_block_relative\":%.6g,"
          "\"allowed\":%g},",
          s->cs_relerr, scale * BPCHECK_CS_BTOL);
+  printf("\"directional\":{\"worst_ratio\":%.6g,\"allowed\":%g},"
+         "\"taylor_slope_min\":%.6g,",
+         s->dr_ratio * scale * BPCHECK_FD_SAFETY, scale * BPCHECK_FD_SAFETY,
+         s->taylor_min);
   printf("\"backprop_vs_fdiff\":{\"worst_ratio\":%.6g,\"allowed\":%g},",
          s->fd_ratio * scale * BPCHECK_FD_SAFETY, scale * BPCHECK_FD_SAFETY);
   printf("\"covered\":{");

@@ -19,5 +19,6 @@ Suite *make_case_suite(void);
 Suite *make_diagnose_suite(void);
 Suite *make_oom_suite(void);
 Suite *make_cstep_suite(void);
+Suite *make_directional_suite(void);
 
 #endif

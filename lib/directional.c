@@ -1,0 +1,216 @@
+/* directional.c -- cheap checks of a whole gradient along random directions
+ * (proofs/08-directional-and-taylor.md).
+ *
+ * Directional check: for a direction v, the derivative of C along v is
+ * v . g.  Its central difference with Richardson's step, as in fdiff.c,
+ *
+ *   (DR.1) D_v(h) = (C(theta + h v) - C(theta - h v)) / (2h),
+ *          r5 = (4 D_v(h/2) - D_v(h)) / 3,
+ *
+ * has the error estimate of (CD.6) with eps |theta_i| summed along v; one
+ * direction costs four forward passes whatever the number of parameters.
+ *
+ * Taylor remainder: R(h) = |C(theta + h v) - C(theta) - h v . g| is O(h^2)
+ * when g is the gradient and O(h) when it is not (TY.1); the slope of
+ * log R against log h, fitted over the steps where R is above rounding,
+ * tells which (TY.2).  It needs no tolerance. */
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define TAYLOR_STEPS 12
+
+struct bpcheck_directional_workspace {
+  bpcheck_matrix_workspace *forward;
+  size_t P;
+  double *theta0, *v; /* the saved parameters, a direction */
+  double m;           /* (CD.7) chain length */
+};
+
+int
+bpcheck_directional_alloc(bpcheck_directional_workspace **out,
+                          const bpcheck_net *net, size_t B)
+{
+  bpcheck_directional_workspace *w = bpcheck_calloc(1, sizeof *w);
+  if (!w)
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for directional checks");
+  int status = bpcheck_matrix_alloc(&w->forward, net, B);
+  if (!status) {
+    w->P = net->theta->size;
+    w->theta0 = bpcheck_calloc(w->P, sizeof *w->theta0);
+    w->v = bpcheck_calloc(w->P, sizeof *w->v);
+    w->m = bpcheck_fdiff_chain_length(net, B);
+    if (!w->theta0 || !w->v)
+      status = bpcheck_fail(BPCHECK_ENOMEM, "no memory for directions");
+  }
+  if (status) {
+    bpcheck_directional_free(w);
+    return status;
+  }
+  *out = w;
+  return BPCHECK_SUCCESS;
+}
+
+void
+bpcheck_directional_free(bpcheck_directional_workspace *w)
+{
+  if (!w)
+    return;
+  bpcheck_matrix_free(w->forward);
+  free(w->theta0);
+  free(w->v);
+  free(w);
+}
+
+/* C at theta0 + t v; *kink set when the relu pattern differs from p0. */
+static double
+cost_along(bpcheck_net *net, const bpcheck_batch *batch, double t,
+           bpcheck_directional_workspace *w, uint64_t p0, int *kink)
+{
+  double *theta = net->theta->data, C;
+  for (size_t i = 0; i < w->P; i++)
+    theta[i] = w->theta0[i] + t * w->v[i];
+  bpcheck_matrix_cost(net, batch, &C, w->forward); /* fits: checked */
+  if (bpcheck_matrix_relu_pattern(w->forward) != p0)
+    *kink = 1;
+  return C;
+}
+
+/* A random direction of random signs, v_i = +/-1 (so max |v_i| = 1, and
+ * every entry is seen with weight one), 16 signs per draw of the
+ * generator; and v . g. */
+static double
+draw_direction(bpcheck_directional_workspace *w, const bpcheck_params *g,
+               gsl_rng *rng)
+{
+  double vg = 0;
+  unsigned long bits = 0;
+  for (size_t i = 0; i < w->P; i++) {
+    if (i % 16 == 0)
+      bits = gsl_rng_uniform_int(rng, 65536);
+    w->v[i] = bits & 1 ? 1.0 : -1.0;
+    bits >>= 1;
+    vg += w->v[i] * g->data[i];
+  }
+  return vg;
+}
+
+static int
+prepare(bpcheck_net *net, const bpcheck_batch *batch, const bpcheck_params *g,
+        bpcheck_directional_workspace *w, double *C0, uint64_t *p0)
+{
+  int status = bpcheck_params_match(net->theta, g);
+  if (status)
+    return status;
+  if (w->P != net->theta->size)
+    return bpcheck_fail(BPCHECK_EBADLEN,
+                        "the workspace was allocated for another network");
+  if ((status = bpcheck_matrix_cost(net, batch, C0, w->forward)))
+    return status;
+  *p0 = bpcheck_matrix_relu_pattern(w->forward);
+  memcpy(w->theta0, net->theta->data, w->P * sizeof *w->theta0);
+  return BPCHECK_SUCCESS;
+}
+
+int
+bpcheck_directional_check(bpcheck_net *net, const bpcheck_batch *batch,
+                          const bpcheck_params *g, size_t k, gsl_rng *rng,
+                          bpcheck_directional_workspace *w,
+                          bpcheck_directional_result *res)
+{
+  double C0;
+  uint64_t p0;
+  int status = prepare(net, batch, g, w, &C0, &p0);
+  if (status)
+    return status;
+  memset(res, 0, sizeof *res);
+  double tmax = 0, gth = 0; /* max |theta|, sum |g_i theta_i| */
+  for (size_t i = 0; i < w->P; i++) {
+    tmax = fmax(tmax, fabs(w->theta0[i]));
+    gth += fabs(g->data[i] * w->theta0[i]);
+  }
+  /* (CD.4) along v: every component moves by at most h. */
+  const double h = exp2(round(log2(cbrt(DBL_EPSILON) * fmax(1.0, tmax))));
+  const double eps_C = w->m * DBL_EPSILON;
+  for (size_t d = 0; d < k; d++) {
+    double vg = draw_direction(w, g, rng);
+    int kink = 0;
+    double fp1 = cost_along(net, batch, h, w, p0, &kink);
+    double fm1 = cost_along(net, batch, -h, w, p0, &kink);
+    double fph = cost_along(net, batch, h / 2, w, p0, &kink);
+    double fmh = cost_along(net, batch, -h / 2, w, p0, &kink);
+    if (kink) { /* (ACT.3): not differentiable within the step */
+      res->kinks++;
+      continue;
+    }
+    double trunc_err, round_err;
+    double r5 = bpcheck_fdiff_combine(
+        fp1 - fm1, fph - fmh, fabs(fp1) + fabs(fm1), fabs(fph) + fabs(fmh), h,
+        0.0, eps_C, &trunc_err, &round_err);
+    /* (DR.2) theta + h v is rounded in every component: eps |theta_i| each,
+     * through g_i. */
+    double err = trunc_err + round_err + gth * DBL_EPSILON / h;
+    double ratio = fabs(vg - r5) / (BPCHECK_FD_SAFETY * err);
+    res->checked++;
+    if (ratio > res->max_ratio) {
+      res->max_ratio = ratio;
+      res->expected = r5;
+      res->received = vg;
+      res->tol = BPCHECK_FD_SAFETY * err;
+    }
+    if (!(ratio <= 1))
+      res->failed++;
+  }
+  memcpy(net->theta->data, w->theta0, w->P * sizeof *w->theta0);
+  return res->failed ? bpcheck_fail(BPCHECK_EMISMATCH,
+                                    "%zu of %zu directions disagree: v.g = "
+                                    "%.17g, difference %.17g",
+                                    res->failed, res->checked, res->received,
+                                    res->expected)
+                     : BPCHECK_SUCCESS;
+}
+
+int
+bpcheck_taylor_slope(bpcheck_net *net, const bpcheck_batch *batch,
+                     const bpcheck_params *g, gsl_rng *rng,
+                     bpcheck_directional_workspace *w, double *slope,
+                     size_t *points)
+{
+  double C0;
+  uint64_t p0;
+  int status = prepare(net, batch, g, w, &C0, &p0);
+  if (status)
+    return status;
+  double vg = draw_direction(w, g, rng), tmax = 0;
+  for (size_t i = 0; i < w->P; i++)
+    tmax = fmax(tmax, fabs(w->theta0[i]));
+  /* Steps h = 2^-1 .. 2^-12 of the parameters' scale; a point counts when
+   * R is well above the rounding of C (1e3 m eps |C|) and no kink lies
+   * within the step. */
+  double x[TAYLOR_STEPS], y[TAYLOR_STEPS];
+  size_t n = 0;
+  for (int e = 1; e <= TAYLOR_STEPS; e++) {
+    double h = ldexp(fmax(1.0, tmax), -e);
+    int kink = 0;
+    double R = fabs(cost_along(net, batch, h, w, p0, &kink) - C0 - h * vg);
+    if (kink || !(R > 1e3 * w->m * DBL_EPSILON * fmax(fabs(C0), DBL_MIN)))
+      continue;
+    x[n] = log(h), y[n] = log(R), n++;
+  }
+  memcpy(net->theta->data, w->theta0, w->P * sizeof *w->theta0);
+  /* (TY.2) the least-squares slope of log R on log h over the last (the
+   * smallest) four steps: there a wrong gradient's O(h) error dominates
+   * the O(h^2) term even when it is small. */
+  size_t first = n > 4 ? n - 4 : 0, m = n - first;
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (size_t i = first; i < n; i++)
+    sx += x[i], sy += y[i], sxx += x[i] * x[i], sxy += x[i] * y[i];
+  *points = m;
+  *slope =
+      m >= 3 ? ((double)m * sxy - sx * sy) / ((double)m * sxx - sx * sx) : NAN;
+  return BPCHECK_SUCCESS;
+}
