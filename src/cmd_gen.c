@@ -51,14 +51,7 @@ cmd_gen(int argc, char **argv)
     switch (c) {
     case 'h': fputs(usage, stdout); return EXIT_PASS;
     case 'o': path = optarg; break;
-    case ':':
-      say_error("%s needs a value (try 'bpcheck gen --help')",
-                argv[optind - 1]);
-      return EXIT_USAGE;
-    default:
-      say_error("unknown option '%s' (try 'bpcheck gen --help')",
-                argv[optind - 1]);
-      return EXIT_USAGE;
+    default: return bad_option("gen", c, argv);
     }
   }
   if (optind < argc) {

@@ -128,21 +128,10 @@ cmd_run(int argc, char **argv)
       break;
     case OPT_SAVE: save_path = optarg; break;
     case OPT_MODE:
-      if (strcmp(optarg, "full") != 0) {
-        say_error("--mode: '%s' is not available; this version checks every "
-                  "entry (--mode full)",
-                  optarg);
+      if (parse_mode(optarg))
         return EXIT_USAGE;
-      }
       break;
-    case ':':
-      say_error("%s needs a value (try 'bpcheck run --help')",
-                argv[optind - 1]);
-      return EXIT_USAGE;
-    default:
-      say_error("unknown option '%s' (try 'bpcheck run --help')",
-                argv[optind - 1]);
-      return EXIT_USAGE;
+    default: return bad_option("run", c, argv);
     }
   }
   if (optind < argc) {

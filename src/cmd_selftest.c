@@ -235,12 +235,8 @@ cmd_selftest(int argc, char **argv)
       have_seed = 1;
       break;
     case OPT_MODE:
-      if (strcmp(optarg, "full") != 0) {
-        say_error("--mode: '%s' is not available; this version checks every "
-                  "entry (--mode full)",
-                  optarg);
+      if (parse_mode(optarg))
         return EXIT_USAGE;
-      }
       break;
     case OPT_JSON: json = 1; break;
     case OPT_TOLSCALE: {
@@ -252,14 +248,7 @@ cmd_selftest(int argc, char **argv)
       }
       break;
     }
-    case ':':
-      say_error("%s needs a value (try 'bpcheck selftest --help')",
-                argv[optind - 1]);
-      return EXIT_USAGE;
-    default:
-      say_error("unknown option '%s' (try 'bpcheck selftest --help')",
-                argv[optind - 1]);
-      return EXIT_USAGE;
+    default: return bad_option("selftest", c, argv);
     }
   }
   if (optind < argc) {

@@ -195,14 +195,7 @@ cmd_trace(int argc, char **argv)
       if (parse_size("--digits", optarg, 1, 17, &digits))
         return EXIT_USAGE;
       break;
-    case ':':
-      say_error("%s needs a value (try 'bpcheck trace --help')",
-                argv[optind - 1]);
-      return EXIT_USAGE;
-    default:
-      say_error("unknown option '%s' (try 'bpcheck trace --help')",
-                argv[optind - 1]);
-      return EXIT_USAGE;
+    default: return bad_option("trace", c, argv);
     }
   }
   bpcheck_case *tc = NULL;

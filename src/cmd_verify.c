@@ -55,26 +55,15 @@ cmd_verify(int argc, char **argv)
     case 'h': fputs(usage, stdout); return EXIT_PASS;
     case OPT_JSON: json = 1; break;
     case OPT_MODE:
-      if (strcmp(optarg, "full") != 0) {
-        say_error("--mode: '%s' is not available; this version checks every "
-                  "entry (--mode full)",
-                  optarg);
+      if (parse_mode(optarg))
         return EXIT_USAGE;
-      }
       break;
     case OPT_MAX_PARAMS:
       if (parse_size("--max-params", optarg, 1, BPCHECK_MAX_PARAMS,
                      &max_params))
         return EXIT_USAGE;
       break;
-    case ':':
-      say_error("%s needs a value (try 'bpcheck verify --help')",
-                argv[optind - 1]);
-      return EXIT_USAGE;
-    default:
-      say_error("unknown option '%s' (try 'bpcheck verify --help')",
-                argv[optind - 1]);
-      return EXIT_USAGE;
+    default: return bad_option("verify", c, argv);
     }
   }
   if (optind + 1 != argc) {

@@ -1,6 +1,7 @@
 /* options.c -- values of the command line, checked with clear messages. */
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,4 +336,27 @@ parse_activation_list(const char *opt, const char *arg, size_t L,
     return -1;
   }
   return 0;
+}
+
+int
+bad_option(const char *cmd, int c, char **argv)
+{
+  if (c == ':')
+    say_error("%s needs a value (try 'bpcheck %s --help')", argv[optind - 1],
+              cmd);
+  else
+    say_error("unknown option '%s' (try 'bpcheck %s --help')",
+              argv[optind - 1], cmd);
+  return 2; /* EXIT_USAGE */
+}
+
+int
+parse_mode(const char *arg)
+{
+  if (strcmp(arg, "full") == 0)
+    return 0;
+  say_error("--mode: '%s' is not available; this version checks every "
+            "entry (--mode full)",
+            arg);
+  return -1;
 }
