@@ -2,36 +2,7 @@
 # cli.sh -- the command line: exit codes, messages, --help, the table.
 # Run by `make check` (Automake sets srcdir; top_builddir is exported).
 set -u
-bpcheck="${top_builddir:-.}/src/bpcheck"
-pass=0 fail=0
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
-
-# expect CODE DESCRIPTION -- ARGS...: runs bpcheck ARGS, checks the exit code.
-expect() {
-  code=$1 what=$2
-  shift 3
-  ${BPCHECK_WRAPPER:-} "$bpcheck" "$@" >"$tmp/out" 2>"$tmp/err"
-  got=$?
-  if [ "$got" -eq "$code" ]; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $what: bpcheck $*: exit $got, expected $code"
-    sed 's/^/  stdout: /' "$tmp/out"
-    sed 's/^/  stderr: /' "$tmp/err"
-  fi
-}
-
-# contains FILE TEXT DESCRIPTION: the last command's FILE has TEXT.
-contains() {
-  if grep -qF -- "$2" "$tmp/$1"; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $3: '$2' not in $1:"
-    sed 's/^/  /' "$tmp/$1"
-  fi
-}
+. "${srcdir:-$(dirname "$0")/..}/tests/clilib.sh"
 
 expect 0 "help" -- --help
 contains out "Usage: bpcheck" "help text"

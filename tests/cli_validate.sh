@@ -3,33 +3,7 @@
 # codes, messages that name the file and field, the external protocol's
 # failures, shrinking and --save-failure.
 set -u
-bpcheck="${top_builddir:-.}/src/bpcheck"
-pass=0 fail=0
-tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
-
-expect() { # CODE DESCRIPTION -- ARGS...
-  code=$1 what=$2
-  shift 3
-  ${BPCHECK_WRAPPER:-} "$bpcheck" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  got=$?
-  if [ "$got" -eq "$code" ]; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $what: bpcheck $*: exit $got, expected $code"
-    sed 's/^/  stdout: /' "$tmp/out"
-    sed 's/^/  stderr: /' "$tmp/err"
-  fi
-}
-contains() { # FILE TEXT DESCRIPTION
-  if grep -qF -- "$2" "$tmp/$1"; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $3: '$2' not in $1:"
-    sed 's/^/  /' "$tmp/$1"
-  fi
-}
+. "${srcdir:-$(dirname "$0")/..}/tests/clilib.sh"
 check() { # DESCRIPTION -- COMMAND...: a plain shell condition
   what=$1
   shift 2
