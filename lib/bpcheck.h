@@ -249,6 +249,39 @@ int bpcheck_trace(const bpcheck_net *net, const bpcheck_batch *batch,
                   bpcheck_params *nabla, bpcheck_literal_workspace *w,
                   bpcheck_trace_fn fn, void *data);
 
+/* The bug zoo: classic backprop bugs as run-time mutants of the literal
+ * backprop, each with the equation it violates (bpcheck_mutant_about). */
+typedef enum {
+  BPCHECK_MUTANT_NONE = 0,
+  BPCHECK_MUTANT_NO_OUTPUT_DERIVATIVE, /* (FC.4) */
+  BPCHECK_MUTANT_DF_OF_A,              /* (ACT.1), (FC.5) */
+  BPCHECK_MUTANT_NOT_TRANSPOSED,       /* (FC.5) */
+  BPCHECK_MUTANT_A_OF_L,               /* (FC.6) */
+  BPCHECK_MUTANT_KJ_SWAPPED,           /* (FC.6) */
+  BPCHECK_MUTANT_BIAS_NOT_REDUCED,     /* (FC.7), (COST.5) */
+  BPCHECK_MUTANT_BATCH_MEAN_FORGOTTEN, /* (COST.5) */
+  BPCHECK_MUTANT_HALF_DROPPED,         /* (COST.1) */
+  BPCHECK_MUTANT_SIGN_FLIPPED,         /* (FC.6), (FC.7) */
+  BPCHECK_MUTANT_WRONG_LAYER_DELTA,    /* (FC.6) */
+  BPCHECK_MUTANT_UPDATED_EARLY,        /* (FC.5), (FC.8) */
+  BPCHECK_MUTANT_SOFTMAX_DIAGONAL,     /* (ACT.7), (ACT.8) */
+  BPCHECK_MUTANT_RELU_PRIME_ONE,       /* (ACT.3) */
+  BPCHECK_MUTANT_J_LOOP_SHORT,         /* (FC.1) */
+  BPCHECK_N_MUTANTS
+} bpcheck_mutant;
+
+/* The literal backprop with mutant m switched on. */
+int bpcheck_literal_backprop_mutant(const bpcheck_net *net,
+                                    const bpcheck_batch *batch,
+                                    bpcheck_params *nabla, double *C,
+                                    bpcheck_literal_workspace *w,
+                                    bpcheck_mutant m);
+/* Its short name ("no_output_derivative"), the equation it violates
+ * ("(FC.4)"), and what it does. */
+const char *bpcheck_mutant_name(bpcheck_mutant m);
+const char *bpcheck_mutant_equation(bpcheck_mutant m);
+const char *bpcheck_mutant_about(bpcheck_mutant m);
+
 /* Matrix backprop ------------------------------------------------------- */
 
 /* The batch as columns of matrices: one gsl_blas_dgemm per layer forward,
@@ -521,6 +554,30 @@ int bpcheck_selftest_trial(const bpcheck_space *s, unsigned long seed,
 #define BPCHECK_FD_SAFETY                                                     \
   2.0 /* factor K on the central-difference                                   \
          error estimate */
+
+/* Hunting a mutant ------------------------------------------------------- */
+
+/* The checks of the bug zoo's table. */
+enum {
+  BPCHECK_CHECK_MATRIX,      /* vs the matrix backprop, BPCHECK_LM_BTOL */
+  BPCHECK_CHECK_FDIFF,       /* vs central differences, K x estimate */
+  BPCHECK_CHECK_CSTEP,       /* vs the complex step, BPCHECK_CS_BTOL */
+  BPCHECK_CHECK_DIRECTIONAL, /* 4 random directions */
+  BPCHECK_CHECK_TAYLOR,      /* Taylor slope under 1.5 */
+  BPCHECK_N_CHECKS
+};
+
+typedef struct {
+  size_t trials;                        /* run */
+  size_t first_catch[BPCHECK_N_CHECKS]; /* trial (from 1) of each check's
+                                           first catch; 0: never */
+} bpcheck_hunt;
+
+/* Random trials from the space (trial t with seed + t) until every check
+ * has caught mutant m, or max_trials. */
+int bpcheck_mutant_hunt(const bpcheck_space *s, bpcheck_mutant m,
+                        size_t max_trials, unsigned long seed,
+                        bpcheck_hunt *h);
 
 /* Validating other implementations ------------------------------------- */
 

@@ -22,6 +22,7 @@ static const char usage[] =
     "  verify       check the gradients of a case file (yours)\n"
     "  run          randomized differential testing of an external program\n"
     "               (--exec 'CMD', JSON Lines on its stdin and stdout)\n"
+    "  mutants      the bug zoo: which check catches which classic bug\n"
     "  trace        every z, a and delta of a small network, indexed, with\n"
     "               the equation it comes from (for teaching)\n"
     "  help         this text; 'bpcheck COMMAND --help' for its options\n"
@@ -63,6 +64,8 @@ main(int argc, char **argv)
     return cmd_verify(argc - 1, argv + 1);
   if (strcmp(cmd, "run") == 0)
     return cmd_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "mutants") == 0)
+    return cmd_mutants(argc - 1, argv + 1);
   if (cmd[0] == '-') /* options of the default command */
     return cmd_selftest(argc, argv);
   say_error("unknown command '%s' (try 'bpcheck --help')", cmd);

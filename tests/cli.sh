@@ -91,5 +91,11 @@ expect 1 "json failure" -- selftest --trials 2 --tolerance-scale 0 --json
 contains out '"first_failure":{"trial":0,"seed":1}' "json names it"
 expect 2 "bad tolerance scale" -- selftest --tolerance-scale -2
 
+# The bug zoo.
+expect 0 "mutants" -- mutants --trials 20
+contains out "catch 14 of 14 mutants -- PASS" "the score"
+contains out "not_transposed         (FC.5)" "a mutant and its equation"
+expect 2 "mutants bad option" -- mutants --frob
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -20,5 +20,6 @@ Suite *make_diagnose_suite(void);
 Suite *make_oom_suite(void);
 Suite *make_cstep_suite(void);
 Suite *make_directional_suite(void);
+Suite *make_mutants_suite(void);
 
 #endif

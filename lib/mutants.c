@@ -1,0 +1,163 @@
+/* mutants.c -- the bug zoo: names and equations of the mutants of
+ * literal.c, and the hunt that shows which check catches which. */
+
+#include <math.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "internal.h"
+
+static const struct {
+  const char *name, *equation, *about;
+} zoo[BPCHECK_N_MUTANTS] = {
+    {"none", "", "the correct backprop"},
+    {"no_output_derivative", "(FC.4)", "delta^L = dC/da^L, without f_L'(z^L)"},
+    {"df_of_a", "(ACT.1)", "f'(a) used where f'(z) is meant"},
+    {"not_transposed", "(FC.5)",
+     "W^(l+1)_jk instead of W^(l+1)_kj: W, not its transpose"},
+    {"a_of_l", "(FC.6)", "a^l instead of a^(l-1) in dC/dW^l"},
+    {"kj_swapped", "(FC.6)", "k and j swapped: a^(l-1)_k delta^l_j"},
+    {"bias_not_reduced", "(FC.7)",
+     "dC/db of the last sample only, not reduced over the batch"},
+    {"batch_mean_forgotten", "(COST.5)", "the sum where the mean is asked"},
+    {"half_dropped", "(COST.1)",
+     "the 1/2 of the quadratic cost dropped: 2 (a - y)"},
+    {"sign_flipped", "(FC.6)", "the gradient of -C"},
+    {"wrong_layer_delta", "(FC.6)", "delta^(l+1) used in dC/dW^l"},
+    {"updated_early", "(FC.8)",
+     "W^(l+1) updated before delta^l is computed from it"},
+    {"softmax_diagonal", "(ACT.8)",
+     "the softmax Jacobian taken as its diagonal a_k (1 - a_k)"},
+    {"relu_prime_one", "(ACT.3)", "relu' taken as 1 everywhere"},
+    {"j_loop_short", "(FC.1)", "the sum over j stops one short"},
+};
+
+static int
+valid(bpcheck_mutant m)
+{
+  return (int)m >= 0 && m < BPCHECK_N_MUTANTS;
+}
+
+const char *
+bpcheck_mutant_name(bpcheck_mutant m)
+{
+  return valid(m) ? zoo[m].name : "(invalid)";
+}
+
+const char *
+bpcheck_mutant_equation(bpcheck_mutant m)
+{
+  return valid(m) ? zoo[m].equation : "";
+}
+
+const char *
+bpcheck_mutant_about(bpcheck_mutant m)
+{
+  return valid(m) ? zoo[m].about : "";
+}
+
+/* One trial: which checks see the mutant's gradient g as wrong. */
+static int
+trial(const bpcheck_space *s, bpcheck_mutant m, gsl_rng *rng, int caught[])
+{
+  size_t n[BPCHECK_MAX_LAYERS + 1], B;
+  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  bpcheck_arch arch;
+  bpcheck_net *net = NULL;
+  bpcheck_batch *batch = NULL;
+  bpcheck_params *g = NULL, *r = NULL, *fd = NULL, *err = NULL, *cs = NULL;
+  bpcheck_literal_workspace *lw = NULL;
+  bpcheck_matrix_workspace *mw = NULL;
+  bpcheck_fastfd_workspace *fw = NULL;
+  bpcheck_cstep_workspace *cw = NULL;
+  bpcheck_directional_workspace *dw = NULL;
+  bpcheck_report *rep = NULL;
+  int status;
+  if ((status = bpcheck_space_draw(s, rng, &arch, n, f, &B)) ||
+      (status = bpcheck_net_alloc(&net, &arch)) ||
+      (status = bpcheck_batch_alloc(&batch, n[0], n[arch.L], B)) ||
+      (status = bpcheck_params_alloc(&g, arch.L, n)) ||
+      (status = bpcheck_params_alloc(&r, arch.L, n)) ||
+      (status = bpcheck_params_alloc(&fd, arch.L, n)) ||
+      (status = bpcheck_params_alloc(&err, arch.L, n)) ||
+      (status = bpcheck_params_alloc(&cs, arch.L, n)) ||
+      (status = bpcheck_literal_alloc(&lw, net)) ||
+      (status = bpcheck_matrix_alloc(&mw, net, B)) ||
+      (status = bpcheck_fastfd_alloc(&fw, net, B)) ||
+      (status = bpcheck_cstep_alloc(&cw, net)) ||
+      (status = bpcheck_directional_alloc(&dw, net, B)) ||
+      (status = bpcheck_report_alloc(&rep, arch.L)))
+    goto done;
+  bpcheck_net_init_random(net, rng);
+  bpcheck_batch_init_random(batch, net, rng);
+  if ((status = bpcheck_literal_backprop_mutant(net, batch, g, NULL, lw, m)) ||
+      (status = bpcheck_matrix_backprop(net, batch, r, NULL, mw)) ||
+      (status = bpcheck_fastfd_gradient(net, batch, fd, err, fw)) ||
+      (status = bpcheck_cstep_gradient(net, batch, cs, cw)))
+    goto done;
+  bpcheck_tolerance lm = {0, 0, BPCHECK_LM_BTOL, NULL};
+  caught[BPCHECK_CHECK_MATRIX] = bpcheck_compare(r, g, &lm, rep) != 0;
+  for (size_t i = 0; i < err->size; i++)
+    err->data[i] *= BPCHECK_FD_SAFETY;
+  bpcheck_tolerance fdt = {0, 0, 0, err};
+  caught[BPCHECK_CHECK_FDIFF] = bpcheck_compare(fd, g, &fdt, rep) != 0;
+  bpcheck_tolerance cst = {0, 0, BPCHECK_CS_BTOL, NULL};
+  caught[BPCHECK_CHECK_CSTEP] = bpcheck_compare(cs, g, &cst, rep) != 0;
+  bpcheck_directional_result dr;
+  caught[BPCHECK_CHECK_DIRECTIONAL] =
+      bpcheck_directional_check(net, batch, g, 4, rng, dw, &dr) != 0;
+  double slope;
+  size_t points;
+  bpcheck_taylor_slope(net, batch, g, rng, dw, &slope, &points);
+  caught[BPCHECK_CHECK_TAYLOR] = !isnan(slope) && slope < 1.5;
+  status = BPCHECK_SUCCESS;
+done:
+  bpcheck_net_free(net);
+  bpcheck_batch_free(batch);
+  bpcheck_params_free(g);
+  bpcheck_params_free(r);
+  bpcheck_params_free(fd);
+  bpcheck_params_free(err);
+  bpcheck_params_free(cs);
+  bpcheck_literal_free(lw);
+  bpcheck_matrix_free(mw);
+  bpcheck_fastfd_free(fw);
+  bpcheck_cstep_free(cw);
+  bpcheck_directional_free(dw);
+  bpcheck_report_free(rep);
+  return status;
+}
+
+int
+bpcheck_mutant_hunt(const bpcheck_space *s, bpcheck_mutant m,
+                    size_t max_trials, unsigned long seed, bpcheck_hunt *h)
+{
+  memset(h, 0, sizeof *h);
+  if (!valid(m))
+    return bpcheck_fail(BPCHECK_EINVAL, "no mutant %d", (int)m);
+  int status = bpcheck_space_validate(s);
+  if (status)
+    return status;
+  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_set_error_handler(old);
+  if (!rng)
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a generator");
+  for (size_t t = 0; t < max_trials; t++) {
+    int caught[BPCHECK_N_CHECKS] = {0}, all = 1;
+    gsl_rng_set(rng, seed + t);
+    if ((status = trial(s, m, rng, caught)))
+      break;
+    h->trials = t + 1;
+    for (int c = 0; c < BPCHECK_N_CHECKS; c++) {
+      if (caught[c] && !h->first_catch[c])
+        h->first_catch[c] = t + 1;
+      all = all && h->first_catch[c];
+    }
+    if (all)
+      break;
+  }
+  gsl_rng_free(rng);
+  return status;
+}
