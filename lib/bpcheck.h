@@ -456,6 +456,19 @@ int bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
 
 /* Randomized cross-check ------------------------------------------------ */
 
+/* How a gradient is checked: every entry (central differences and the
+ * complex step, O(P) cost evaluations), along random directions (O(1);
+ * when one fails, every entry, to name it), or directional above a
+ * parameter count and full below it. */
+typedef enum {
+  BPCHECK_MODE_FULL = 0,
+  BPCHECK_MODE_DIRECTIONAL,
+  BPCHECK_MODE_AUTO
+} bpcheck_mode;
+
+/* The parameter count above which BPCHECK_MODE_AUTO goes directional. */
+#define BPCHECK_AUTO_PARAMS 20000
+
 /* The space of random architectures. */
 typedef struct {
   size_t max_depth; /* hidden layers 0..max_depth, so L = 1..max_depth+1 */
@@ -469,6 +482,7 @@ typedef struct {
   double tolerance_scale; /* scales both tolerances of bpcheck_selftest
                              (1: as derived); below 1 it shows how much
                              margin they have */
+  bpcheck_mode mode;      /* how bpcheck_selftest checks each trial */
 } bpcheck_space;
 
 /* Depth 0..4 hidden layers, widths 1..16, batch 1..8, every activation,
@@ -490,17 +504,18 @@ typedef struct {
   size_t act[BPCHECK_N_ACTIVATIONS]; /* layers with each activation */
   bpcheck_cost cost;
   bpcheck_reduction reduction;
-  int status;          /* BPCHECK_SUCCESS, BPCHECK_EMISMATCH, or error */
-  double lm_ratio;     /* literal vs matrix: max |diff| / tolerance */
-  double lm_relerr;    /* literal vs matrix: max |diff| / max_block |g| */
-  double cs_relerr;    /* backprop vs complex step, the same measure */
-  double dr_ratio;     /* directional check: max error / tolerance */
-  double taylor_slope; /* Taylor remainder slope (NaN: too few steps) */
-  double fd_ratio;     /* backprop vs central differences: max |diff| /
-                          tolerance */
-  size_t kinks;        /* entries skipped: their steps cross a relu kink */
-  bpcheck_entry worst; /* the worst entry of the failing comparison */
-  const char *failed;  /* which comparison failed, or NULL */
+  int status;           /* BPCHECK_SUCCESS, BPCHECK_EMISMATCH, or error */
+  double lm_ratio;      /* literal vs matrix: max |diff| / tolerance */
+  double lm_relerr;     /* literal vs matrix: max |diff| / max_block |g| */
+  double cs_relerr;     /* backprop vs complex step, the same measure */
+  double dr_ratio;      /* directional check: max error / tolerance */
+  double taylor_slope;  /* Taylor remainder slope (NaN: too few steps) */
+  int directional_only; /* checked along directions only (mode) */
+  double fd_ratio;      /* backprop vs central differences: max |diff| /
+                           tolerance */
+  size_t kinks;         /* entries skipped: their steps cross a relu kink */
+  bpcheck_entry worst;  /* the worst entry of the failing comparison */
+  const char *failed;   /* which comparison failed, or NULL */
 } bpcheck_trial;
 
 typedef struct {
@@ -508,7 +523,8 @@ typedef struct {
   double lm_ratio, lm_relerr, fd_ratio; /* worst over the trials */
   double cs_relerr, dr_ratio;
   double taylor_min;    /* the smallest Taylor slope (expected ~2) */
-  size_t taylor_slopes; /* trials where it could be fitted */
+    size_t taylor_slopes;  /* trials where it could be fitted */
+  size_t directional_only; /* trials checked along directions only */
   size_t act[BPCHECK_N_ACTIVATIONS]; /* layers drawn with each */
   size_t cost[BPCHECK_N_COSTS];
   size_t reduction[BPCHECK_N_REDUCTIONS];

@@ -78,31 +78,11 @@ failed(bpcheck_trial *out, const char *what, const bpcheck_report *report)
   return BPCHECK_EMISMATCH;
 }
 
-/* Compares the three gradients of one trial. */
+/* (CS.3) each backprop vs the complex step, block-relative. */
 static int
-cross_check(trial_state *t, double scale, bpcheck_trial *out)
+check_cstep(trial_state *t, double scale, bpcheck_trial *out)
 {
   int status;
-  double C_lit, C_mat;
-  if ((status = bpcheck_literal_backprop(t->net, t->batch, t->lit, &C_lit,
-                                         t->lw)) ||
-      (status =
-           bpcheck_matrix_backprop(t->net, t->batch, t->mat, &C_mat, t->mw)) ||
-      (status =
-           bpcheck_fdiff_gradient(t->net, t->batch, t->fd, t->fd_err, t->fw)))
-    return status;
-
-  /* (CD.8) literal vs matrix, relative to the largest entry of the block. */
-  bpcheck_tolerance lm = {0.0, 0.0, scale * BPCHECK_LM_BTOL, NULL};
-  int lm_status = bpcheck_compare(t->mat, t->lit, &lm, t->report);
-  out->lm_ratio = t->report->max_ratio;
-  out->lm_relerr = t->report->max_ratio * scale * BPCHECK_LM_BTOL;
-  if (lm_status == BPCHECK_EMISMATCH)
-    return failed(out, "literal vs matrix", t->report);
-  if (lm_status)
-    return lm_status;
-
-  /* (CS.3) each backprop vs the complex step, block-relative. */
   if ((status = bpcheck_cstep_gradient(t->net, t->batch, t->cs, t->cw)))
     return status;
   bpcheck_tolerance cst = {0.0, 0.0, scale * BPCHECK_CS_BTOL, NULL};
@@ -121,6 +101,14 @@ cross_check(trial_state *t, double scale, bpcheck_trial *out)
       return status;
   }
 
+  return BPCHECK_SUCCESS;
+}
+
+/* (DR.1) the matrix gradient along random directions; the Taylor slope. */
+static int
+check_directional(trial_state *t, double scale, bpcheck_trial *out)
+{
+  int status;
   /* (DR.1) the matrix gradient along 4 random directions; and the slope of
    * its Taylor remainder (TY.2), reported, not judged. */
   bpcheck_directional_result dr;
@@ -142,6 +130,17 @@ cross_check(trial_state *t, double scale, bpcheck_trial *out)
                                      &out->taylor_slope, &points)))
     return status;
 
+  return BPCHECK_SUCCESS;
+}
+
+/* (CD.7) each backprop vs the central differences. */
+static int
+check_fdiff(trial_state *t, double scale, bpcheck_trial *out)
+{
+  int status =
+      bpcheck_fdiff_gradient(t->net, t->batch, t->fd, t->fd_err, t->fw);
+  if (status)
+    return status;
   /* (CD.7) each backprop vs the central differences, within K times the
    * error estimate of each entry. */
   for (size_t i = 0; i < t->fd_err->size; i++)
@@ -162,6 +161,54 @@ cross_check(trial_state *t, double scale, bpcheck_trial *out)
       return status;
   }
   return BPCHECK_SUCCESS;
+}
+
+/* Compares the gradients of one trial: literal vs matrix always; then every
+ * entry (complex step, directional, central differences), or, in
+ * directional mode, the directions only, and every entry when one fails, to
+ * name it. */
+static int
+cross_check(trial_state *t, const bpcheck_space *s, bpcheck_trial *out)
+{
+  const double scale = s->tolerance_scale;
+  int status;
+  double C_lit, C_mat;
+  if ((status = bpcheck_literal_backprop(t->net, t->batch, t->lit, &C_lit,
+                                         t->lw)) ||
+      (status =
+           bpcheck_matrix_backprop(t->net, t->batch, t->mat, &C_mat, t->mw)))
+    return status;
+
+  /* (CD.8) literal vs matrix, relative to the largest entry of the block. */
+  bpcheck_tolerance lm = {0.0, 0.0, scale * BPCHECK_LM_BTOL, NULL};
+  int lm_status = bpcheck_compare(t->mat, t->lit, &lm, t->report);
+  out->lm_ratio = t->report->max_ratio;
+  out->lm_relerr = t->report->max_ratio * scale * BPCHECK_LM_BTOL;
+  if (lm_status == BPCHECK_EMISMATCH)
+    return failed(out, "literal vs matrix", t->report);
+  if (lm_status)
+    return lm_status;
+
+  int directional = s->mode == BPCHECK_MODE_DIRECTIONAL ||
+                    (s->mode == BPCHECK_MODE_AUTO &&
+                     t->net->theta->size > BPCHECK_AUTO_PARAMS);
+  if (!directional) {
+    if ((status = check_cstep(t, scale, out)) ||
+        (status = check_directional(t, scale, out)))
+      return status;
+    return check_fdiff(t, scale, out);
+  }
+  out->directional_only = 1;
+  status = check_directional(t, scale, out);
+  if (status != BPCHECK_EMISMATCH)
+    return status;
+  /* A direction disagrees: every entry, to name the wrong one. */
+  bpcheck_trial named = *out;
+  if (check_fdiff(t, scale, &named) == BPCHECK_EMISMATCH) {
+    out->worst = named.worst;
+    out->failed = "directional check (entry named by central differences)";
+  }
+  return BPCHECK_EMISMATCH;
 }
 
 static int
@@ -196,7 +243,7 @@ run_trial(const bpcheck_space *s, gsl_rng *rng, unsigned long seed,
   out->P = t.net->theta->size;
   out->B = B;
 
-  status = cross_check(&t, s->tolerance_scale, out);
+  status = cross_check(&t, s, out);
   trial_free(&t);
   return out->status = status;
 }
@@ -243,6 +290,7 @@ tally(bpcheck_summary *sum, const bpcheck_trial *t, size_t i)
     sum->errors++;
   if (t->status != BPCHECK_SUCCESS && sum->failed + sum->errors == 1)
     sum->first_failure = i;
+  sum->directional_only += (size_t)t->directional_only;
   if (t->lm_ratio > sum->lm_ratio)
     sum->lm_ratio = t->lm_ratio, sum->lm_relerr = t->lm_relerr;
   if (t->dr_ratio > sum->dr_ratio)

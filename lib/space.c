@@ -19,6 +19,7 @@ bpcheck_space_default(bpcheck_space *s)
   s->reductions = ALL(BPCHECK_N_REDUCTIONS);
   s->same_hidden = 0;
   s->tolerance_scale = 1.0;
+  s->mode = BPCHECK_MODE_FULL;
 }
 
 /* The contract's valid pairs: categorical_cross_entropy after softmax only,
@@ -62,6 +63,8 @@ drawable_costs(const bpcheck_space *s)
 int
 bpcheck_space_validate(const bpcheck_space *s)
 {
+  if ((int)s->mode < 0 || s->mode > BPCHECK_MODE_AUTO)
+    return bpcheck_fail(BPCHECK_EINVAL, "invalid mode %d", (int)s->mode);
   if (!(s->tolerance_scale >= 0))
     return bpcheck_fail(BPCHECK_EINVAL, "the tolerance scale must be >= 0");
   if (s->max_width < 1 || s->max_batch < 1)

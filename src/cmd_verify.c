@@ -11,7 +11,7 @@
 
 static const char usage[] =
     "Usage: bpcheck verify CASE.json [--rtol R] [--atol A]\n"
-    "                      [--precision double|single] [--mode full]\n"
+    "                      [--precision double|single] [--mode M]\n"
     "                      [--max-params N] [--json]\n"
     "Checks the case's \"gradients\" (a candidate's dC/dW and dC/db) entry "
     "by\n"
@@ -24,6 +24,11 @@ static const char usage[] =
     "  --precision P    double (default: rtol 1e-6, atol 1e-9) or single\n"
     "                   (a float32 implementation: rtol 1e-3, atol 1e-5)\n"
     "  --rtol R, --atol A   override the precision's tolerances\n"
+    "  --mode M         how the reference is confirmed: full (default), "
+    "every\n"
+    "                   entry by central differences; directional, along 4\n"
+    "                   random directions (for large networks); auto,\n"
+    "                   directional above 20000 parameters\n"
     "  --max-params N   refuse larger cases (default 10000000)\n"
     "  --json           a machine-readable report on stdout\n"
     "\n"
@@ -40,6 +45,7 @@ cmd_verify(int argc, char **argv)
       TOL_LONG_OPTIONS,
       {NULL, 0, NULL, 0}};
   tolopts t;
+  bpcheck_mode mode = BPCHECK_MODE_FULL;
   size_t max_params = BPCHECK_CASE_MAX_PARAMS;
   int json = 0, c;
   tolopts_init(&t);
@@ -55,7 +61,7 @@ cmd_verify(int argc, char **argv)
     case 'h': fputs(usage, stdout); return EXIT_PASS;
     case OPT_JSON: json = 1; break;
     case OPT_MODE:
-      if (parse_mode(optarg))
+      if (parse_mode(optarg, &mode))
         return EXIT_USAGE;
       break;
     case OPT_MAX_PARAMS:
@@ -90,7 +96,7 @@ cmd_verify(int argc, char **argv)
   bpcheck_tolerance tol = tolopts_get(&t);
   bpcheck_diagnosis d = {0};
   int code = EXIT_USAGE;
-  if (reference_gradient(vc, &ref) == 0 &&
+  if (reference_gradient(vc, mode, &ref) == 0 &&
       bpcheck_report_alloc(&rep, vc->net->L) == 0) {
     int status = bpcheck_compare(ref, vc->grad, &tol, rep);
     if (status == BPCHECK_EMISMATCH)

@@ -249,6 +249,9 @@ space_args(const bpcheck_space *s, char *buf, size_t len)
         put_set(buf, len, s->reductions, BPCHECK_N_REDUCTIONS, reduction_name);
   if (s->same_hidden)
     append(buf, len, " --same-hidden");
+  if (s->mode != BPCHECK_MODE_FULL)
+    append(buf, len, " --mode %s",
+           s->mode == BPCHECK_MODE_DIRECTIONAL ? "directional" : "auto");
   if (s->tolerance_scale != 1.0)
     append(buf, len, " --tolerance-scale %g", s->tolerance_scale);
 }
@@ -351,12 +354,14 @@ bad_option(const char *cmd, int c, char **argv)
 }
 
 int
-parse_mode(const char *arg)
+parse_mode(const char *arg, bpcheck_mode *mode)
 {
-  if (strcmp(arg, "full") == 0)
-    return 0;
-  say_error("--mode: '%s' is not available; this version checks every "
-            "entry (--mode full)",
-            arg);
+  static const char *const names[] = {"full", "directional", "auto"};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(arg, names[i]) == 0) {
+      *mode = (bpcheck_mode)i;
+      return 0;
+    }
+  say_error("--mode: '%s' is not full, directional or auto", arg);
   return -1;
 }

@@ -14,8 +14,9 @@ void say_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The message for getopt's ':' (a missing value) or an unknown option of
  * command cmd; returns the exit code of bad usage. */
 int bad_option(const char *cmd, int c, char **argv);
-/* --mode: only "full" in this version; -1 (message printed) otherwise. */
-int parse_mode(const char *arg);
+/* --mode full|directional|auto into *mode; -1 (message printed) on another
+ * name. */
+int parse_mode(const char *arg, bpcheck_mode *mode);
 
 /* A whole number in [lo, hi] for option opt; 0 on success, or prints a
  * message and returns -1. */

@@ -65,9 +65,35 @@ tolopts_get(const tolopts *t)
   return tol;
 }
 
-int
-reference_gradient(const bpcheck_case *c, bpcheck_params **out)
+/* The reference along 4 random directions (DR.1), for large networks. */
+static int
+confirm_directional(const bpcheck_case *c, const bpcheck_params *ref)
 {
+  bpcheck_directional_workspace *w;
+  bpcheck_directional_result res;
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  int status = rng ? bpcheck_directional_alloc(&w, c->net, c->batch->B)
+                   : BPCHECK_ENOMEM;
+  if (!status) {
+    status = bpcheck_directional_check(c->net, c->batch, ref, 4, rng, w, &res);
+    bpcheck_directional_free(w);
+  }
+  if (rng)
+    gsl_rng_free(rng);
+  if (status)
+    say_error("the reference could not be confirmed along random "
+              "directions: %s",
+              bpcheck_errmsg());
+  return status;
+}
+
+int
+reference_gradient(const bpcheck_case *c, bpcheck_mode mode,
+                   bpcheck_params **out)
+{
+  int directional =
+      mode == BPCHECK_MODE_DIRECTIONAL ||
+      (mode == BPCHECK_MODE_AUTO && c->net->theta->size > BPCHECK_AUTO_PARAMS);
   const bpcheck_net *net = c->net;
   const size_t B = c->batch->B;
   bpcheck_params *mat = NULL, *lit = NULL, *fd = NULL, *err = NULL;
@@ -86,7 +112,8 @@ reference_gradient(const bpcheck_case *c, bpcheck_params **out)
       (status = bpcheck_fastfd_alloc(&fw, net, B)) ||
       (status = bpcheck_matrix_backprop(net, c->batch, mat, NULL, mw)) ||
       (status = bpcheck_literal_backprop(net, c->batch, lit, NULL, lw)) ||
-      (status = bpcheck_fastfd_gradient(net, c->batch, fd, err, fw))) {
+      (!directional &&
+       (status = bpcheck_fastfd_gradient(net, c->batch, fd, err, fw)))) {
     say_error("%s", bpcheck_errmsg());
     goto done;
   }
@@ -97,6 +124,10 @@ reference_gradient(const bpcheck_case *c, bpcheck_params **out)
               bpcheck_errmsg());
     goto done;
   }
+  if (directional) {
+    status = confirm_directional(c, mat);
+    goto confirmed;
+  }
   for (size_t i = 0; i < err->size; i++)
     err->data[i] *= BPCHECK_FD_SAFETY;
   bpcheck_tolerance fdt = {0, 0, 0, err};
@@ -106,6 +137,9 @@ reference_gradient(const bpcheck_case *c, bpcheck_params **out)
               bpcheck_errmsg());
     goto done;
   }
+confirmed:
+  if (status)
+    goto done;
   *out = mat;
   mat = NULL;
 done:

@@ -31,7 +31,8 @@ bpcheck_tolerance tolopts_get(const tolopts *t);
 /* The reference gradient of c: the matrix backprop, confirmed against the
  * literal backprop and the central differences.  Non-zero (message
  * printed) when it cannot be confirmed. */
-int reference_gradient(const bpcheck_case *c, bpcheck_params **ref);
+int reference_gradient(const bpcheck_case *c, bpcheck_mode mode,
+                       bpcheck_params **ref);
 
 /* The report of a comparison: per block, the worst entry, the diagnosis
  * (d may be NULL when everything passed). */

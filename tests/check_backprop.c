@@ -124,6 +124,22 @@ START_TEST(test_deterministic)
   ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, again, &C2, x.mw));
   ck_assert_int_eq(memcmp(x.mat->data, again->data, bytes), 0);
   ck_assert(C1 == C2);
+  /* The oracles too: central differences (naive and fast), complex step. */
+  ck_assert_ok(bpcheck_fdiff_gradient(x.net, x.batch, x.fd, x.err, x.fw));
+  ck_assert_ok(bpcheck_fdiff_gradient(x.net, x.batch, again, x.err, x.fw));
+  ck_assert_int_eq(memcmp(x.fd->data, again->data, bytes), 0);
+  bpcheck_fastfd_workspace *xw;
+  bpcheck_cstep_workspace *cw;
+  ck_assert_ok(bpcheck_fastfd_alloc(&xw, x.net, 4));
+  ck_assert_ok(bpcheck_cstep_alloc(&cw, x.net));
+  ck_assert_ok(bpcheck_fastfd_gradient(x.net, x.batch, x.fd, NULL, xw));
+  ck_assert_ok(bpcheck_fastfd_gradient(x.net, x.batch, again, NULL, xw));
+  ck_assert_int_eq(memcmp(x.fd->data, again->data, bytes), 0);
+  ck_assert_ok(bpcheck_cstep_gradient(x.net, x.batch, x.fd, cw));
+  ck_assert_ok(bpcheck_cstep_gradient(x.net, x.batch, again, cw));
+  ck_assert_int_eq(memcmp(x.fd->data, again->data, bytes), 0);
+  bpcheck_fastfd_free(xw);
+  bpcheck_cstep_free(cw);
   bpcheck_params_free(again);
   fixture_free(&x);
 }

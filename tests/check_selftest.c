@@ -92,6 +92,44 @@ START_TEST(test_selftest_can_fail)
 }
 END_TEST
 
+/* --mode directional: the directions only; a failing direction falls back
+ * to every entry to name it.  --mode auto: full below BPCHECK_AUTO_PARAMS
+ * (every default architecture). */
+static int
+keep_failure(const bpcheck_trial *t, void *data)
+{
+  if (t->status == BPCHECK_EMISMATCH && t->failed)
+    *(const char **)data = t->failed;
+  return 0;
+}
+
+START_TEST(test_modes)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  bpcheck_summary sum;
+  s.mode = BPCHECK_MODE_DIRECTIONAL;
+  ck_assert_ok(bpcheck_selftest(&s, 50, 1, &sum, NULL, NULL));
+  ck_assert_uint_eq(sum.directional_only, 50);
+  s.mode = BPCHECK_MODE_AUTO;
+  ck_assert_ok(bpcheck_selftest(&s, 20, 1, &sum, NULL, NULL));
+  ck_assert_uint_eq(sum.directional_only, 0);
+  /* Tolerances a millionth of the derived ones: literal and matrix still
+   * agree on trial 8 (seed 9), a direction does not, and central
+   * differences name the entry. */
+  s.mode = BPCHECK_MODE_DIRECTIONAL;
+  s.tolerance_scale = 1e-6;
+  const char *why = NULL;
+  ck_assert_int_eq(bpcheck_selftest(&s, 1, 9, &sum, keep_failure, &why),
+                   BPCHECK_EMISMATCH);
+  ck_assert_ptr_nonnull(why);
+  ck_assert_str_eq(why,
+                   "directional check (entry named by central differences)");
+  s.mode = (bpcheck_mode)7;
+  ck_assert_int_eq(bpcheck_space_validate(&s), BPCHECK_EINVAL);
+}
+END_TEST
+
 /* Trial t of a run is reproduced alone by its seed. */
 static int
 keep_trial(const bpcheck_trial *t, void *data)
@@ -232,6 +270,7 @@ make_selftest_suite(void)
   tcase_add_test(core, test_randomized_1000);
   tcase_add_test(core, test_trial_reproducible);
   tcase_add_test(core, test_selftest_can_fail);
+  tcase_add_test(core, test_modes);
   tcase_add_loop_test(core, test_draws_valid, 0, 2);
   tcase_add_test(core, test_narrowed_space);
   suite_add_tcase(s, core);

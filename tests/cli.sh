@@ -46,7 +46,11 @@ contains err "only allowed on the output layer" "explains"
 expect 2 "no valid pair" -- selftest --costs categorical_cross_entropy \
   --output sigmoid
 contains err "no valid pair" "explains"
-expect 2 "unavailable mode" -- selftest --mode directional
+expect 0 "directional mode" -- selftest --trials 10 --mode directional
+contains out "not run" "the per-entry rows are marked"
+contains out "10 of 10 trials checked along directions only" "and counted"
+expect 2 "unknown mode" -- selftest --mode sideways
+contains err "not full, directional or auto" "explains"
 expect 2 "stray argument" -- selftest extra
 expect 2 "too large" -- selftest --trials 1 --seed 3 --max-depth 0 \
   --max-width 1048576

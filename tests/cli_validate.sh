@@ -42,6 +42,8 @@ contains out "worst: " "the worst entry"
 expect 1 "verify json" -- verify "$tmp/zero.json" --json
 contains out '"result":"fail"' "json result"
 expect 0 "verify huge tolerance" -- verify "$tmp/zero.json" --atol 100
+expect 1 "verify zero gradients, directional" -- verify "$tmp/zero.json" \
+  --mode directional
 expect 2 "verify bad precision" -- verify "$tmp/zero.json" --precision half
 expect 2 "verify bad rtol" -- verify "$tmp/zero.json" --rtol -1
 expect 2 "verify no file" -- verify
