@@ -22,7 +22,7 @@
 
 #include "internal.h"
 
-#define TAYLOR_STEPS 12
+#define TAYLOR_STEPS 40
 
 struct bpcheck_directional_workspace {
   bpcheck_matrix_workspace *forward;
@@ -185,27 +185,41 @@ bpcheck_taylor_slope(bpcheck_net *net, const bpcheck_batch *batch,
   int status = prepare(net, batch, g, w, &C0, &p0);
   if (status)
     return status;
-  double vg = draw_direction(w, g, rng), tmax = 0;
-  for (size_t i = 0; i < w->P; i++)
+  double vg = draw_direction(w, g, rng), tmax = 0, gth = 0;
+  for (size_t i = 0; i < w->P; i++) {
     tmax = fmax(tmax, fabs(w->theta0[i]));
-  /* Steps h = 2^-1 .. 2^-12 of the parameters' scale; a point counts when
-   * R is well above the rounding of C (1e3 m eps |C|) and no kink lies
-   * within the step. */
+    gth += fabs(g->data[i] * w->theta0[i]);
+  }
+  /* (TY.3) The rounding of R: m eps |C| for each cost (CD.7) and, as in
+   * (DR.2), eps |theta_i| for each rounded theta_i + h v_i, through g_i.  A
+   * point counts when R is 100 times above it (so that rounding moves its
+   * logarithm by less than 0.01) and no kink lies within the step. */
+  const double noise = w->m * DBL_EPSILON * fabs(C0) + gth * DBL_EPSILON;
+  /* Steps h = 2^-1 .. 2^-TAYLOR_STEPS of the parameters' scale, all of them:
+   * R is not monotone in h where the h^2 and h^3 terms of (TY.1) have
+   * opposite signs, so a point under the threshold does not end the
+   * sweep. */
   double x[TAYLOR_STEPS], y[TAYLOR_STEPS];
   size_t n = 0;
   for (int e = 1; e <= TAYLOR_STEPS; e++) {
     double h = ldexp(fmax(1.0, tmax), -e);
     int kink = 0;
     double R = fabs(cost_along(net, batch, h, w, p0, &kink) - C0 - h * vg);
-    if (kink || !(R > 1e3 * w->m * DBL_EPSILON * fmax(fabs(C0), DBL_MIN)))
+    if (kink || !(R > 1e2 * noise))
       continue;
     x[n] = log(h), y[n] = log(R), n++;
   }
   memcpy(net->theta->data, w->theta0, w->P * sizeof *w->theta0);
-  /* (TY.2) the least-squares slope of log R on log h over the last (the
-   * smallest) four steps: there a wrong gradient's O(h) error dominates
-   * the O(h^2) term even when it is small. */
-  size_t first = n > 4 ? n - 4 : 0, m = n - first;
+  /* (TY.2) the least-squares slope of log R on log h over the smallest
+   * steps, at most four: there a wrong gradient's O(h) error dominates the
+   * O(h^2) term even when it is small.  The points are those where R still
+   * falls with h, counted from the smallest step up: a point where R rises
+   * again lies before a sign change of the remainder (TY.3), not in the
+   * asymptotic range. */
+  size_t first = n ? n - 1 : 0;
+  while (first > 0 && n - first < 4 && y[first - 1] > y[first])
+    first--;
+  size_t m = n - first;
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (size_t i = first; i < n; i++)
     sx += x[i], sy += y[i], sxx += x[i] * x[i], sxy += x[i] * y[i];

@@ -223,6 +223,7 @@ run_trial(const bpcheck_space *s, gsl_rng *rng, unsigned long seed,
 
   memset(out, 0, sizeof *out);
   out->seed = seed;
+  out->taylor_slope = NAN; /* until it is fitted */
   gsl_rng_set(rng, seed);
   if ((status = bpcheck_space_draw(s, rng, &arch, n, f, &B)))
     return out->status = status;

@@ -95,11 +95,19 @@ END_TEST
 /* --mode directional: the directions only; a failing direction falls back
  * to every entry to name it.  --mode auto: full below BPCHECK_AUTO_PARAMS
  * (every default architecture). */
+typedef struct {
+  size_t named, other; /* failures named by central differences; others */
+} failures;
+
 static int
-keep_failure(const bpcheck_trial *t, void *data)
+count_causes(const bpcheck_trial *t, void *data)
 {
+  failures *f = data;
   if (t->status == BPCHECK_EMISMATCH && t->failed)
-    *(const char **)data = t->failed;
+    strcmp(t->failed,
+           "directional check (entry named by central differences)") == 0
+        ? f->named++
+        : f->other++;
   return 0;
 }
 
@@ -114,17 +122,17 @@ START_TEST(test_modes)
   s.mode = BPCHECK_MODE_AUTO;
   ck_assert_ok(bpcheck_selftest(&s, 20, 1, &sum, NULL, NULL));
   ck_assert_uint_eq(sum.directional_only, 0);
-  /* Tolerances a millionth of the derived ones: literal and matrix still
-   * agree on trial 8 (seed 9), a direction does not, and central
+  /* Tolerances a thousandth of the derived ones: literal and matrix still
+   * agree in most trials (not in all, and which depends on the BLAS's order
+   * of summation, so no trial is named), a direction does not, and central
    * differences name the entry. */
   s.mode = BPCHECK_MODE_DIRECTIONAL;
-  s.tolerance_scale = 1e-6;
-  const char *why = NULL;
-  ck_assert_int_eq(bpcheck_selftest(&s, 1, 9, &sum, keep_failure, &why),
+  s.tolerance_scale = 1e-3;
+  failures f = {0, 0};
+  ck_assert_int_eq(bpcheck_selftest(&s, 50, 1, &sum, count_causes, &f),
                    BPCHECK_EMISMATCH);
-  ck_assert_ptr_nonnull(why);
-  ck_assert_str_eq(why,
-                   "directional check (entry named by central differences)");
+  ck_assert_uint_gt(f.named, 0);
+  ck_assert_uint_eq(f.named + f.other, sum.failed);
   s.mode = (bpcheck_mode)7;
   ck_assert_int_eq(bpcheck_space_validate(&s), BPCHECK_EINVAL);
 }
