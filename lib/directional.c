@@ -2,13 +2,17 @@
  * (proofs/08-directional-and-taylor.md).
  *
  * Directional check: for a direction v, the derivative of C along v is
- * v . g.  Its central difference with Richardson's step, as in fdiff.c,
+ * v . g.  Its central difference with one Richardson step,
  *
  *   (DR.1) D_v(h) = (C(theta + h v) - C(theta - h v)) / (2h),
  *          r5 = (4 D_v(h/2) - D_v(h)) / 3,
  *
  * has the error estimate of (CD.6) with eps |theta_i| summed along v; one
  * direction costs four forward passes whatever the number of parameters.
+ * Two levels, not fdiff.c's three, and fdiff.c's small step eps^(1/3) (the
+ * one it takes near a kink): a direction moves every parameter, so a
+ * larger step would cross some relu kink in most directions of a large
+ * relu network, and a third level would cost two more passes.
  *
  * Taylor remainder: R(h) = |C(theta + h v) - C(theta) - h v . g| is O(h^2)
  * when g is the gradient and O(h) when it is not (TY.1); the slope of
@@ -28,7 +32,7 @@ struct bpcheck_directional_workspace {
   bpcheck_matrix_workspace *forward;
   size_t P;
   double *theta0, *v; /* the saved parameters, a direction */
-  double m;           /* (CD.7) chain length */
+  double e_C;         /* (CD.7) the rounding error of the cost at theta */
 };
 
 int
@@ -43,7 +47,6 @@ bpcheck_directional_alloc(bpcheck_directional_workspace **out,
     w->P = net->theta->size;
     w->theta0 = bpcheck_calloc(w->P, sizeof *w->theta0);
     w->v = bpcheck_calloc(w->P, sizeof *w->v);
-    w->m = bpcheck_fdiff_chain_length(net, B);
     if (!w->theta0 || !w->v)
       status = bpcheck_fail(BPCHECK_ENOMEM, "no memory for directions");
   }
@@ -112,6 +115,7 @@ prepare(bpcheck_net *net, const bpcheck_batch *batch, const bpcheck_params *g,
   if ((status = bpcheck_matrix_cost(net, batch, C0, w->forward)))
     return status;
   *p0 = bpcheck_matrix_relu_pattern(w->forward);
+  w->e_C = bpcheck_matrix_cost_error(net, batch, w->forward);
   memcpy(w->theta0, net->theta->data, w->P * sizeof *w->theta0);
   return BPCHECK_SUCCESS;
 }
@@ -133,9 +137,8 @@ bpcheck_directional_check(bpcheck_net *net, const bpcheck_batch *batch,
     tmax = fmax(tmax, fabs(w->theta0[i]));
     gth += fabs(g->data[i] * w->theta0[i]);
   }
-  /* (CD.4) along v: every component moves by at most h. */
-  const double h = exp2(round(log2(cbrt(DBL_EPSILON) * fmax(1.0, tmax))));
-  const double eps_C = w->m * DBL_EPSILON;
+  /* (CD.4) along v, every component moves by at most h. */
+  const double h = bpcheck_fdiff_step(tmax, BPCHECK_FDIFF_KINK_ROOT);
   for (size_t d = 0; d < k; d++) {
     double vg = draw_direction(w, g, rng);
     int kink = 0;
@@ -148,9 +151,9 @@ bpcheck_directional_check(bpcheck_net *net, const bpcheck_batch *batch,
       continue;
     }
     double trunc_err, round_err;
-    double r5 = bpcheck_fdiff_combine(
-        fp1 - fm1, fph - fmh, fabs(fp1) + fabs(fm1), fabs(fph) + fabs(fmh), h,
-        0.0, eps_C, &trunc_err, &round_err);
+    const double delta[2] = {fp1 - fm1, fph - fmh};
+    double r5 = bpcheck_fdiff_richardson(2, delta, h, 0.0, w->e_C, &trunc_err,
+                                         &round_err);
     /* (DR.2) theta + h v is rounded in every component: eps |theta_i| each,
      * through g_i. */
     double err = trunc_err + round_err + gth * DBL_EPSILON / h;
@@ -190,11 +193,11 @@ bpcheck_taylor_slope(bpcheck_net *net, const bpcheck_batch *batch,
     tmax = fmax(tmax, fabs(w->theta0[i]));
     gth += fabs(g->data[i] * w->theta0[i]);
   }
-  /* (TY.3) The rounding of R: m eps |C| for each cost (CD.7) and, as in
+  /* (TY.3) The rounding of R: e_C for each cost (CD.7) and, as in
    * (DR.2), eps |theta_i| for each rounded theta_i + h v_i, through g_i.  A
    * point counts when R is 100 times above it (so that rounding moves its
    * logarithm by less than 0.01) and no kink lies within the step. */
-  const double noise = w->m * DBL_EPSILON * fabs(C0) + gth * DBL_EPSILON;
+  const double noise = 2.0 * w->e_C + gth * DBL_EPSILON;
   /* Steps h = 2^-1 .. 2^-TAYLOR_STEPS of the parameters' scale, all of them:
    * R is not monotone in h where the h^2 and h^3 terms of (TY.1) have
    * opposite signs, so a point under the threshold does not end the

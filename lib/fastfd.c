@@ -16,8 +16,9 @@
  *   dZ^(m+1) = W^(m+1) dA^m      [n_(m+1) x qB] = [n_(m+1) x n_m] [n_m x qB]
  *
  * The derivative and its error estimate are those of fdiff.c, (CD.5) and
- * (CD.6), through bpcheck_fdiff_combine; the results equal the naive check's
- * within rounding (tests/check_fastfd.c). */
+ * (CD.6), through bpcheck_fdiff_richardson, and so is the second try, with
+ * four smaller steps, of a parameter whose steps cross a relu kink; the
+ * results equal the naive check's within rounding (tests/check_fastfd.c). */
 
 #include <float.h>
 #include <math.h>
@@ -30,8 +31,9 @@
 
 #include "internal.h"
 
-/* The columns of a chunk: four steps per parameter, B samples per step. */
+/* The columns of a chunk: STEPS steps per parameter, B samples per step. */
 #define CHUNK_COLUMNS 1024
+#define STEPS (2 * BPCHECK_FDIFF_LEVELS)
 
 /* The buffers of one thread: a chunk of q perturbations. */
 typedef struct {
@@ -39,13 +41,13 @@ typedef struct {
   double *t, *dC; /* per perturbation: its step and cost change */
   size_t *k, *j;  /* its node, and emitting node */
   int *bias, *kink;
+  size_t *redo; /* the parameters of the chunk to try again near a kink */
 } lane;
 
 struct bpcheck_fastfd_workspace {
   size_t L, B, q; /* q perturbations per chunk */
   size_t *n;
   bpcheck_matrix_workspace *forward; /* the cached Z^l, A^l */
-  double m;                          /* (CD.7) chain length */
   double *term0;                     /* term(a^L_ks, y_ks), n_L x B */
   lane *lanes;                       /* one per thread */
   int n_lanes;
@@ -63,8 +65,9 @@ lane_alloc(lane *ln, size_t cells, size_t q)
   ln->j = bpcheck_calloc(q, sizeof *ln->j);
   ln->bias = bpcheck_calloc(q, sizeof *ln->bias);
   ln->kink = bpcheck_calloc(q, sizeof *ln->kink);
+  ln->redo = bpcheck_calloc(q, sizeof *ln->redo);
   return ln->dZ && ln->A && ln->t && ln->dC && ln->k && ln->j && ln->bias &&
-         ln->kink;
+         ln->kink && ln->redo;
 }
 
 static void
@@ -78,6 +81,7 @@ lane_free(lane *ln)
   free(ln->j);
   free(ln->bias);
   free(ln->kink);
+  free(ln->redo);
 }
 
 int
@@ -97,8 +101,7 @@ bpcheck_fastfd_alloc(bpcheck_fastfd_workspace **out, const bpcheck_net *net,
   }
   w->L = net->L;
   w->B = B;
-  w->q = 4 * (B * 4 < CHUNK_COLUMNS ? CHUNK_COLUMNS / (B * 4) : 1);
-  w->m = bpcheck_fdiff_chain_length(net, B);
+  w->q = STEPS * (B * STEPS < CHUNK_COLUMNS ? CHUNK_COLUMNS / (B * STEPS) : 1);
   w->n = bpcheck_sizes_dup(net->L, net->n);
   w->term0 = bpcheck_calloc(net->n[net->L] * B, sizeof *w->term0);
 #ifdef _OPENMP
@@ -263,17 +266,54 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
   }
 }
 
+/* Perturbations p0 .. p0 + 2 levels - 1 of the lane: parameter i at steps
+ * +h, -h, +h/2, -h/2, ... */
+static void
+set_steps(const bpcheck_params *theta, size_t i, double h, size_t levels,
+          lane *ln, size_t p0)
+{
+  size_t l, k, j;
+  int is_bias;
+  bpcheck_params_entry(theta, i, &l, &is_bias, &k, &j);
+  for (size_t p = p0; p < p0 + 2 * levels; p++) {
+    ln->t[p] = ldexp(p % 2 ? -h : h, -(int)((p - p0) / 2));
+    ln->k[p] = k, ln->j[p] = j, ln->bias[p] = is_bias;
+  }
+}
+
+/* The derivative and its estimate from perturbations p0 .. p0 + 2 levels -
+ * 1 (set by set_steps); 0 when one of them crosses a relu kink. */
+static int
+combine(const lane *ln, size_t p0, size_t levels, double theta, double e_C,
+        double *g, double *err)
+{
+  double delta[BPCHECK_FDIFF_LEVELS];
+  int smooth = 1;
+  for (size_t q = 0; q < levels; q++) {
+    /* C(theta + t e_i) - C(theta - t e_i) = dC(t) - dC(-t); its error is
+     * within that of two full costs (CD.7), as the naive check's. */
+    const double *d = &ln->dC[p0 + 2 * q];
+    delta[q] = d[0] - d[1];
+    smooth = smooth && !ln->kink[p0 + 2 * q] && !ln->kink[p0 + 2 * q + 1];
+  }
+  double trunc_err, round_err;
+  *g = bpcheck_fdiff_richardson(levels, delta, ln->t[p0], theta, e_C,
+                                &trunc_err, &round_err);
+  *err = trunc_err + round_err;
+  return smooth;
+}
+
 int
 bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                         bpcheck_params *g, bpcheck_params *err,
                         bpcheck_fastfd_workspace *w)
 {
-  double C0;
-  int status = bpcheck_fdiff_prepare(net, batch, g, err, w->forward, &C0);
+  double C0, e_C;
+  int status =
+      bpcheck_fdiff_prepare(net, batch, g, err, w->forward, &C0, &e_C);
   if (status)
     return status;
 
-  const double eps_C = w->m * DBL_EPSILON;
   const bpcheck_params *theta = net->theta;
   const gsl_matrix *AL = bpcheck_matrix_A(w->forward, net->L);
   const size_t nL = net->n[net->L];
@@ -285,13 +325,13 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
   size_t kinks = 0;
   for (size_t l = 1; l <= net->L; l++) {
     /* The parameters of layer l: W^l then b^l, contiguous in the block, in
-     * chunks of q/4 parameters, four steps each.  Chunks are independent:
+     * chunks of q/STEPS parameters, STEPS steps each.  Chunks are independent:
      * they run on every thread, except where the layers after l call dgemm
      * (l + 1 < L), which then has OpenBLAS's own threads to itself. */
     const size_t first = bpcheck_params_index_W(theta, l, 0, 0);
     const size_t count =
         bpcheck_params_index_b(theta, l, net->n[l] - 1) + 1 - first;
-    const size_t per = w->q / 4, chunks = (count + per - 1) / per;
+    const size_t per = w->q / STEPS, chunks = (count + per - 1) / per;
 #pragma omp parallel for schedule(dynamic) reduction(+ : kinks)               \
     if (l + 1 >= net->L && chunks > 1)
     for (size_t ch = 0; ch < chunks; ch++) {
@@ -302,33 +342,37 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
 #endif
       const size_t i0 = first + ch * per;
       const size_t n_par = count - ch * per < per ? count - ch * per : per;
+      for (size_t c = 0; c < n_par; c++)
+        set_steps(theta, i0 + c,
+                  bpcheck_fdiff_step(theta->data[i0 + c], BPCHECK_FDIFF_ROOT),
+                  BPCHECK_FDIFF_LEVELS, ln, STEPS * c);
+      chunk_costs(net, batch, l, STEPS * n_par, w, ln);
+      size_t again = 0;
       for (size_t c = 0; c < n_par; c++) {
-        size_t i = i0 + c, ll, k, j;
-        int is_bias;
-        bpcheck_params_entry(theta, i, &ll, &is_bias, &k, &j);
-        double h = bpcheck_fdiff_step(theta->data[i]);
-        const double steps[4] = {h, -h, h / 2, -h / 2};
-        for (int m = 0; m < 4; m++) {
-          size_t p = 4 * c + (size_t)m;
-          ln->t[p] = steps[m], ln->k[p] = k, ln->j[p] = j;
-          ln->bias[p] = is_bias;
-        }
+        double e;
+        if (!combine(ln, STEPS * c, BPCHECK_FDIFF_LEVELS, theta->data[i0 + c],
+                     e_C, &g->data[i0 + c], &e))
+          ln->redo[again++] = c;
+        else if (err)
+          err->data[i0 + c] = e;
       }
-      chunk_costs(net, batch, l, 4 * n_par, w, ln);
-      for (size_t c = 0; c < n_par; c++) {
-        const double *d = &ln->dC[4 * c];
-        const double h = ln->t[4 * c], th = theta->data[i0 + c];
-        double trunc_err, round_err;
-        /* |C(theta + t e_i)| = |C0 + dC(t)| in the rounding estimate. */
-        g->data[i0 + c] = bpcheck_fdiff_combine(
-            d[0] - d[1], d[2] - d[3], fabs(C0 + d[0]) + fabs(C0 + d[1]),
-            fabs(C0 + d[2]) + fabs(C0 + d[3]), h, th, eps_C, &trunc_err,
-            &round_err);
-        int kink = ln->kink[4 * c] || ln->kink[4 * c + 1] ||
-                   ln->kink[4 * c + 2] || ln->kink[4 * c + 3];
-        kinks += (size_t)kink;
-        if (err) /* (ACT.3) across a kink: see fdiff.c */
-          err->data[i0 + c] = kink ? INFINITY : trunc_err + round_err;
+      if (again) { /* as fdiff.c: two levels of a smaller step */
+        for (size_t r = 0; r < again; r++) {
+          const size_t i = i0 + ln->redo[r];
+          set_steps(theta, i,
+                    bpcheck_fdiff_step(theta->data[i], BPCHECK_FDIFF_KINK_ROOT),
+                    2, ln, 4 * r);
+        }
+        chunk_costs(net, batch, l, 4 * again, w, ln);
+        for (size_t r = 0; r < again; r++) {
+          const size_t i = i0 + ln->redo[r];
+          double e;
+          int smooth =
+              combine(ln, 4 * r, 2, theta->data[i], e_C, &g->data[i], &e);
+          kinks += (size_t)!smooth;
+          if (err) /* (ACT.3) across a kink: see fdiff.c */
+            err->data[i] = smooth ? e : INFINITY;
+        }
       }
     }
   }

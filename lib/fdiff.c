@@ -1,21 +1,25 @@
 /* fdiff.c -- the gradient by central differences, with an error estimate
  * for every entry (proofs/06-central-differences.md).
  *
- * Method: for each parameter theta_i, with e_i its unit vector,
+ * Method: for each parameter theta_i, with e_i its unit vector, the central
+ * differences at three steps h, h/2, h/4,
  *
  *   (CD.1) D(h) = (C(theta + h e_i) - C(theta - h e_i)) / (2h)   error O(h^2)
- *   (CD.5) r5   = (4 D(h/2) - D(h)) / 3                           error O(h^4)
  *
- * Richardson's extrapolation, as gsl_deriv_central does.  The step is
- * (CD.4) h = cbrt(eps) max(1, |theta_i|), rounded to a power of two.  The
- * error estimate (CD.6) adds the truncation error of D(h), |r5 - D(h)|
- * (which bounds that of r5 with a wide margin), and the rounding error:
- * each cost carries an absolute error of at most eps_C = m eps |C| (CD.7),
- * m the length of the longest chain of floating-point operations in the
- * forward pass, amplified by 1/h.
+ * and Richardson's table over them (CD.5): each column cancels the next
+ * even power of h, and the last entry, T_22, has error O(h^6).  The step
+ * (CD.4) h = eps^(1/7) max(1, |theta_i|), rounded to a power of two, makes
+ * that truncation of the order of the rounding.  The error estimate (CD.6)
+ * adds the truncation, as the largest difference between T_22 and its two
+ * neighbours in the table (which are O(h^4) away), and the rounding: each
+ * cost carries an absolute error of at most e_C, bounded to first order by
+ * a running error analysis of the forward pass (CD.7), through the weights
+ * with which T_22 combines the costs.
  *
  * Where a step crosses a relu kink (the sign of some relu input z differs
- * between theta and theta +/- h), the entry's estimate is +inf: see below.
+ * between theta and theta +/- h), the entry is computed again with the two
+ * levels h', h'/2 of a much smaller step h' = eps^(1/3) max(1, |theta_i|)
+ * (CD.4); where those cross it too, its estimate is +inf: see below.
  *
  * The oracle shares no code with either backprop: it only evaluates the cost,
  * through the matrix forward pass (bpcheck_matrix_cost). */
@@ -28,7 +32,6 @@
 
 struct bpcheck_fdiff_workspace {
   bpcheck_matrix_workspace *forward;
-  double m;     /* (CD.7) the operation-chain length of one cost evaluation */
   size_t kinks; /* entries of the last gradient that crossed a relu kink */
 };
 
@@ -50,23 +53,8 @@ bpcheck_fdiff_alloc(bpcheck_fdiff_workspace **out, const bpcheck_net *net,
     free(w);
     return status;
   }
-  w->m = bpcheck_fdiff_chain_length(net, B);
   *out = w;
   return BPCHECK_SUCCESS;
-}
-
-/* (CD.7) A cost is a chain of: per layer, a dot product of n_(l-1) terms
- * plus the bias and the activation (n_(l-1) + 2 roundings, and softmax's
- * normalisation counts n_l more); then the sum of n_L B cost terms, each a
- * few operations. */
-double
-bpcheck_fdiff_chain_length(const bpcheck_net *net, size_t B)
-{
-  double m = 0.0;
-  for (size_t l = 1; l <= net->L; l++)
-    m += (double)net->n[l - 1] + 2.0 +
-         (net->f[l] == BPCHECK_SOFTMAX ? (double)net->n[l] : 0.0);
-  return m + (double)(net->n[net->L] * B) + 4.0;
 }
 
 void
@@ -92,10 +80,32 @@ cost_at(bpcheck_net *net, size_t i, double v, const bpcheck_batch *batch,
     *same = 0;
 }
 
+/* The derivative along e_i from the costs at theta_i +/- h / 2^q, q <
+ * levels (theta_i is left moved); *smooth cleared as by cost_at. */
+static double
+table(bpcheck_net *net, size_t i, const bpcheck_batch *batch,
+      bpcheck_fdiff_workspace *w, uint64_t pattern0, size_t levels, double h,
+      double e_C, int *smooth, double *trunc_err, double *round_err)
+{
+  const double theta = net->theta->data[i];
+  double delta[BPCHECK_FDIFF_LEVELS];
+  for (size_t q = 0; q < levels; q++) {
+    const double hq = ldexp(h, -(int)q);
+    double fp, fm;
+    cost_at(net, i, theta + hq, batch, w, pattern0, smooth, &fp);
+    cost_at(net, i, theta - hq, batch, w, pattern0, smooth, &fm);
+    delta[q] = fp - fm;
+  }
+  net->theta->data[i] = theta;
+  return bpcheck_fdiff_richardson(levels, delta, h, theta, e_C, trunc_err,
+                                  round_err);
+}
+
 int
 bpcheck_fdiff_prepare(const bpcheck_net *net, const bpcheck_batch *batch,
                       const bpcheck_params *g, const bpcheck_params *err,
-                      bpcheck_matrix_workspace *forward, double *C0)
+                      bpcheck_matrix_workspace *forward, double *C0,
+                      double *e_C)
 {
   int status = bpcheck_params_match(net->theta, g);
   if (status)
@@ -103,35 +113,64 @@ bpcheck_fdiff_prepare(const bpcheck_net *net, const bpcheck_batch *batch,
   if (err && (status = bpcheck_params_match(net->theta, err)))
     return status;
   /* Fails when the batch or the workspace does not fit the network. */
-  return bpcheck_matrix_cost(net, batch, C0, forward);
+  if ((status = bpcheck_matrix_cost(net, batch, C0, forward)))
+    return status;
+  /* At theta; within the steps it changes by a relative O(h): a second-
+   * order term. */
+  *e_C = bpcheck_matrix_cost_error(net, batch, forward);
+  return BPCHECK_SUCCESS;
 }
 
+/* (CD.5), (CD.6) Richardson's table: T_i0 = D(h / 2^i), and
+ *   T_ij = T_i,j-1 + (T_i,j-1 - T_i-1,j-1) / (4^j - 1),
+ * each column cancelling the h^(2j) term of the one before.  The weights of
+ * the D(h / 2^i) in the result are carried through the same recurrence, for
+ * the rounding estimate. */
 double
-bpcheck_fdiff_combine(double d1, double dh, double mag1, double magh, double h,
-                      double theta, double eps_C, double *trunc_err,
-                      double *round_err)
+bpcheck_fdiff_richardson(size_t levels, const double *delta, double h,
+                         double theta, double e_C, double *trunc_err,
+                         double *round_err)
 {
-  /* Differences of the cost over a step 2h, as in gsl_deriv_central. */
-  const double r3 = 0.5 * d1;
-  const double r5 = (4.0 / 3.0) * dh - (1.0 / 3.0) * r3;
-  /* (CD.6) rounding: eps_C |C| per value, through the weights of r3 and r5;
-   * and the error of theta +/- h itself, |r5/h| eps |theta| / h. */
-  const double e3 = mag1 * eps_C;
-  const double e5 = 2.0 * magh * eps_C + e3;
-  const double dy =
-      fmax(fabs(r3 / h), fabs(r5 / h)) * (fabs(theta) / h) * DBL_EPSILON;
-  *round_err = fabs(e5 / h) + dy;
-  *trunc_err = fabs((r5 - r3) / h);
-  return r5 / h;
+  double T[BPCHECK_FDIFF_LEVELS][BPCHECK_FDIFF_LEVELS];
+  double c[BPCHECK_FDIFF_LEVELS][BPCHECK_FDIFF_LEVELS][BPCHECK_FDIFF_LEVELS];
+  for (size_t i = 0; i < levels; i++) {
+    const double hi = ldexp(h, -(int)i);
+    T[i][0] = delta[i] / (2.0 * hi);
+    for (size_t q = 0; q < levels; q++)
+      c[i][0][q] = q == i;
+    for (size_t j = 1; j <= i; j++) {
+      const double f = 1.0 / (ldexp(1.0, 2 * (int)j) - 1.0); /* 1/(4^j-1) */
+      T[i][j] = T[i][j - 1] + (T[i][j - 1] - T[i - 1][j - 1]) * f;
+      for (size_t q = 0; q < levels; q++)
+        c[i][j][q] = c[i][j - 1][q] + (c[i][j - 1][q] - c[i - 1][j - 1][q]) * f;
+    }
+  }
+  const size_t n = levels - 1;
+  const double r = T[n][n];
+  /* Truncation: the distance to the two neighbours, as in Numerical
+   * Recipes' dfridr; both are an order of h^2 less accurate than r.  With
+   * one level there is no estimate: +inf. */
+  *trunc_err = n ? fmax(fabs(r - T[n][n - 1]), fabs(r - T[n - 1][n - 1]))
+                 : INFINITY;
+  /* Rounding: e_C for each of the two costs of D(h_q), through the weight
+   * c_q / (2 h_q) of each in r, and the error of theta +/- h_q itself, a
+   * relative eps |theta| / h_q of D(h_q). */
+  double e = 0.0;
+  for (size_t q = 0; q < levels; q++) {
+    const double hq = ldexp(h, -(int)q), w = fabs(c[n][n][q]);
+    e += w * (e_C + fabs(T[q][0]) * DBL_EPSILON * fabs(theta)) / hq;
+  }
+  *round_err = e;
+  return r;
 }
 
-/* (CD.4) cbrt(eps) max(1, |theta|), to the nearest power of two, so that the
- * step itself is exact and theta +/- h, theta +/- h/2 are exact whenever
- * theta's last bit is not below h's. */
+/* (CD.4) eps^(1/root) max(1, |theta|), to the nearest power of two, so that
+ * the step itself is exact and theta +/- h / 2^i are exact whenever
+ * theta's last bit is not below h / 2^i. */
 double
-bpcheck_fdiff_step(double theta)
+bpcheck_fdiff_step(double theta, double root)
 {
-  double h0 = cbrt(DBL_EPSILON) * fmax(1.0, fabs(theta));
+  double h0 = pow(DBL_EPSILON, 1.0 / root) * fmax(1.0, fabs(theta));
   return exp2(round(log2(h0)));
 }
 
@@ -140,28 +179,29 @@ bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
                        bpcheck_params *g, bpcheck_params *err,
                        bpcheck_fdiff_workspace *w)
 {
-  double C0;
-  int status = bpcheck_fdiff_prepare(net, batch, g, err, w->forward, &C0);
+  double C0, e_C;
+  int status =
+      bpcheck_fdiff_prepare(net, batch, g, err, w->forward, &C0, &e_C);
   if (status)
     return status;
 
-  const double eps_C = w->m * DBL_EPSILON;
   const uint64_t pattern0 = bpcheck_matrix_relu_pattern(w->forward);
   w->kinks = 0;
   for (size_t i = 0; i < net->theta->size; i++) {
-    const double theta = net->theta->data[i], h = bpcheck_fdiff_step(theta);
-    double fp1, fm1, fph, fmh;
-    int smooth = 1;
-    cost_at(net, i, theta + h, batch, w, pattern0, &smooth, &fp1);
-    cost_at(net, i, theta - h, batch, w, pattern0, &smooth, &fm1);
-    cost_at(net, i, theta + h / 2, batch, w, pattern0, &smooth, &fph);
-    cost_at(net, i, theta - h / 2, batch, w, pattern0, &smooth, &fmh);
-    net->theta->data[i] = theta; /* restored exactly: the saved value */
-
+    const double theta = net->theta->data[i];
     double trunc_err, round_err;
-    g->data[i] = bpcheck_fdiff_combine(
-        fp1 - fm1, fph - fmh, fabs(fp1) + fabs(fm1), fabs(fph) + fabs(fmh), h,
-        theta, eps_C, &trunc_err, &round_err);
+    int smooth = 1;
+    g->data[i] = table(net, i, batch, w, pattern0, BPCHECK_FDIFF_LEVELS,
+                       bpcheck_fdiff_step(theta, BPCHECK_FDIFF_ROOT), e_C,
+                       &smooth, &trunc_err, &round_err);
+    if (!smooth) { /* again, with a step that may miss the kink */
+      smooth = 1;
+      g->data[i] =
+          table(net, i, batch, w, pattern0, 2,
+                bpcheck_fdiff_step(theta, BPCHECK_FDIFF_KINK_ROOT), e_C,
+                &smooth, &trunc_err, &round_err);
+    }
+    net->theta->data[i] = theta; /* restored exactly: the saved value */
     /* (ACT.3) Across a relu kink C is not differentiable along e_i within
      * the step, and no difference quotient estimates the one-sided
      * derivative that backprop returns: the entry gets an infinite error

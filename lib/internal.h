@@ -32,22 +32,27 @@ const double *bpcheck_literal_quantity(const bpcheck_literal_workspace *w,
                                        literal_q q, size_t l);
 
 /* The checks common to the difference oracles (g and err shaped like the
- * parameters, batch and workspace fitting the network), and the unperturbed
- * cost C0, which leaves the forward pass cached in the workspace. */
+ * parameters, batch and workspace fitting the network), the unperturbed
+ * cost C0, which leaves the forward pass cached in the workspace, and the
+ * bound e_C on its rounding error (CD.7). */
 int bpcheck_fdiff_prepare(const bpcheck_net *net, const bpcheck_batch *batch,
                           const bpcheck_params *g, const bpcheck_params *err,
-                          bpcheck_matrix_workspace *forward, double *C0);
-/* (CD.4) the step for a parameter of value theta. */
-double bpcheck_fdiff_step(double theta);
-/* (CD.5), (CD.6): from d1 = C(+h) - C(-h), dh = C(+h/2) - C(-h/2) and the
- * magnitudes |C(+h)| + |C(-h)|, |C(+h/2)| + |C(-h/2)|, the extrapolated
- * derivative; its truncation and rounding error estimates through pointers.
- * eps_C is the relative error of one cost evaluation (CD.7). */
-double bpcheck_fdiff_combine(double d1, double dh, double mag1, double magh,
-                             double h, double theta, double eps_C,
-                             double *trunc_err, double *round_err);
-/* (CD.7) m, the operation-chain length of one cost evaluation. */
-double bpcheck_fdiff_chain_length(const bpcheck_net *net, size_t B);
+                          bpcheck_matrix_workspace *forward, double *C0,
+                          double *e_C);
+/* (CD.4) the levels of Richardson's table, and the roots of eps that set
+ * its step and the smaller step tried where a relu kink lies within it. */
+#define BPCHECK_FDIFF_LEVELS 3
+#define BPCHECK_FDIFF_ROOT 7.0
+#define BPCHECK_FDIFF_KINK_ROOT 3.0
+/* (CD.4) eps^(1/root) max(1, |theta|), rounded to a power of two. */
+double bpcheck_fdiff_step(double theta, double root);
+/* (CD.5), (CD.6): from delta[q] = C(+h/2^q) - C(-h/2^q), q < levels (<=
+ * BPCHECK_FDIFF_LEVELS), the extrapolated derivative; its truncation and
+ * rounding error estimates through pointers.  e_C bounds the absolute
+ * rounding error of each cost (CD.7). */
+double bpcheck_fdiff_richardson(size_t levels, const double *delta, double h,
+                                double theta, double e_C, double *trunc_err,
+                                double *round_err);
 /* The matrix backprop, or, with without_df, the gradient of the classic bug
  * that leaves f_L'(z^L) out of the output delta (diagnose.c compares a
  * candidate against it). */
@@ -56,6 +61,12 @@ int bpcheck_matrix_backprop_variant(const bpcheck_net *net,
                                     bpcheck_params *nabla, double *C,
                                     bpcheck_matrix_workspace *w,
                                     int without_df);
+/* (CD.7) A bound, to first order, on the absolute rounding error of the
+ * cost computed by the last forward pass in w (bpcheck_matrix_cost); uses
+ * the workspace's deltas as scratch. */
+double bpcheck_matrix_cost_error(const bpcheck_net *net,
+                                 const bpcheck_batch *batch,
+                                 bpcheck_matrix_workspace *w);
 /* The cached forward pass of a matrix workspace: Z^l and A^l, l = 1..L. */
 const gsl_matrix *bpcheck_matrix_Z(const bpcheck_matrix_workspace *w,
                                    size_t l);

@@ -14,6 +14,8 @@
  * product below sums over the batch with it.  All memory is the
  * workspace's, allocated once for a network and a batch size. */
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -262,4 +264,78 @@ const gsl_matrix *
 bpcheck_matrix_A(const bpcheck_matrix_workspace *w, size_t l)
 {
   return &w->A[l];
+}
+
+/* gamma_n = n eps / (1 - n eps): Higham's bound on the relative error of a
+ * chain of n roundings. */
+static double
+gamma_n(double n)
+{
+  return n * DBL_EPSILON / (1.0 - n * DBL_EPSILON);
+}
+
+/* (CD.7) A first-order bound on the absolute rounding error of the cost
+ * that the last forward pass in w computed (a running error analysis, as in
+ * Higham, ch. 3).  Forward, with e^0 = 0 (the inputs are exact):
+ *
+ *   e_z^l_k = gamma_(n+1) (|b_k| + sum_j |W_kj| |a_j|) + sum_j |W_kj| e_a^(l-1)_j
+ *   e_a^l_k = |f'(z_k)| e_z^l_k + 4 eps |a_k|       (softmax: a_k (e_z_k +
+ *             sum_i a_i e_z_i) + (n + 4) eps a_k)
+ *
+ * then each cost term errs by |dterm| e_a + 4 eps |term|, and their sum by
+ * gamma_(n_L B) sum |term|.  Unlike a relative error m eps |C|, it holds
+ * where the cost is small because a^L is close to y.  The D matrices hold
+ * e_a as scratch. */
+double
+bpcheck_matrix_cost_error(const bpcheck_net *net, const bpcheck_batch *batch,
+                          bpcheck_matrix_workspace *w)
+{
+  const size_t L = net->L, B = w->B;
+  for (size_t l = 1; l <= L; l++) {
+    const gsl_matrix *W = &net->theta->W[l], *Ap = A_prev(batch, w, l);
+    const size_t n = net->n[l], np = net->n[l - 1];
+    const double g = gamma_n((double)np + 1.0);
+    double *E = w->D[l].data;
+    const double *Ep = l > 1 ? w->D[l - 1].data : NULL;
+    for (size_t k = 0; k < n; k++)
+      for (size_t s = 0; s < B; s++) {
+        double mag = fabs(gsl_vector_get(&net->theta->b[l], k)), prop = 0.0;
+        for (size_t j = 0; j < np; j++) {
+          const double Wkj = fabs(W->data[k * W->tda + j]);
+          mag += Wkj * fabs(Ap->data[j * Ap->tda + s]);
+          if (Ep)
+            prop += Wkj * Ep[j * B + s];
+        }
+        E[k * B + s] = g * mag + prop; /* e_z, as yet */
+      }
+    const double *Z = w->Z[l].data, *A = w->A[l].data;
+    if (net->f[l] != BPCHECK_SOFTMAX) {
+      for (size_t i = 0; i < n * B; i++)
+        E[i] = fabs(bpcheck_activation_df(net->f[l], Z[i])) * E[i] +
+               4.0 * DBL_EPSILON * fabs(A[i]);
+      continue;
+    }
+    for (size_t s = 0; s < B; s++) {
+      double sum = 0.0;
+      for (size_t i = 0; i < n; i++)
+        sum += A[i * B + s] * E[i * B + s];
+      for (size_t k = 0; k < n; k++)
+        E[k * B + s] = A[k * B + s] * (E[k * B + s] + sum +
+                                       ((double)n + 4.0) * DBL_EPSILON);
+    }
+  }
+  const size_t nL = net->n[L];
+  const double *A = w->A[L].data, *E = w->D[L].data;
+  double e = 0.0, terms = 0.0;
+  for (size_t k = 0; k < nL; k++)
+    for (size_t s = 0; s < B; s++) {
+      const double a = A[k * B + s], y = gsl_matrix_get(batch->Y, k, s);
+      const double t = fabs(bpcheck_cost_term(net->cost, a, y, nL));
+      e += fabs(bpcheck_cost_dterm(net->cost, a, y, nL)) * E[k * B + s] +
+           4.0 * DBL_EPSILON * t;
+      terms += t;
+    }
+  e += gamma_n((double)(nL * B)) * terms;
+  /* times r, which rounds once more */
+  return bpcheck_reduction_factor(net->reduction, B) * e * (1.0 + DBL_EPSILON);
 }

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "internal.h"
 #include "suites.h"
 #include "testutil.h"
 
@@ -73,6 +74,179 @@ START_TEST(test_restores_parameters)
   memcpy(before, x.net->theta->data, sizeof before);
   ck_assert_ok(bpcheck_fdiff_gradient(x.net, x.batch, x.fd, NULL, x.fw));
   ck_assert_int_eq(memcmp(before, x.net->theta->data, sizeof before), 0);
+  fixture_free(&x);
+}
+END_TEST
+
+/* Richardson's table against an analytic partner, f = exp at x = 0.3 (f' =
+ * exp(0.3)): with three levels the error is c7 h^6 / 322560 to leading
+ * order (CD.5), so halving h divides it by 2^6 = 64; with two levels, by
+ * 2^4 = 16.  The bounds [48, 80] and [12, 20] leave room for the next term
+ * of the series (a relative h^2 ~ 0.16 at h = 0.4) and no more; the steps
+ * keep the error far above rounding (eps / h ~ 1e-15).  The estimate bounds
+ * the error at every step. */
+static double
+exp_richardson(size_t levels, double h, double *estimate)
+{
+  const double x = 0.3;
+  double delta[3], trunc_err, round_err;
+  for (size_t q = 0; q < levels; q++) {
+    double hq = ldexp(h, -(int)q);
+    delta[q] = exp(x + hq) - exp(x - hq);
+  }
+  double r = bpcheck_fdiff_richardson(levels, delta, h, x,
+                                      4 * DBL_EPSILON * exp(x + h), &trunc_err,
+                                      &round_err);
+  *estimate = trunc_err + round_err;
+  return fabs(r - exp(x));
+}
+
+START_TEST(test_richardson_order)
+{
+  static const struct {
+    size_t levels;
+    double h, lo, hi;
+  } c[] = {{3, 0.4, 48, 80}, {2, 0.05, 12, 20}};
+  double est1, est2;
+  double e1 = exp_richardson(c[_i].levels, c[_i].h, &est1);
+  double e2 = exp_richardson(c[_i].levels, c[_i].h / 2, &est2);
+  ck_assert_msg(e1 / e2 >= c[_i].lo && e1 / e2 <= c[_i].hi,
+                "%zu levels: error %.3g at h, %.3g at h/2: ratio %.3g",
+                c[_i].levels, e1, e2, e1 / e2);
+  ck_assert_msg(e1 <= est1 && e2 <= est2, "error %.3g > estimate %.3g",
+                e1 > est1 ? e1 : e2, e1 > est1 ? est1 : est2);
+  /* One level has no truncation estimate. */
+  double delta = exp(0.4) - exp(0.2), t, r;
+  bpcheck_fdiff_richardson(1, &delta, 0.1, 0.3, 0.0, &t, &r);
+  ck_assert(isinf(t));
+}
+END_TEST
+
+/* The forward pass in long double (64-bit significands, 11 bits more than
+ * double): an independent evaluation whose own error is ~2^-11 of the
+ * double one's.  aL <- a^L of sample s. */
+static long double
+act_ld(bpcheck_activation f, long double z)
+{
+  switch (f) {
+  case BPCHECK_SIGMOID: return 1.0L / (1.0L + expl(-z));
+  case BPCHECK_TANH: return tanhl(z);
+  case BPCHECK_RELU: return z > 0 ? z : 0.0L;
+  case BPCHECK_SOFTPLUS: return z > 0 ? z + log1pl(expl(-z)) : log1pl(expl(z));
+  default: return z;
+  }
+}
+
+static void
+forward_ld(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
+           long double *aL)
+{
+  long double a[2][64];
+  const size_t L = net->L, *n = net->n;
+  for (size_t j = 0; j < n[0]; j++)
+    a[0][j] = gsl_matrix_get(batch->X, j, s);
+  for (size_t l = 1; l <= L; l++) {
+    long double *in = a[(l - 1) % 2], *out = a[l % 2], sum = 0.0L;
+    for (size_t k = 0; k < n[l]; k++) {
+      long double z = gsl_vector_get(&net->theta->b[l], k);
+      for (size_t j = 0; j < n[l - 1]; j++)
+        z += (long double)gsl_matrix_get(&net->theta->W[l], k, j) * in[j];
+      out[k] = net->f[l] == BPCHECK_SOFTMAX ? expl(z) : act_ld(net->f[l], z);
+      sum += out[k];
+    }
+    if (net->f[l] == BPCHECK_SOFTMAX)
+      for (size_t k = 0; k < n[l]; k++)
+        out[k] /= sum;
+  }
+  for (size_t k = 0; k < n[L]; k++)
+    aL[k] = a[L % 2][k];
+}
+
+static long double
+cost_ld(const bpcheck_net *net, const bpcheck_batch *batch)
+{
+  long double aL[64], C = 0.0L;
+  const size_t nL = net->n[net->L];
+  for (size_t s = 0; s < batch->B; s++) {
+    forward_ld(net, batch, s, aL);
+    for (size_t k = 0; k < nL; k++) {
+      long double y = gsl_matrix_get(batch->Y, k, s), d = aL[k] - y;
+      switch (net->cost) {
+      case BPCHECK_QUADRATIC: C += 0.5L * d * d; break;
+      case BPCHECK_MSE: C += d * d / (long double)nL; break;
+      case BPCHECK_CROSS_ENTROPY:
+        C -= (y != 0 ? y * logl(aL[k]) : 0) +
+             (y != 1 ? (1 - y) * log1pl(-aL[k]) : 0);
+        break;
+      default: C -= y != 0 ? y * logl(aL[k]) : 0;
+      }
+    }
+  }
+  return net->reduction == BPCHECK_MEAN ? C / (long double)batch->B : C;
+}
+
+/* (CD.7) The bound on the cost's rounding error holds against the long
+ * double cost, on random networks of every activation and cost (loop 0-3),
+ * and where every target is within 1e-9 of its output (loop 4-7): there the
+ * quadratic and mse costs are ~1e-18, and a relative bound m eps |C| would
+ * not hold, since a - y loses the leading digits that a carried. */
+START_TEST(test_cost_error_bound)
+{
+  static const size_t n[] = {12, 9, 7, 5};
+  static const bpcheck_activation fs[][3] = {
+      {BPCHECK_SIGMOID, BPCHECK_TANH, BPCHECK_IDENTITY},
+      {BPCHECK_RELU, BPCHECK_SOFTPLUS, BPCHECK_SOFTMAX},
+      {BPCHECK_TANH, BPCHECK_SIGMOID, BPCHECK_SIGMOID},
+      {BPCHECK_SOFTPLUS, BPCHECK_RELU, BPCHECK_TANH}};
+  static const bpcheck_cost costs[] = {
+      BPCHECK_QUADRATIC, BPCHECK_CATEGORICAL_CROSS_ENTROPY,
+      BPCHECK_CROSS_ENTROPY, BPCHECK_MSE};
+  const int i = _i % 4, close = _i >= 4;
+  const size_t B = 6;
+  fixture x;
+  fixture_init(&x, 3, n, fs[i], costs[i], i % 2 ? BPCHECK_SUM : BPCHECK_MEAN,
+               B, test_seed(60 + (unsigned long)_i));
+  for (size_t s = 0; close && s < B; s++) {
+    long double aL[64];
+    forward_ld(x.net, x.batch, s, aL);
+    for (size_t k = 0; k < n[3]; k++)
+      gsl_matrix_set(x.batch->Y, k, s,
+                     (double)aL[k] + ((k + s) % 2 ? 1e-9 : -1e-9));
+  }
+  double C;
+  ck_assert_ok(bpcheck_matrix_cost(x.net, x.batch, &C, x.mw));
+  double e_C = bpcheck_matrix_cost_error(x.net, x.batch, x.mw);
+  long double ref = cost_ld(x.net, x.batch);
+  ck_assert_msg(fabsl((long double)C - ref) <= e_C,
+                "case %d: cost %.17g, long double %.20Lg, error %.3Lg > bound "
+                "%.3g",
+                _i, C, ref, fabsl((long double)C - ref), e_C);
+  fixture_free(&x);
+}
+END_TEST
+
+/* A relu input near its kink, z^1_0 = 0.5 x - b^1_0 = 1e-4 for x = 1: the
+ * table's steps (h = 2^-7 for W^1 and b^1) cross it, the smaller steps of
+ * the second try (2^-17) do not, so no entry is skipped, and the second
+ * try's estimate still bounds its error. */
+START_TEST(test_kink_second_try)
+{
+  static const size_t n[] = {1, 1, 1};
+  static const bpcheck_activation f[] = {BPCHECK_RELU, BPCHECK_SIGMOID};
+  fixture x;
+  fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 1, 1);
+  double *theta = x.net->theta->data; /* W^1, b^1, W^2, b^2 */
+  theta[0] = 0.5, theta[1] = -0.4999, theta[2] = 2.0, theta[3] = 0.1;
+  gsl_matrix_set(x.batch->X, 0, 0, 1.0);
+  fixture_gradients(&x);
+  ck_assert_uint_eq(bpcheck_fdiff_kinks(x.fw), 0);
+  for (size_t i = 0; i < 4; i++)
+    ck_assert_msg(fabs(x.fd->data[i] - x.mat->data[i]) <= x.err->data[i],
+                  "entry %zu: %.17g vs %.17g, estimate %.3g", i, x.fd->data[i],
+                  x.mat->data[i], x.err->data[i]);
+  /* The first try would have crossed: its step moves z^1_0 by 2^-7. */
+  ck_assert(bpcheck_fdiff_step(theta[1], BPCHECK_FDIFF_ROOT) > 1e-4);
+  ck_assert(bpcheck_fdiff_step(theta[1], BPCHECK_FDIFF_KINK_ROOT) < 1e-4);
   fixture_free(&x);
 }
 END_TEST
@@ -161,6 +335,9 @@ make_fdiff_suite(void)
   tcase_add_loop_test(core, test_exact_on_quadratic, 0, 2);
   tcase_add_test(core, test_restores_parameters);
   tcase_add_test(core, test_kink_detected);
+  tcase_add_loop_test(core, test_richardson_order, 0, 2);
+  tcase_add_loop_test(core, test_cost_error_bound, 0, 8);
+  tcase_add_test(core, test_kink_second_try);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
