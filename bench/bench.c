@@ -300,7 +300,7 @@ table3(void)
             ? (tn / tf >= 20 ? "goal >= 20: met" : "goal >= 20: NOT met")
             : "");
     if (tr > 0)
-      row("3", name, "naive Richardson 4P-pass / fast", tr / tf, "");
+      row("3", name, "naive Richardson 6P-pass / fast", tr / tf, "");
     if (csv && L[s] == 2) /* the plot's family: w-w-10 */
       fprintf(csv, "scaling,%zu,fast,%.6g\nscaling,%zu,naive,%.6g\n",
               params(&c), tf, params(&c), tn);

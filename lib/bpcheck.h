@@ -299,11 +299,11 @@ int bpcheck_matrix_backprop(const bpcheck_net *net, const bpcheck_batch *batch,
 
 /* Central differences --------------------------------------------------- */
 
-/* For each parameter theta_i, the central difference with Richardson's
- * extrapolation (as gsl_deriv_central): error O(h^4) for a step
- * h = cbrt(eps) max(1, |theta_i|) rounded to a power of two, and an
- * estimate of the error of each entry (truncation plus rounding,
- * proofs/06-central-differences.md).  Evaluates the cost through the
+/* For each parameter theta_i, central differences at h, h/2, h/4 and
+ * Richardson's table over them: error O(h^6) for a step h = eps^(1/7)
+ * max(1, |theta_i|) rounded to a power of two, and an estimate of the error
+ * of each entry (truncation from the table, plus rounding from a running
+ * error analysis of the forward pass, proofs/06-central-differences.md).  Evaluates the cost through the
  * matrix forward pass only; shares no code with either backprop.  Every
  * parameter is perturbed in place and restored exactly. */
 typedef struct bpcheck_fdiff_workspace bpcheck_fdiff_workspace;
@@ -311,8 +311,10 @@ int bpcheck_fdiff_alloc(bpcheck_fdiff_workspace **w, const bpcheck_net *net,
                         size_t B);
 void bpcheck_fdiff_free(bpcheck_fdiff_workspace *w);
 /* g <- the estimate of dC/dtheta; err <- its error estimate (may be NULL).
- * An entry whose steps cross a relu kink (a relu input changes sign) is not
- * differentiable there: its error estimate is +inf. */
+ * An entry whose steps cross a relu kink (a relu input changes sign) is
+ * tried again with two levels of the step eps^(1/3) max(1, |theta_i|); if
+ * those cross it too, it is not differentiable there: its error estimate
+ * is +inf. */
 int bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
                            bpcheck_params *g, bpcheck_params *err,
                            bpcheck_fdiff_workspace *w);
@@ -554,14 +556,16 @@ int bpcheck_selftest_trial(const bpcheck_space *s, unsigned long seed,
  * error of at most gamma_m ~ m eps times the sum of the magnitudes, m ~ 100
  * for depth <= 5, widths <= 16, batch <= 8: 2.2e-14 for the two; 1e-12
  * leaves a factor 45 for cancellation (the sum of magnitudes over the
- * largest |g| of the block).  Measured worst over 20000 trials: 1.1e-13.
+ * largest |g| of the block).  Not everywhere enough: over seeds 1..20000
+ * one trial (7736) reaches 2.2e-12, every other one stays below 4.3e-13
+ * (proofs/06, after (CD.8)).
  *
  * Backprop vs central differences: the error estimate of each entry is
- * already a bound to first order (truncation of D(h), which bounds that of
- * the extrapolated value; rounding of m eps |C| per cost, and every
- * activation here has |f'| <= 1, so it is not amplified between layers);
- * K = 2 covers the neglected second-order terms.  Measured worst over 20000
- * trials: 0.23 of the estimate. */
+ * already a bound to first order (the truncation of the table's O(h^4)
+ * entries, which bounds that of its O(h^6) result; the rounding of each
+ * cost from a running error analysis of the forward pass, (CD.7)); K = 2
+ * covers the neglected second-order terms.  Measured worst over 20000
+ * trials: 0.11 of the estimate. */
 #define BPCHECK_LM_BTOL 1e-12 /* literal vs matrix, block-relative */
 /* Backprop vs complex step: the complex step is forward-mode
  * differentiation, the same sums in a third order, so the same bound (CS.3).

@@ -275,9 +275,10 @@ set_steps(const bpcheck_params *theta, size_t i, double h, size_t levels,
   size_t l, k, j;
   int is_bias;
   bpcheck_params_entry(theta, i, &l, &is_bias, &k, &j);
-  for (size_t p = p0; p < p0 + 2 * levels; p++) {
-    ln->t[p] = ldexp(p % 2 ? -h : h, -(int)((p - p0) / 2));
-    ln->k[p] = k, ln->j[p] = j, ln->bias[p] = is_bias;
+  for (size_t p = p0; p < p0 + 2 * levels; p += 2, h *= 0.5) {
+    ln->t[p] = h, ln->t[p + 1] = -h;
+    ln->k[p] = ln->k[p + 1] = k, ln->j[p] = ln->j[p + 1] = j;
+    ln->bias[p] = ln->bias[p + 1] = is_bias;
   }
 }
 

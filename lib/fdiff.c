@@ -117,7 +117,7 @@ bpcheck_fdiff_prepare(const bpcheck_net *net, const bpcheck_batch *batch,
     return status;
   /* At theta; within the steps it changes by a relative O(h): a second-
    * order term. */
-  *e_C = bpcheck_matrix_cost_error(net, batch, forward);
+  *e_C = bpcheck_matrix_cost_error(net, batch, forward, NULL);
   return BPCHECK_SUCCESS;
 }
 
@@ -133,13 +133,14 @@ bpcheck_fdiff_richardson(size_t levels, const double *delta, double h,
 {
   double T[BPCHECK_FDIFF_LEVELS][BPCHECK_FDIFF_LEVELS];
   double c[BPCHECK_FDIFF_LEVELS][BPCHECK_FDIFF_LEVELS][BPCHECK_FDIFF_LEVELS];
-  for (size_t i = 0; i < levels; i++) {
-    const double hi = ldexp(h, -(int)i);
+  double hi = h; /* h / 2^i, exact */
+  for (size_t i = 0; i < levels; i++, hi *= 0.5) {
     T[i][0] = delta[i] / (2.0 * hi);
     for (size_t q = 0; q < levels; q++)
       c[i][0][q] = q == i;
+    double f4 = 1.0; /* 4^j */
     for (size_t j = 1; j <= i; j++) {
-      const double f = 1.0 / (ldexp(1.0, 2 * (int)j) - 1.0); /* 1/(4^j-1) */
+      const double f = 1.0 / ((f4 *= 4.0) - 1.0); /* 1/(4^j-1) */
       T[i][j] = T[i][j - 1] + (T[i][j - 1] - T[i - 1][j - 1]) * f;
       for (size_t q = 0; q < levels; q++)
         c[i][j][q] = c[i][j - 1][q] + (c[i][j - 1][q] - c[i - 1][j - 1][q]) * f;
@@ -155,11 +156,10 @@ bpcheck_fdiff_richardson(size_t levels, const double *delta, double h,
   /* Rounding: e_C for each of the two costs of D(h_q), through the weight
    * c_q / (2 h_q) of each in r, and the error of theta +/- h_q itself, a
    * relative eps |theta| / h_q of D(h_q). */
-  double e = 0.0;
-  for (size_t q = 0; q < levels; q++) {
-    const double hq = ldexp(h, -(int)q), w = fabs(c[n][n][q]);
-    e += w * (e_C + fabs(T[q][0]) * DBL_EPSILON * fabs(theta)) / hq;
-  }
+  double e = 0.0, hq = h;
+  for (size_t q = 0; q < levels; q++, hq *= 0.5)
+    e += fabs(c[n][n][q]) * (e_C + fabs(T[q][0]) * DBL_EPSILON * fabs(theta)) /
+         hq;
   *round_err = e;
   return r;
 }

@@ -63,10 +63,11 @@ int bpcheck_matrix_backprop_variant(const bpcheck_net *net,
                                     int without_df);
 /* (CD.7) A bound, to first order, on the absolute rounding error of the
  * cost computed by the last forward pass in w (bpcheck_matrix_cost); uses
- * the workspace's deltas as scratch. */
+ * the workspace's deltas as scratch, and absW, when not NULL, room for as
+ * many doubles as the parameter block, to multiply by |W^l| with dgemm. */
 double bpcheck_matrix_cost_error(const bpcheck_net *net,
                                  const bpcheck_batch *batch,
-                                 bpcheck_matrix_workspace *w);
+                                 bpcheck_matrix_workspace *w, double *absW);
 /* The cached forward pass of a matrix workspace: Z^l and A^l, l = 1..L. */
 const gsl_matrix *bpcheck_matrix_Z(const bpcheck_matrix_workspace *w,
                                    size_t l);

@@ -28,6 +28,7 @@ struct bpcheck_matrix_workspace {
   size_t *n;
   gsl_matrix *Z, *A, *D; /* [1..L], each n_l x B; A^0 is the batch's X */
   gsl_vector ones;       /* B ones, for D^l 1 */
+  gsl_matrix S0;         /* n_0 x B scratch for the rounding bound */
   uint64_t relu_pattern; /* the signs of every relu z of the last forward */
   double *block;
 };
@@ -36,7 +37,7 @@ int
 bpcheck_matrix_alloc(bpcheck_matrix_workspace **out, const bpcheck_net *net,
                      size_t B)
 {
-  size_t L = net->L, total = B;
+  size_t L = net->L, total = B + net->n[0] * B;
   if (B == 0 || B > BPCHECK_MAX_PARAMS)
     return bpcheck_fail(BPCHECK_EINVAL, "a batch of %zu samples", B);
   for (size_t l = 1; l <= L; l++) {
@@ -67,8 +68,9 @@ bpcheck_matrix_alloc(bpcheck_matrix_workspace **out, const bpcheck_net *net,
     w->A[l] = bpcheck_matrix_on(p, net->n[l], B), p += net->n[l] * B;
     w->D[l] = bpcheck_matrix_on(p, net->n[l], B), p += net->n[l] * B;
   }
-  w->ones = bpcheck_vector_on(p, B);
+  w->ones = bpcheck_vector_on(p, B), p += B;
   gsl_vector_set_all(&w->ones, 1.0);
+  w->S0 = bpcheck_matrix_on(p, net->n[0], B);
   *out = w;
   return BPCHECK_SUCCESS;
 }
@@ -278,50 +280,69 @@ gamma_n(double n)
  * that the last forward pass in w computed (a running error analysis, as in
  * Higham, ch. 3).  Forward, with e^0 = 0 (the inputs are exact):
  *
- *   e_z^l_k = gamma_(n+1) (|b_k| + sum_j |W_kj| |a_j|) + sum_j |W_kj| e_a^(l-1)_j
+ *   e_z^l = |W^l| (gamma_(n+1) |a^(l-1)| + e_a^(l-1)) + gamma_(n+1) |b^l|
  *   e_a^l_k = |f'(z_k)| e_z^l_k + 4 eps |a_k|       (softmax: a_k (e_z_k +
  *             sum_i a_i e_z_i) + (n + 4) eps a_k)
  *
  * then each cost term errs by |dterm| e_a + 4 eps |term|, and their sum by
  * gamma_(n_L B) sum |term|.  Unlike a relative error m eps |C|, it holds
  * where the cost is small because a^L is close to y.  The D matrices hold
- * e_a as scratch. */
+ * e_a, and then the bracket of the next layer, as scratch.  With absW (room
+ * for the parameter block), the product with |W^l| is a dgemm; without, a
+ * loop. */
 double
 bpcheck_matrix_cost_error(const bpcheck_net *net, const bpcheck_batch *batch,
-                          bpcheck_matrix_workspace *w)
+                          bpcheck_matrix_workspace *w, double *absW)
 {
   const size_t L = net->L, B = w->B;
   for (size_t l = 1; l <= L; l++) {
-    const gsl_matrix *W = &net->theta->W[l], *Ap = A_prev(batch, w, l);
     const size_t n = net->n[l], np = net->n[l - 1];
     const double g = gamma_n((double)np + 1.0);
-    double *E = w->D[l].data;
-    const double *Ep = l > 1 ? w->D[l - 1].data : NULL;
-    for (size_t k = 0; k < n; k++)
-      for (size_t s = 0; s < B; s++) {
-        double mag = fabs(gsl_vector_get(&net->theta->b[l], k)), prop = 0.0;
+    /* S = gamma |a^(l-1)| + e_a^(l-1), in place of e_a^(l-1) */
+    gsl_matrix *S = l > 1 ? &w->D[l - 1] : &w->S0;
+    const gsl_matrix *Ap = A_prev(batch, w, l);
+    for (size_t j = 0; j < np; j++)
+      for (size_t s = 0; s < B; s++)
+        S->data[j * S->tda + s] = g * fabs(Ap->data[j * Ap->tda + s]) +
+                                  (l > 1 ? S->data[j * S->tda + s] : 0.0);
+    gsl_matrix *E = &w->D[l];
+    for (size_t k = 0; k < n; k++) {
+      const double bk = g * fabs(gsl_vector_get(&net->theta->b[l], k));
+      for (size_t s = 0; s < B; s++)
+        E->data[k * E->tda + s] = bk;
+    }
+    const gsl_matrix *W = &net->theta->W[l];
+    if (absW) {
+      double *p = absW + bpcheck_params_index_W(net->theta, l, 0, 0);
+      for (size_t i = 0; i < n * np; i++)
+        p[i] = fabs(W->data[i]);
+      gsl_matrix aW = bpcheck_matrix_on(p, n, np);
+      /* [n_l x B] = [n_l x n_(l-1)] [n_(l-1) x B] */
+      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &aW, S, 1.0, E);
+    } else {
+      for (size_t k = 0; k < n; k++)
         for (size_t j = 0; j < np; j++) {
           const double Wkj = fabs(W->data[k * W->tda + j]);
-          mag += Wkj * fabs(Ap->data[j * Ap->tda + s]);
-          if (Ep)
-            prop += Wkj * Ep[j * B + s];
+          for (size_t s = 0; s < B; s++)
+            E->data[k * E->tda + s] += Wkj * S->data[j * S->tda + s];
         }
-        E[k * B + s] = g * mag + prop; /* e_z, as yet */
-      }
+    }
+    /* e_z, as yet: now e_a */
     const double *Z = w->Z[l].data, *A = w->A[l].data;
+    double *e = E->data;
     if (net->f[l] != BPCHECK_SOFTMAX) {
       for (size_t i = 0; i < n * B; i++)
-        E[i] = fabs(bpcheck_activation_df(net->f[l], Z[i])) * E[i] +
+        e[i] = fabs(bpcheck_activation_df(net->f[l], Z[i])) * e[i] +
                4.0 * DBL_EPSILON * fabs(A[i]);
       continue;
     }
     for (size_t s = 0; s < B; s++) {
       double sum = 0.0;
       for (size_t i = 0; i < n; i++)
-        sum += A[i * B + s] * E[i * B + s];
+        sum += A[i * B + s] * e[i * B + s];
       for (size_t k = 0; k < n; k++)
-        E[k * B + s] = A[k * B + s] * (E[k * B + s] + sum +
-                                       ((double)n + 4.0) * DBL_EPSILON);
+        e[k * B + s] =
+            A[k * B + s] * (e[k * B + s] + sum + ((double)n + 4.0) * DBL_EPSILON);
     }
   }
   const size_t nL = net->n[L];
