@@ -73,6 +73,9 @@ const gsl_matrix *bpcheck_matrix_Z(const bpcheck_matrix_workspace *w,
                                    size_t l);
 const gsl_matrix *bpcheck_matrix_A(const bpcheck_matrix_workspace *w,
                                    size_t l);
+/* The deltas D^l of the last matrix backprop, times r (MX.2), (MX.3). */
+const gsl_matrix *bpcheck_matrix_D(const bpcheck_matrix_workspace *w,
+                                   size_t l);
 
 /* a_i = f(z_i) and d_i *= f'(z_i) over arrays of n (not softmax). */
 void bpcheck_activation_array(bpcheck_activation f, size_t n, const double *z,

@@ -268,6 +268,12 @@ bpcheck_matrix_A(const bpcheck_matrix_workspace *w, size_t l)
   return &w->A[l];
 }
 
+const gsl_matrix *
+bpcheck_matrix_D(const bpcheck_matrix_workspace *w, size_t l)
+{
+  return &w->D[l];
+}
+
 /* gamma_n = n eps / (1 - n eps): Higham's bound on the relative error of a
  * chain of n roundings. */
 static double

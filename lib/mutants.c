@@ -67,6 +67,8 @@ trial(const bpcheck_space *s, bpcheck_mutant m, gsl_rng *rng, int caught[])
   bpcheck_net *net = NULL;
   bpcheck_batch *batch = NULL;
   bpcheck_params *g = NULL, *r = NULL, *fd = NULL, *err = NULL, *cs = NULL;
+  bpcheck_params *tol = NULL;
+  bpcheck_bound_workspace *bw = NULL;
   bpcheck_literal_workspace *lw = NULL;
   bpcheck_matrix_workspace *mw = NULL;
   bpcheck_fastfd_workspace *fw = NULL;
@@ -82,6 +84,8 @@ trial(const bpcheck_space *s, bpcheck_mutant m, gsl_rng *rng, int caught[])
       (status = bpcheck_params_alloc(&fd, arch.L, n)) ||
       (status = bpcheck_params_alloc(&err, arch.L, n)) ||
       (status = bpcheck_params_alloc(&cs, arch.L, n)) ||
+      (status = bpcheck_params_alloc(&tol, arch.L, n)) ||
+      (status = bpcheck_bound_alloc(&bw, net, B)) ||
       (status = bpcheck_literal_alloc(&lw, net)) ||
       (status = bpcheck_matrix_alloc(&mw, net, B)) ||
       (status = bpcheck_fastfd_alloc(&fw, net, B)) ||
@@ -94,15 +98,18 @@ trial(const bpcheck_space *s, bpcheck_mutant m, gsl_rng *rng, int caught[])
   if ((status = bpcheck_literal_backprop_mutant(net, batch, g, NULL, lw, m)) ||
       (status = bpcheck_matrix_backprop(net, batch, r, NULL, mw)) ||
       (status = bpcheck_fastfd_gradient(net, batch, fd, err, fw)) ||
-      (status = bpcheck_cstep_gradient(net, batch, cs, cw)))
+      (status = bpcheck_cstep_gradient(net, batch, cs, cw)) ||
+      (status = bpcheck_bound_gradient(net, batch, tol, bw)))
     goto done;
-  bpcheck_tolerance lm = {0, 0, BPCHECK_LM_BTOL, NULL};
+  for (size_t i = 0; i < tol->size; i++) /* (CD.9) two computations */
+    tol->data[i] *= 2.0;
+  bpcheck_tolerance lm = {0, 0, 0, tol};
   caught[BPCHECK_CHECK_MATRIX] = bpcheck_compare(r, g, &lm, rep) != 0;
   for (size_t i = 0; i < err->size; i++)
     err->data[i] *= BPCHECK_FD_SAFETY;
   bpcheck_tolerance fdt = {0, 0, 0, err};
   caught[BPCHECK_CHECK_FDIFF] = bpcheck_compare(fd, g, &fdt, rep) != 0;
-  bpcheck_tolerance cst = {0, 0, BPCHECK_CS_BTOL, NULL};
+  bpcheck_tolerance cst = {0, 0, 0, tol};
   caught[BPCHECK_CHECK_CSTEP] = bpcheck_compare(cs, g, &cst, rep) != 0;
   bpcheck_directional_result dr;
   caught[BPCHECK_CHECK_DIRECTIONAL] =
@@ -120,6 +127,8 @@ done:
   bpcheck_params_free(fd);
   bpcheck_params_free(err);
   bpcheck_params_free(cs);
+  bpcheck_params_free(tol);
+  bpcheck_bound_free(bw);
   bpcheck_literal_free(lw);
   bpcheck_matrix_free(mw);
   bpcheck_fastfd_free(fw);

@@ -2,9 +2,11 @@
  * both against central differences, over random architectures.
  *
  * Tolerances (proofs/06-central-differences.md):
- *   literal vs matrix   (CD.8) |g_lit - g_mat| <= BPCHECK_LM_BTOL max_block
- * |g| backprop vs fdiff   (CD.7) |g_bp - g_fd| <= BPCHECK_FD_SAFETY err_fd
- * where err_fd is the central differences' own estimate for that entry. */
+ *   literal vs matrix    (CD.9) |g_lit - g_mat| <= 2 bound
+ *   backprop vs c. step  (CD.9) |g_bp - g_cs| <= 2 bound
+ *   backprop vs fdiff    (CD.7) |g_bp - g_fd| <= BPCHECK_FD_SAFETY err_fd
+ * where bound is the rounding-error bound of a backprop (bound.c) and err_fd
+ * the central differences' own estimate for that entry. */
 
 #include <math.h>
 #include <stdio.h>
@@ -18,12 +20,13 @@
 typedef struct {
   bpcheck_net *net;
   bpcheck_batch *batch;
-  bpcheck_params *lit, *mat, *fd, *fd_err, *cs;
+  bpcheck_params *lit, *mat, *fd, *fd_err, *cs, *tol;
   bpcheck_literal_workspace *lw;
   bpcheck_matrix_workspace *mw;
   bpcheck_fdiff_workspace *fw;
   bpcheck_cstep_workspace *cw;
   bpcheck_directional_workspace *dw;
+  bpcheck_bound_workspace *bw;
   gsl_rng *rng;
   bpcheck_report *report;
 } trial_state;
@@ -38,6 +41,8 @@ trial_free(trial_state *t)
   bpcheck_params_free(t->fd);
   bpcheck_params_free(t->fd_err);
   bpcheck_params_free(t->cs);
+  bpcheck_params_free(t->tol);
+  bpcheck_bound_free(t->bw);
   bpcheck_cstep_free(t->cw);
   bpcheck_directional_free(t->dw);
   bpcheck_literal_free(t->lw);
@@ -59,6 +64,8 @@ trial_alloc(trial_state *t, const bpcheck_arch *arch, size_t B)
       (status = bpcheck_params_alloc(&t->fd, arch->L, arch->n)) ||
       (status = bpcheck_params_alloc(&t->fd_err, arch->L, arch->n)) ||
       (status = bpcheck_params_alloc(&t->cs, arch->L, arch->n)) ||
+      (status = bpcheck_params_alloc(&t->tol, arch->L, arch->n)) ||
+      (status = bpcheck_bound_alloc(&t->bw, t->net, B)) ||
       (status = bpcheck_cstep_alloc(&t->cw, t->net)) ||
       (status = bpcheck_directional_alloc(&t->dw, t->net, B)) ||
       (status = bpcheck_literal_alloc(&t->lw, t->net)) ||
@@ -78,23 +85,23 @@ failed(bpcheck_trial *out, const char *what, const bpcheck_report *report)
   return BPCHECK_EMISMATCH;
 }
 
-/* (CS.3) each backprop vs the complex step, block-relative. */
+/* (CS.3) each backprop vs the complex step, within twice the rounding
+ * bound (CD.9), as literal vs matrix (t->tol). */
 static int
-check_cstep(trial_state *t, double scale, bpcheck_trial *out)
+check_cstep(trial_state *t, bpcheck_trial *out)
 {
   int status;
   if ((status = bpcheck_cstep_gradient(t->net, t->batch, t->cs, t->cw)))
     return status;
-  bpcheck_tolerance cst = {0.0, 0.0, scale * BPCHECK_CS_BTOL, NULL};
+  bpcheck_tolerance cst = {0.0, 0.0, 0.0, t->tol};
   const bpcheck_params *both[2] = {t->lit, t->mat};
   const char *cs_name[2] = {"literal vs complex step",
                             "matrix vs complex step"};
-  out->cs_relerr = 0.0;
+  out->cs_ratio = 0.0;
   for (int m = 0; m < 2; m++) {
     status = bpcheck_compare(t->cs, both[m], &cst, t->report);
-    double rel = t->report->max_ratio * scale * BPCHECK_CS_BTOL;
-    if (rel > out->cs_relerr)
-      out->cs_relerr = rel;
+    if (t->report->max_ratio > out->cs_ratio)
+      out->cs_ratio = t->report->max_ratio;
     if (status == BPCHECK_EMISMATCH)
       return failed(out, cs_name[m], t->report);
     if (status)
@@ -179,11 +186,15 @@ cross_check(trial_state *t, const bpcheck_space *s, bpcheck_trial *out)
            bpcheck_matrix_backprop(t->net, t->batch, t->mat, &C_mat, t->mw)))
     return status;
 
-  /* (CD.8) literal vs matrix, relative to the largest entry of the block. */
-  bpcheck_tolerance lm = {0.0, 0.0, scale * BPCHECK_LM_BTOL, NULL};
+  /* (CD.9) literal vs matrix: each within the bound of its rounding error,
+   * so the two within twice it. */
+  if ((status = bpcheck_bound_gradient(t->net, t->batch, t->tol, t->bw)))
+    return status;
+  for (size_t i = 0; i < t->tol->size; i++)
+    t->tol->data[i] *= 2.0 * scale;
+  bpcheck_tolerance lm = {0.0, 0.0, 0.0, t->tol};
   int lm_status = bpcheck_compare(t->mat, t->lit, &lm, t->report);
   out->lm_ratio = t->report->max_ratio;
-  out->lm_relerr = t->report->max_ratio * scale * BPCHECK_LM_BTOL;
   if (lm_status == BPCHECK_EMISMATCH)
     return failed(out, "literal vs matrix", t->report);
   if (lm_status)
@@ -193,7 +204,7 @@ cross_check(trial_state *t, const bpcheck_space *s, bpcheck_trial *out)
                     (s->mode == BPCHECK_MODE_AUTO &&
                      t->net->theta->size > BPCHECK_AUTO_PARAMS);
   if (!directional) {
-    if ((status = check_cstep(t, scale, out)) ||
+    if ((status = check_cstep(t, out)) ||
         (status = check_directional(t, scale, out)))
       return status;
     return check_fdiff(t, scale, out);
@@ -293,7 +304,7 @@ tally(bpcheck_summary *sum, const bpcheck_trial *t, size_t i)
     sum->first_failure = i;
   sum->directional_only += (size_t)t->directional_only;
   if (t->lm_ratio > sum->lm_ratio)
-    sum->lm_ratio = t->lm_ratio, sum->lm_relerr = t->lm_relerr;
+    sum->lm_ratio = t->lm_ratio;
   if (t->dr_ratio > sum->dr_ratio)
     sum->dr_ratio = t->dr_ratio;
   if (!isnan(t->taylor_slope) && t->L > 0) {
@@ -301,8 +312,8 @@ tally(bpcheck_summary *sum, const bpcheck_trial *t, size_t i)
       sum->taylor_min = t->taylor_slope;
     sum->taylor_slopes++;
   }
-  if (t->cs_relerr > sum->cs_relerr)
-    sum->cs_relerr = t->cs_relerr;
+  if (t->cs_ratio > sum->cs_ratio)
+    sum->cs_ratio = t->cs_ratio;
   if (t->fd_ratio > sum->fd_ratio)
     sum->fd_ratio = t->fd_ratio;
   sum->kinks += t->kinks;

@@ -48,7 +48,7 @@ START_TEST(test_rejects_wrong_gradient)
   int is_bias;
   ck_assert_ok(bpcheck_params_entry(x.lit, i, &l, &is_bias, &k, &j));
 
-  bpcheck_tolerance lm = {0, 0, BPCHECK_LM_BTOL, NULL};
+  bpcheck_tolerance lm = {0, 0, 0, x.tol}; /* (CD.9) */
   ck_assert_int_eq(bpcheck_compare(x.mat, x.lit, &lm, x.report),
                    BPCHECK_EMISMATCH);
   if (bug != FACTOR_2) { /* one entry wrong: that entry is named */

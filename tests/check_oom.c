@@ -53,6 +53,10 @@ oracles(const fixture *x)
   if ((status = bpcheck_fastfd_alloc(&xw, x->net, 2)))
     return status;
   bpcheck_fastfd_free(xw);
+  bpcheck_bound_workspace *bw;
+  if ((status = bpcheck_bound_alloc(&bw, x->net, 2)))
+    return status;
+  bpcheck_bound_free(bw);
   if ((status = bpcheck_report_alloc(&r, 2)))
     return status;
   bpcheck_report_free(r);

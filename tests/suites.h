@@ -21,5 +21,6 @@ Suite *make_oom_suite(void);
 Suite *make_cstep_suite(void);
 Suite *make_directional_suite(void);
 Suite *make_mutants_suite(void);
+Suite *make_bound_suite(void);
 
 #endif

@@ -26,6 +26,8 @@ fixture_init(fixture *x, size_t L, const size_t *n,
   ck_assert_ok(bpcheck_params_alloc(&x->mat, L, n));
   ck_assert_ok(bpcheck_params_alloc(&x->fd, L, n));
   ck_assert_ok(bpcheck_params_alloc(&x->err, L, n));
+  ck_assert_ok(bpcheck_params_alloc(&x->tol, L, n));
+  ck_assert_ok(bpcheck_bound_alloc(&x->bw, x->net, B));
   ck_assert_ok(bpcheck_literal_alloc(&x->lw, x->net));
   ck_assert_ok(bpcheck_matrix_alloc(&x->mw, x->net, B));
   ck_assert_ok(bpcheck_fdiff_alloc(&x->fw, x->net, B));
@@ -46,6 +48,8 @@ fixture_free(fixture *x)
   bpcheck_params_free(x->mat);
   bpcheck_params_free(x->fd);
   bpcheck_params_free(x->err);
+  bpcheck_params_free(x->tol);
+  bpcheck_bound_free(x->bw);
   bpcheck_literal_free(x->lw);
   bpcheck_matrix_free(x->mw);
   bpcheck_fdiff_free(x->fw);
@@ -61,6 +65,9 @@ fixture_gradients(fixture *x)
       bpcheck_literal_backprop(x->net, x->batch, x->lit, NULL, x->lw));
   ck_assert_ok(bpcheck_matrix_backprop(x->net, x->batch, x->mat, NULL, x->mw));
   ck_assert_ok(bpcheck_fdiff_gradient(x->net, x->batch, x->fd, x->err, x->fw));
+  ck_assert_ok(bpcheck_bound_gradient(x->net, x->batch, x->tol, x->bw));
+  for (size_t i = 0; i < x->tol->size; i++)
+    x->tol->data[i] *= 2.0;
 }
 
 static int gsl_calls;

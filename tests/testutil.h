@@ -16,9 +16,11 @@ typedef struct {
   bpcheck_net *net;
   bpcheck_batch *batch;
   bpcheck_params *lit, *mat, *fd, *err;
+  bpcheck_params *tol; /* (CD.9) twice the rounding bound of a backprop */
   bpcheck_literal_workspace *lw;
   bpcheck_matrix_workspace *mw;
   bpcheck_fdiff_workspace *fw;
+  bpcheck_bound_workspace *bw;
   bpcheck_report *report;
   gsl_rng *rng;
 } fixture;
@@ -30,7 +32,9 @@ void fixture_init(fixture *x, size_t L, const size_t *n,
                   const bpcheck_activation *f, bpcheck_cost cost,
                   bpcheck_reduction red, size_t B, unsigned long seed);
 void fixture_free(fixture *x);
-/* Runs both backprops and the central differences into lit, mat, fd, err. */
+/* Runs both backprops and the central differences into lit, mat, fd, err,
+ * and twice the rounding bound into tol: how far two backprops (or a
+ * backprop and the complex step) may differ. */
 void fixture_gradients(fixture *x);
 
 #define ck_assert_ok(expr)                                                    \

@@ -1,0 +1,278 @@
+/* check_bound.c -- the rounding-error bound of a backprop (CD.8) against
+ * an analytic partner: the same gradient in long double (64-bit
+ * significands, 11 bits more than double), so that |g - g_ld| is the
+ * double computation's own error to within 2^-11 of it.  Both backprops
+ * must stay within the bound; a gradient moved by twice the bound must not.
+ */
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "suites.h"
+#include "testutil.h"
+
+#define NMAX 16
+
+static long double
+f_ld(bpcheck_activation f, long double z)
+{
+  switch (f) {
+  case BPCHECK_SIGMOID: return 1.0L / (1.0L + expl(-z));
+  case BPCHECK_TANH: return tanhl(z);
+  case BPCHECK_RELU: return z > 0 ? z : 0.0L;
+  case BPCHECK_SOFTPLUS: return z > 0 ? z + log1pl(expl(-z)) : log1pl(expl(z));
+  default: return z;
+  }
+}
+
+static long double
+df_ld(bpcheck_activation f, long double z)
+{
+  switch (f) {
+  case BPCHECK_SIGMOID: {
+    long double s = f_ld(f, z);
+    return s * (1.0L - s);
+  }
+  case BPCHECK_TANH: {
+    long double c = coshl(z);
+    return 1.0L / (c * c);
+  }
+  case BPCHECK_RELU: return z > 0 ? 1.0L : 0.0L;
+  case BPCHECK_SOFTPLUS: return f_ld(BPCHECK_SIGMOID, z);
+  default: return 1.0L;
+  }
+}
+
+static long double
+dterm_ld(bpcheck_cost c, long double a, long double y, size_t n)
+{
+  switch (c) {
+  case BPCHECK_QUADRATIC: return a - y;
+  case BPCHECK_MSE: return 2.0L * (a - y) / (long double)n;
+  case BPCHECK_CROSS_ENTROPY: return (a - y) / (a * (1.0L - a));
+  default: return -y / a;
+  }
+}
+
+/* (FC.1), (FC.2) for sample s in long double. */
+static void
+forward_ld(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
+           long double z[][NMAX], long double a[][NMAX])
+{
+  const size_t L = net->L, *n = net->n;
+  const bpcheck_params *th = net->theta;
+  for (size_t j = 0; j < n[0]; j++)
+    a[0][j] = gsl_matrix_get(batch->X, j, s);
+  for (size_t l = 1; l <= L; l++) {
+    long double sum = 0.0L;
+    for (size_t k = 0; k < n[l]; k++) {
+      z[l][k] = gsl_vector_get(&th->b[l], k);
+      for (size_t j = 0; j < n[l - 1]; j++)
+        z[l][k] += (long double)gsl_matrix_get(&th->W[l], k, j) * a[l - 1][j];
+      a[l][k] = net->f[l] == BPCHECK_SOFTMAX ? expl(z[l][k])
+                                             : f_ld(net->f[l], z[l][k]);
+      sum += a[l][k];
+    }
+    if (net->f[l] == BPCHECK_SOFTMAX)
+      for (size_t k = 0; k < n[l]; k++)
+        a[l][k] /= sum;
+  }
+}
+
+/* (FC.1)-(FC.7) sample by sample in long double; g <- dC/dtheta. */
+static void
+backprop_ld(const bpcheck_net *net, const bpcheck_batch *batch,
+            long double *g)
+{
+  const size_t L = net->L, *n = net->n, B = batch->B;
+  const bpcheck_params *th = net->theta;
+  const long double r = net->reduction == BPCHECK_MEAN ? 1.0L / B : 1.0L;
+  long double z[6][NMAX], a[6][NMAX], d[6][NMAX];
+  memset(g, 0, th->size * sizeof *g);
+  for (size_t s = 0; s < B; s++) {
+    forward_ld(net, batch, s, z, a);
+    long double G[NMAX], S = 0.0L;
+    for (size_t k = 0; k < n[L]; k++) {
+      G[k] = dterm_ld(net->cost, a[L][k], gsl_matrix_get(batch->Y, k, s), n[L]);
+      S += a[L][k] * G[k];
+    }
+    for (size_t k = 0; k < n[L]; k++)
+      d[L][k] = net->f[L] == BPCHECK_SOFTMAX ? a[L][k] * (G[k] - S)
+                                             : G[k] * df_ld(net->f[L], z[L][k]);
+    for (size_t l = L - 1; l >= 1; l--)
+      for (size_t j = 0; j < n[l]; j++) {
+        long double u = 0.0L;
+        for (size_t k = 0; k < n[l + 1]; k++)
+          u += (long double)gsl_matrix_get(&th->W[l + 1], k, j) * d[l + 1][k];
+        d[l][j] = u * df_ld(net->f[l], z[l][j]);
+      }
+    for (size_t l = 1; l <= L; l++)
+      for (size_t k = 0; k < n[l]; k++) {
+        for (size_t j = 0; j < n[l - 1]; j++)
+          g[bpcheck_params_index_W(th, l, k, j)] += r * d[l][k] * a[l - 1][j];
+        g[bpcheck_params_index_b(th, l, k)] += r * d[l][k];
+      }
+  }
+}
+
+typedef struct {
+  size_t L, n[5];
+  bpcheck_activation f[4];
+  bpcheck_cost cost;
+  int close; /* targets within 1e-9 of the outputs: a - y cancels */
+} arch;
+
+static const arch archs[] = {
+    {2, {4, 6, 3}, {BPCHECK_TANH, BPCHECK_SIGMOID}, BPCHECK_QUADRATIC, 0},
+    {3,
+     {9, 1, 9, 6},
+     {BPCHECK_TANH, BPCHECK_SIGMOID, BPCHECK_SOFTMAX},
+     BPCHECK_CATEGORICAL_CROSS_ENTROPY,
+     0},
+    {3,
+     {5, 8, 7, 4},
+     {BPCHECK_RELU, BPCHECK_SOFTPLUS, BPCHECK_SIGMOID},
+     BPCHECK_CROSS_ENTROPY,
+     0},
+    {4,
+     {6, 12, 10, 8, 3},
+     {BPCHECK_SIGMOID, BPCHECK_RELU, BPCHECK_TANH, BPCHECK_IDENTITY},
+     BPCHECK_MSE,
+     1},
+    {2, {7, 16, 5}, {BPCHECK_SOFTPLUS, BPCHECK_TANH}, BPCHECK_QUADRATIC, 1},
+};
+
+/* Both backprops within the bound of the long double gradient, for several
+ * seeds per architecture; and the bound is not vacuous: no entry's bound
+ * exceeds 1e-6 of the largest |g| (a bound of the size of g would pass
+ * anything), or 1e-3 where a - y ~ 1e-9 cancels: a^L carries ~1e-16, a
+ * relative 1e-7 of a - y before the sums over the layers. */
+START_TEST(test_bound_holds)
+{
+  const arch *A = &archs[_i % 5];
+  unsigned long seed = test_seed(70 + (unsigned long)_i);
+  const size_t B = 5;
+  fixture x;
+  fixture_init(&x, A->L, A->n, A->f, A->cost, BPCHECK_MEAN, B, seed);
+  for (size_t s = 0; A->close && s < B; s++) { /* Y <- a^L +/- 1e-9 */
+    long double z[6][NMAX], a[6][NMAX];
+    forward_ld(x.net, x.batch, s, z, a);
+    for (size_t k = 0; k < A->n[A->L]; k++)
+      gsl_matrix_set(x.batch->Y, k, s,
+                     (double)a[A->L][k] + ((k + s) % 2 ? 1e-9 : -1e-9));
+  }
+  fixture_gradients(&x);
+  bpcheck_bound_workspace *bw;
+  bpcheck_params *bound;
+  ck_assert_ok(bpcheck_bound_alloc(&bw, x.net, B));
+  ck_assert_ok(bpcheck_params_alloc(&bound, A->L, A->n));
+  ck_assert_ok(bpcheck_bound_gradient(x.net, x.batch, bound, bw));
+  long double g[600];
+  ck_assert_uint_le(x.mat->size, 600);
+  backprop_ld(x.net, x.batch, g);
+  double gmax = 0.0;
+  for (size_t i = 0; i < x.mat->size; i++)
+    gmax = fmax(gmax, fabs(x.mat->data[i]));
+  for (size_t i = 0; i < x.mat->size; i++) {
+    char name[64];
+    bpcheck_params_entry_name(x.mat, i, name, sizeof name);
+    const double e[2] = {(double)fabsl(x.mat->data[i] - g[i]),
+                         (double)fabsl(x.lit->data[i] - g[i])};
+    for (int m = 0; m < 2; m++)
+      ck_assert_msg(e[m] <= bound->data[i],
+                    "seed %lu arch %d %s: %s error %.3g > bound %.3g", seed,
+                    _i % 5, name, m ? "literal" : "matrix", e[m],
+                    bound->data[i]);
+    ck_assert_msg(bound->data[i] <= (A->close ? 1e-3 : 1e-6) * gmax,
+                  "seed %lu arch %d %s: bound %.3g of max |g| %.3g", seed,
+                  _i % 5, name, bound->data[i], gmax);
+  }
+  bpcheck_params_free(bound);
+  bpcheck_bound_free(bw);
+  fixture_free(&x);
+}
+END_TEST
+
+/* The same over 500 architectures of the selftest's space (seeds from
+ * BPCHECK_SEED, default 1): depth up to 5, widths up to 16, every
+ * activation, cost and reduction.  A bound without the forward pass's
+ * errors (the magnitudes of the backward pass alone) fails here. */
+START_TEST(test_bound_random)
+{
+  bpcheck_space sp;
+  bpcheck_space_default(&sp);
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  ck_assert_ptr_nonnull(rng);
+  const unsigned long seed0 = test_seed(1);
+  for (unsigned long seed = seed0; seed < seed0 + 500; seed++) {
+    size_t n[BPCHECK_MAX_LAYERS + 1], B;
+    bpcheck_activation f[BPCHECK_MAX_LAYERS];
+    bpcheck_arch a;
+    gsl_rng_set(rng, seed);
+    ck_assert_ok(bpcheck_space_draw(&sp, rng, &a, n, f, &B));
+    fixture x;
+    fixture_init(&x, a.L, n, f, a.cost, a.reduction, B, seed);
+    fixture_gradients(&x);
+    long double g[1200];
+    ck_assert_uint_le(x.mat->size, 1200);
+    backprop_ld(x.net, x.batch, g);
+    for (size_t i = 0; i < x.mat->size; i++) {
+      /* x.tol is twice the bound */
+      const double e = (double)fmaxl(fabsl(x.mat->data[i] - g[i]),
+                                     fabsl(x.lit->data[i] - g[i]));
+      if (e > x.tol->data[i] / 2) {
+        char name[64], desc[256];
+        bpcheck_params_entry_name(x.mat, i, name, sizeof name);
+        bpcheck_net_describe(x.net, desc, sizeof desc);
+        ck_abort_msg("seed %lu (%s batch %zu) %s: error %.3g > bound %.3g",
+                     seed, desc, B, name, e, x.tol->data[i] / 2);
+      }
+    }
+    fixture_free(&x);
+  }
+  gsl_rng_free(rng);
+}
+END_TEST
+
+START_TEST(test_bound_errors)
+{
+  static const size_t n[] = {3, 5, 2}, other[] = {3, 4, 2};
+  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID};
+  fixture x, y;
+  fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 4, 5);
+  fixture_init(&y, 2, other, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 4, 5);
+  bpcheck_bound_workspace *bw;
+  ck_assert_ok(bpcheck_bound_alloc(&bw, x.net, 4));
+  /* a bound shaped for another network; a workspace for another network */
+  ck_assert_int_eq(bpcheck_bound_gradient(x.net, x.batch, y.mat, bw),
+                   BPCHECK_EBADLEN);
+  ck_assert_int_eq(bpcheck_bound_gradient(y.net, y.batch, y.mat, bw),
+                   BPCHECK_EBADLEN);
+  bpcheck_batch *b3; /* B = 3, not 4 */
+  ck_assert_ok(bpcheck_batch_alloc(&b3, 3, 2, 3));
+  ck_assert_int_eq(bpcheck_bound_gradient(x.net, b3, x.mat, bw),
+                   BPCHECK_EBADLEN);
+  bpcheck_batch_free(b3);
+  bpcheck_bound_free(bw);
+  bpcheck_bound_free(NULL);
+  fixture_free(&x);
+  fixture_free(&y);
+  gsl_guard_check();
+}
+END_TEST
+
+Suite *
+make_bound_suite(void)
+{
+  Suite *s = suite_create("bound");
+  TCase *core = tcase_create("Core");
+  tcase_add_loop_test(core, test_bound_holds, 0, 20);
+  tcase_add_test(core, test_bound_random);
+  suite_add_tcase(s, core);
+  TCase *errors = tcase_create("Errors");
+  tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
+  tcase_add_test(errors, test_bound_errors);
+  suite_add_tcase(s, errors);
+  return s;
+}
