@@ -10,14 +10,14 @@
 #include "internal.h"
 
 /* (ACT.1) sigma(z) = 1 / (1 + e^-z), evaluated so that exp never overflows:
- * for z < 0 the equal form e^z / (1 + e^z). */
+ * for z < 0 the equal form e^z / (1 + e^z).  Both with e = e^-|z|, and the
+ * choice a select rather than a branch (the signs of z are random, and a
+ * mispredicted branch cost more than the exponential). */
 static double
 sigmoid(double z)
 {
-  if (z >= 0)
-    return 1.0 / (1.0 + exp(-z));
-  double e = exp(z);
-  return e / (1.0 + e);
+  const double e = exp(-fabs(z));
+  return (z >= 0 ? 1.0 : e) / (1.0 + e);
 }
 
 /* (ACT.1) sigma'(z) = sigma(z) (1 - sigma(z)) = e / (1 + e)^2 with

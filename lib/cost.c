@@ -42,6 +42,33 @@ bpcheck_cost_dterm(bpcheck_cost c, double a, double y, size_t n_L)
   }
 }
 
+/* sum_s [term(a_s, y_s) - t0_s] over n samples, the switch taken once (the
+ * fast check's inner loop, fastfd.c). */
+double
+bpcheck_cost_change(bpcheck_cost c, size_t n, const double *a, const double *y,
+                    const double *t0, size_t n_L)
+{
+  double sum = 0.0;
+  switch (c) {
+  case BPCHECK_QUADRATIC:
+    for (size_t s = 0; s < n; s++) {
+      const double d = a[s] - y[s];
+      sum += 0.5 * d * d - t0[s];
+    }
+    return sum;
+  case BPCHECK_MSE:
+    for (size_t s = 0; s < n; s++) {
+      const double d = a[s] - y[s];
+      sum += d * d / (double)n_L - t0[s];
+    }
+    return sum;
+  default:
+    for (size_t s = 0; s < n; s++)
+      sum += bpcheck_cost_term(c, a[s], y[s], n_L) - t0[s];
+    return sum;
+  }
+}
+
 /* (COST.5) C = r sum_s C_s. */
 double
 bpcheck_reduction_factor(bpcheck_reduction r, size_t B)

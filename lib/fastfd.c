@@ -202,11 +202,8 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
       if (net->f[l] == BPCHECK_RELU && (zp > 0) != (z > 0))
         ln->kink[p] = 1;
       if (l < L) {
-        /* a^l_k changes by da; z^(l+1) by the column W^(l+1)_{.k} da. */
-        const gsl_matrix *W = &net->theta->W[l + 1];
-        const double da = bpcheck_activation_f(net->f[l], zp) - Al[k * B + s];
-        for (size_t i = 0; i < net->n[l + 1]; i++)
-          dZ[i * cols + c] = W->data[i * W->tda + k] * da;
+        /* a^l_k changes by da (kept in the first row of A, as yet) */
+        A[c] = bpcheck_activation_f(net->f[l], zp) - Al[k * B + s];
       } else if (net->f[L] != BPCHECK_SOFTMAX) {
         /* At an element-wise output only a^L_k changes, and its term. */
         dC += bpcheck_cost_term(net->cost, bpcheck_activation_f(net->f[L], zp),
@@ -224,6 +221,14 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
   }
   if (l == L)
     return;
+  /* z^(l+1) moves by the column W^(l+1)_{.k} da, row by row. */
+  const gsl_matrix *Wn = &net->theta->W[l + 1];
+  for (size_t i = 0; i < net->n[l + 1]; i++)
+    for (size_t p = 0; p < q; p++) {
+      const double w_ik = Wn->data[i * Wn->tda + ln->k[p]];
+      for (size_t s = 0; s < B; s++)
+        dZ[i * cols + p * B + s] = w_ik * A[p * B + s];
+    }
 
   /* The layers after l: A' = f(Z^m + dZ^m), dZ^(m+1) = W^(m+1) (A' - A^m).
    * The cached Z^m and A^m have rows of B (the matrix workspace's). */
@@ -231,14 +236,20 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
     const double *Zm = bpcheck_matrix_Z(w->forward, m)->data;
     const double *Am = bpcheck_matrix_A(w->forward, m)->data;
     const size_t nm = net->n[m];
-    const int relu = net->f[m] == BPCHECK_RELU;
-    for (size_t i = 0; i < nm; i++)
-      for (size_t p = 0; p < q; p++)
-        for (size_t s = 0; s < B; s++) {
-          double z = Zm[i * B + s], *dz = &dZ[i * cols + p * B + s];
-          if (relu && (z + *dz > 0) != (z > 0))
-            ln->kink[p] = 1;
-          *dz += z;
+    for (size_t i = 0; i < nm; i++) /* Z' = Z^m + dZ^m, in place */
+      for (size_t p = 0; p < q; p++) {
+        double *zp = &dZ[i * cols + p * B];
+        const double *z = &Zm[i * B];
+        for (size_t s = 0; s < B; s++)
+          zp[s] += z[s];
+      }
+    if (net->f[m] == BPCHECK_RELU) /* a relu input that changed sign */
+      for (size_t i = 0; i < nm; i++)
+        for (size_t p = 0; p < q; p++) {
+          const double *zp = &dZ[i * cols + p * B], *z = &Zm[i * B];
+          for (size_t s = 0; s < B; s++)
+            if ((zp[s] > 0) != (z[s] > 0))
+              ln->kink[p] = 1;
         }
     if (net->f[m] == BPCHECK_SOFTMAX)
       for (size_t c = 0; c < cols; c++)
@@ -258,12 +269,17 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
                    0.0, &dZn);
   }
 
-  for (size_t p = 0; p < q; p++) {
-    double d = 0.0;
-    for (size_t s = 0; s < B; s++)
-      d += cost_change(net, batch->Y, w->term0, B, A, cols, p * B + s, s);
-    ln->dC[p] = r * d;
-  }
+  /* dC of each perturbation, row by row of A^L (contiguous in memory). */
+  const size_t nL = net->n[L];
+  for (size_t p = 0; p < q; p++)
+    ln->dC[p] = 0.0;
+  for (size_t k = 0; k < nL; k++)
+    for (size_t p = 0; p < q; p++)
+      ln->dC[p] += bpcheck_cost_change(
+          net->cost, B, A + k * cols + p * B, Y->data + k * Y->tda,
+          w->term0 + k * B, nL);
+  for (size_t p = 0; p < q; p++)
+    ln->dC[p] *= r;
 }
 
 /* Perturbations p0 .. p0 + 2 levels - 1 of the lane: parameter i at steps

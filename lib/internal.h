@@ -39,6 +39,9 @@ int bpcheck_fdiff_prepare(const bpcheck_net *net, const bpcheck_batch *batch,
                           const bpcheck_params *g, const bpcheck_params *err,
                           bpcheck_matrix_workspace *forward, double *C0,
                           double *e_C);
+/* sum_s [term(a_s, y_s) - t0_s] over n samples (COST.1)-(COST.4). */
+double bpcheck_cost_change(bpcheck_cost c, size_t n, const double *a,
+                           const double *y, const double *t0, size_t n_L);
 /* (CD.4) the levels of Richardson's table, and the roots of eps that set
  * its step and the smaller step tried where a relu kink lies within it. */
 #define BPCHECK_FDIFF_LEVELS 3
