@@ -125,53 +125,14 @@ START_TEST(test_richardson_order)
 }
 END_TEST
 
-/* The forward pass in long double (64-bit significands, 11 bits more than
- * double): an independent evaluation whose own error is ~2^-11 of the
- * double one's.  aL <- a^L of sample s. */
-static long double
-act_ld(bpcheck_activation f, long double z)
-{
-  switch (f) {
-  case BPCHECK_SIGMOID: return 1.0L / (1.0L + expl(-z));
-  case BPCHECK_TANH: return tanhl(z);
-  case BPCHECK_RELU: return z > 0 ? z : 0.0L;
-  case BPCHECK_SOFTPLUS: return z > 0 ? z + log1pl(expl(-z)) : log1pl(expl(z));
-  default: return z;
-  }
-}
-
-static void
-forward_ld(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
-           long double *aL)
-{
-  long double a[2][64];
-  const size_t L = net->L, *n = net->n;
-  for (size_t j = 0; j < n[0]; j++)
-    a[0][j] = gsl_matrix_get(batch->X, j, s);
-  for (size_t l = 1; l <= L; l++) {
-    long double *in = a[(l - 1) % 2], *out = a[l % 2], sum = 0.0L;
-    for (size_t k = 0; k < n[l]; k++) {
-      long double z = gsl_vector_get(&net->theta->b[l], k);
-      for (size_t j = 0; j < n[l - 1]; j++)
-        z += (long double)gsl_matrix_get(&net->theta->W[l], k, j) * in[j];
-      out[k] = net->f[l] == BPCHECK_SOFTMAX ? expl(z) : act_ld(net->f[l], z);
-      sum += out[k];
-    }
-    if (net->f[l] == BPCHECK_SOFTMAX)
-      for (size_t k = 0; k < n[l]; k++)
-        out[k] /= sum;
-  }
-  for (size_t k = 0; k < n[L]; k++)
-    aL[k] = a[L % 2][k];
-}
-
 static long double
 cost_ld(const bpcheck_net *net, const bpcheck_batch *batch)
 {
-  long double aL[64], C = 0.0L;
+  long double z[LD_LMAX][LD_NMAX], a[LD_LMAX][LD_NMAX], C = 0.0L;
   const size_t nL = net->n[net->L];
   for (size_t s = 0; s < batch->B; s++) {
-    forward_ld(net, batch, s, aL);
+    forward_ld(net, batch, s, z, a);
+    const long double *aL = a[net->L];
     for (size_t k = 0; k < nL; k++) {
       long double y = gsl_matrix_get(batch->Y, k, s), d = aL[k] - y;
       switch (net->cost) {
@@ -189,7 +150,7 @@ cost_ld(const bpcheck_net *net, const bpcheck_batch *batch)
 }
 
 /* (CD.7) The bound on the cost's rounding error holds against the long
- * double cost, on random networks of every activation and cost (loop 0-3),
+ * double cost (testutil.c's forward_ld), on random networks of every activation and cost (loop 0-3),
  * and where every target is within 1e-9 of its output (loop 4-7): there the
  * quadratic and mse costs are ~1e-18, and a relative bound m eps |C| would
  * not hold, since a - y loses the leading digits that a carried. */
@@ -210,11 +171,11 @@ START_TEST(test_cost_error_bound)
   fixture_init(&x, 3, n, fs[i], costs[i], i % 2 ? BPCHECK_SUM : BPCHECK_MEAN,
                B, test_seed(60 + (unsigned long)_i));
   for (size_t s = 0; close && s < B; s++) {
-    long double aL[64];
-    forward_ld(x.net, x.batch, s, aL);
+    long double z[LD_LMAX][LD_NMAX], a[LD_LMAX][LD_NMAX];
+    forward_ld(x.net, x.batch, s, z, a);
     for (size_t k = 0; k < n[3]; k++)
       gsl_matrix_set(x.batch->Y, k, s,
-                     (double)aL[k] + ((k + s) % 2 ? 1e-9 : -1e-9));
+                     (double)a[3][k] + ((k + s) % 2 ? 1e-9 : -1e-9));
   }
   double C;
   ck_assert_ok(bpcheck_matrix_cost(x.net, x.batch, &C, x.mw));

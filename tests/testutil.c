@@ -105,3 +105,57 @@ gsl_guard_reason(void)
 {
   return gsl_last;
 }
+
+long double
+f_ld(bpcheck_activation f, long double z)
+{
+  switch (f) {
+  case BPCHECK_SIGMOID: return 1.0L / (1.0L + expl(-z));
+  case BPCHECK_TANH: return tanhl(z);
+  case BPCHECK_RELU: return z > 0 ? z : 0.0L;
+  case BPCHECK_SOFTPLUS: return z > 0 ? z + log1pl(expl(-z)) : log1pl(expl(z));
+  default: return z;
+  }
+}
+
+long double
+df_ld(bpcheck_activation f, long double z)
+{
+  switch (f) {
+  case BPCHECK_SIGMOID: {
+    long double s = f_ld(f, z);
+    return s * (1.0L - s);
+  }
+  case BPCHECK_TANH: {
+    long double c = coshl(z);
+    return 1.0L / (c * c);
+  }
+  case BPCHECK_RELU: return z > 0 ? 1.0L : 0.0L;
+  case BPCHECK_SOFTPLUS: return f_ld(BPCHECK_SIGMOID, z);
+  default: return 1.0L;
+  }
+}
+
+void
+forward_ld(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
+           long double z[][LD_NMAX], long double a[][LD_NMAX])
+{
+  const size_t L = net->L, *n = net->n;
+  const bpcheck_params *th = net->theta;
+  for (size_t j = 0; j < n[0]; j++)
+    a[0][j] = gsl_matrix_get(batch->X, j, s);
+  for (size_t l = 1; l <= L; l++) {
+    long double sum = 0.0L;
+    for (size_t k = 0; k < n[l]; k++) {
+      z[l][k] = gsl_vector_get(&th->b[l], k);
+      for (size_t j = 0; j < n[l - 1]; j++)
+        z[l][k] += (long double)gsl_matrix_get(&th->W[l], k, j) * a[l - 1][j];
+      a[l][k] = net->f[l] == BPCHECK_SOFTMAX ? expl(z[l][k])
+                                             : f_ld(net->f[l], z[l][k]);
+      sum += a[l][k];
+    }
+    if (net->f[l] == BPCHECK_SOFTMAX)
+      for (size_t k = 0; k < n[l]; k++)
+        a[l][k] /= sum;
+  }
+}

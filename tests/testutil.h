@@ -37,6 +37,18 @@ void fixture_free(fixture *x);
  * backprop and the complex step) may differ. */
 void fixture_gradients(fixture *x);
 
+/* The forward pass in long double (64-bit significands, 11 bits more than
+ * double): an independent evaluation whose own error is ~2^-11 of the
+ * double one's, the partner of the rounding bounds' tests.  Widths up to
+ * LD_NMAX, L < LD_LMAX. */
+#define LD_NMAX 16
+#define LD_LMAX 6
+long double f_ld(bpcheck_activation f, long double z);
+long double df_ld(bpcheck_activation f, long double z);
+/* z^l, a^l of sample s, l = 0..L (z[0] unused) */
+void forward_ld(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
+                long double z[][LD_NMAX], long double a[][LD_NMAX]);
+
 #define ck_assert_ok(expr)                                                    \
   do {                                                                        \
     int status_ = (expr);                                                     \
