@@ -15,8 +15,8 @@
  *   backward  u = (W^(l+1))^T delta^(l+1),
  *             e_u = |W^(l+1)|^T e_delta^(l+1) + gamma |W^(l+1)|^T |delta^(l+1)|
  *             e_delta^l = e_u |f'| + |u| |f''| e_z + 4 eps |u f'|
- *   gradient  e(dC/dW_kj) = sum_s (e_delta_k |a_j| + |delta_k| e_a_j)
- *                           + gamma_(B+1) sum_s |delta_k a_j|
+ *   gradient  e(dC/dW_kj) = sum_s (e_delta_k |a_j| + (|delta_k| +
+ *                           e_delta_k) e_a_j) + gamma_(B+1) sum_s |delta_k a_j|
  *
  * (softmax: the same through its Jacobian, (ACT.8)).  A relu input within
  * its own error bound of 0 may fall on either side of the kink: there f'
@@ -287,8 +287,11 @@ bpcheck_bound_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
         double e = 0.0, m = 0.0;
         for (size_t s = 0; s < B; s++) {
           const double a = Ap->data[j * Ap->tda + s];
+          /* |delta| + e_delta, not |delta|: at a kink e_delta is of the
+           * order of delta itself, and the product no longer second order */
           e += ed[k * B + s] * fabs(a) +
-               fabs(D[k * B + s]) * (l > 1 ? w->ea[l - 1][j * B + s] : 0.0);
+               (fabs(D[k * B + s]) + ed[k * B + s]) *
+                   (l > 1 ? w->ea[l - 1][j * B + s] : 0.0);
           m += fabs(D[k * B + s] * a);
         }
         gsl_matrix_set(&bound->W[l], k, j, e + gB * m);

@@ -142,20 +142,6 @@ bpcheck_fastfd_kinks(const bpcheck_fastfd_workspace *w)
   return w->kinks;
 }
 
-/* The activation of layer l over column s of an n x cols buffer (stride
- * cols): element by element, or softmax for the column. */
-static void
-activate(const bpcheck_net *net, size_t l, const double *z, double *a,
-         size_t n, size_t cols, size_t c)
-{
-  if (net->f[l] == BPCHECK_SOFTMAX) {
-    bpcheck_softmax(n, z + c, cols, a + c, cols);
-    return;
-  }
-  for (size_t i = 0; i < n; i++)
-    a[i * cols + c] = bpcheck_activation_f(net->f[l], z[i * cols + c]);
-}
-
 /* sum_k [term(a'_k, y_ks) - term(a_k, y_ks)] for column c of a' (stride
  * cols) against sample s, whose unperturbed terms are cached in term0. */
 static double
@@ -213,7 +199,7 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
         /* Softmax: every a^L_i of the column changes. */
         for (size_t i = 0; i < nl; i++)
           dZ[i * cols + c] = i == k ? zp : Zl[i * B + s];
-        activate(net, L, dZ, A, nl, cols, c);
+        bpcheck_softmax(nl, dZ + c, cols, A + c, cols);
         dC += cost_change(net, Y, w->term0, B, A, cols, c, s);
       }
     }
@@ -253,7 +239,7 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
         }
     if (net->f[m] == BPCHECK_SOFTMAX)
       for (size_t c = 0; c < cols; c++)
-        activate(net, m, dZ, A, nm, cols, c);
+        bpcheck_softmax(nm, dZ + c, cols, A + c, cols);
     else
       bpcheck_activation_array(net->f[m], nm * cols, dZ, A);
     if (m == L)

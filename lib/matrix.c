@@ -37,9 +37,14 @@ int
 bpcheck_matrix_alloc(bpcheck_matrix_workspace **out, const bpcheck_net *net,
                      size_t B)
 {
-  size_t L = net->L, total = B + net->n[0] * B;
+  size_t L = net->L, total = B;
   if (B == 0 || B > BPCHECK_MAX_PARAMS)
     return bpcheck_fail(BPCHECK_EINVAL, "a batch of %zu samples", B);
+  if (net->n[0] > (BPCHECK_MAX_PARAMS - total) / B) /* S0, n_0 x B */
+    return bpcheck_fail(BPCHECK_ETOOBIG,
+                        "the matrix workspace for a batch of %zu is too large",
+                        B);
+  total += net->n[0] * B;
   for (size_t l = 1; l <= L; l++) {
     if (net->n[l] > (BPCHECK_MAX_PARAMS - total) / (3 * B))
       return bpcheck_fail(BPCHECK_ETOOBIG,

@@ -189,6 +189,39 @@ START_TEST(test_bound_random)
 }
 END_TEST
 
+/* A relu input exactly at its kink, z^1_0 = 0.5 x - 0.5 = 0 for x = 1 (and
+ * in the second case the output's, z^2_0 = 2 a^1 - 0 with a^1 = 0): the
+ * computed z may fall on either side in another order of summation, so
+ * the bound of every entry that the kink's derivative multiplies is at
+ * least the jump, here nonzero although the gradient (relu'(0) = 0) is 0
+ * there. */
+START_TEST(test_bound_at_kink)
+{
+  static const size_t n[] = {1, 1, 1};
+  static const bpcheck_activation f[2][2] = {
+      {BPCHECK_RELU, BPCHECK_SIGMOID}, {BPCHECK_RELU, BPCHECK_RELU}};
+  fixture x;
+  fixture_init(&x, 2, n, f[_i], BPCHECK_QUADRATIC, BPCHECK_MEAN, 1, 1);
+  double *theta = x.net->theta->data; /* W^1, b^1, W^2, b^2 */
+  theta[0] = 0.5, theta[1] = -0.5, theta[2] = 2.0, theta[3] = _i ? 0.0 : 0.1;
+  gsl_matrix_set(x.batch->X, 0, 0, 1.0);
+  gsl_matrix_set(x.batch->Y, 0, 0, 0.7);
+  fixture_gradients(&x);
+  for (size_t i = 0; i < 2; i++) { /* W^1, b^1: behind the hidden kink */
+    ck_assert_double_eq(x.mat->data[i], 0.0);
+    ck_assert_msg(x.tol->data[i] > 0.1, "entry %zu: bound %.3g", i,
+                  x.tol->data[i] / 2);
+  }
+  if (_i) { /* b^2 behind the output's kink: the jump is a - y = -0.7; W^2
+             * too, times a^1 = 0 and its error */
+    ck_assert_msg(x.tol->data[3] / 2 >= 0.7, "b^2: bound %.3g",
+                  x.tol->data[3] / 2);
+    ck_assert_msg(x.tol->data[2] > 0, "W^2: bound 0");
+  }
+  fixture_free(&x);
+}
+END_TEST
+
 START_TEST(test_bound_errors)
 {
   static const size_t n[] = {3, 5, 2}, other[] = {3, 4, 2};
@@ -223,6 +256,7 @@ make_bound_suite(void)
   TCase *core = tcase_create("Core");
   tcase_add_loop_test(core, test_bound_holds, 0, 20);
   tcase_add_test(core, test_bound_random);
+  tcase_add_loop_test(core, test_bound_at_kink, 0, 2);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);

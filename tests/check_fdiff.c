@@ -288,6 +288,12 @@ START_TEST(test_workspace_mismatch)
                    BPCHECK_EBADLEN);
   bpcheck_matrix_workspace *w;
   ck_assert_int_eq(bpcheck_matrix_alloc(&w, x.net, 0), BPCHECK_EINVAL);
+  /* Batches whose workspace passes the size limit: X's scratch (3 x 2^30
+   * doubles), or a layer's Z, A, D (3 x 5 x 2^28, with 3 x 2^28 for X). */
+  ck_assert_int_eq(bpcheck_matrix_alloc(&w, x.net, (size_t)1 << 30),
+                   BPCHECK_ETOOBIG);
+  ck_assert_int_eq(bpcheck_matrix_alloc(&w, x.net, (size_t)1 << 28),
+                   BPCHECK_ETOOBIG);
   fixture_free(&x);
   fixture_free(&y);
   gsl_guard_check();
