@@ -492,7 +492,7 @@ typedef struct {
   unsigned costs;   /* bit set of costs */
   unsigned reductions;
   int same_hidden;        /* one activation for every hidden layer */
-  double tolerance_scale; /* scales both tolerances of bpcheck_selftest
+  double tolerance_scale; /* scales every tolerance of bpcheck_selftest
                              (1: as derived); below 1 it shows how much
                              margin they have */
   bpcheck_mode mode;      /* how bpcheck_selftest checks each trial */
