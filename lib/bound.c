@@ -13,10 +13,10 @@
  *   output    e_G   = |dG/da| e_a + 4 eps |G|,      G = dC_s/da^L
  *             e_delta^L = r (e_G |f'| + |G| |f''| e_z + 4 eps |G f'|)
  *   backward  u = (W^(l+1))^T delta^(l+1),
- *             e_u = |W^(l+1)|^T e_delta^(l+1) + gamma |W^(l+1)|^T |delta^(l+1)|
- *             e_delta^l = e_u |f'| + |u| |f''| e_z + 4 eps |u f'|
- *   gradient  e(dC/dW_kj) = sum_s (e_delta_k |a_j| + (|delta_k| +
- *                           e_delta_k) e_a_j) + gamma_(B+1) sum_s |delta_k a_j|
+ *             e_u = |W^(l+1)|^T e_delta^(l+1) + gamma |W^(l+1)|^T
+ * |delta^(l+1)| e_delta^l = e_u |f'| + |u| |f''| e_z + 4 eps |u f'| gradient
+ * e(dC/dW_kj) = sum_s (e_delta_k |a_j| + (|delta_k| + e_delta_k) e_a_j) +
+ * gamma_(B+1) sum_s |delta_k a_j|
  *
  * (softmax: the same through its Jacobian, (ACT.8)).  A relu input within
  * its own error bound of 0 may fall on either side of the kink: there f'
@@ -140,7 +140,8 @@ forward_errors(const bpcheck_net *net, const bpcheck_batch *batch,
   const size_t n = net->n[l], np = net->n[l - 1], B = w->B;
   const double g = gamma_n((double)np + 1.0);
   const gsl_matrix *W = &net->theta->W[l];
-  const gsl_matrix *Ap = l == 1 ? batch->X : bpcheck_matrix_A(w->forward, l - 1);
+  const gsl_matrix *Ap =
+      l == 1 ? batch->X : bpcheck_matrix_A(w->forward, l - 1);
   const double *Z = bpcheck_matrix_Z(w->forward, l)->data;
   const double *A = bpcheck_matrix_A(w->forward, l)->data;
   double *ez = w->ez[l], *ea = w->ea[l];
@@ -171,8 +172,8 @@ forward_errors(const bpcheck_net *net, const bpcheck_batch *batch,
     for (size_t i = 0; i < n; i++)
       sum += A[i * B + s] * ez[i * B + s];
     for (size_t k = 0; k < n; k++)
-      ea[k * B + s] =
-          A[k * B + s] * (ez[k * B + s] + sum + ((double)n + 4.0) * DBL_EPSILON);
+      ea[k * B + s] = A[k * B + s] *
+                      (ez[k * B + s] + sum + ((double)n + 4.0) * DBL_EPSILON);
   }
 }
 
@@ -203,8 +204,8 @@ output_errors(const bpcheck_net *net, const bpcheck_batch *batch,
     eS += gamma_n((double)nL) * mS;
     for (size_t k = 0; k < nL; k++) {
       const double a = A[k * B + s], z = Z[k * B + s];
-      const double G = bpcheck_cost_dterm(net->cost, a,
-                                          gsl_matrix_get(batch->Y, k, s), nL);
+      const double G =
+          bpcheck_cost_dterm(net->cost, a, gsl_matrix_get(batch->Y, k, s), nL);
       const double eG = ed[k * B + s];
       double e;
       if (net->f[L] == BPCHECK_SOFTMAX) {
@@ -264,8 +265,8 @@ bpcheck_bound_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                         "the workspace was allocated for another network");
   /* Z^l, A^l and the deltas D^l (times r) of the matrix backprop; fails
    * when the batch does not fit. */
-  if ((status = bpcheck_matrix_backprop(net, batch, w->nabla, NULL,
-                                        w->forward)))
+  if ((status =
+           bpcheck_matrix_backprop(net, batch, w->nabla, NULL, w->forward)))
     return status;
   const size_t L = net->L, B = w->B;
   for (size_t l = 1; l <= L; l++)

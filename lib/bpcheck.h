@@ -314,9 +314,10 @@ int bpcheck_bound_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
  * Richardson's table over them: error O(h^6) for a step h = eps^(1/7)
  * max(1, |theta_i|) rounded to a power of two, and an estimate of the error
  * of each entry (truncation from the table, plus rounding from a running
- * error analysis of the forward pass, proofs/06-central-differences.md).  Evaluates the cost through the
- * matrix forward pass only; shares no code with either backprop.  Every
- * parameter is perturbed in place and restored exactly. */
+ * error analysis of the forward pass, proofs/06-central-differences.md).
+ * Evaluates the cost through the matrix forward pass only; shares no code with
+ * either backprop.  Every parameter is perturbed in place and restored
+ * exactly. */
 typedef struct bpcheck_fdiff_workspace bpcheck_fdiff_workspace;
 int bpcheck_fdiff_alloc(bpcheck_fdiff_workspace **w, const bpcheck_net *net,
                         size_t B);
@@ -534,8 +535,8 @@ typedef struct {
   size_t trials, passed, failed, errors;
   double lm_ratio, fd_ratio; /* worst over the trials */
   double cs_ratio, dr_ratio;
-  double taylor_min;    /* the smallest Taylor slope (expected ~2) */
-    size_t taylor_slopes;  /* trials where it could be fitted */
+  double taylor_min;       /* the smallest Taylor slope (expected ~2) */
+  size_t taylor_slopes;    /* trials where it could be fitted */
   size_t directional_only; /* trials checked along directions only */
   size_t act[BPCHECK_N_ACTIVATIONS]; /* layers drawn with each */
   size_t cost[BPCHECK_N_COSTS];

@@ -261,9 +261,9 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
     ln->dC[p] = 0.0;
   for (size_t k = 0; k < nL; k++)
     for (size_t p = 0; p < q; p++)
-      ln->dC[p] += bpcheck_cost_change(
-          net->cost, B, A + k * cols + p * B, Y->data + k * Y->tda,
-          w->term0 + k * B, nL);
+      ln->dC[p] +=
+          bpcheck_cost_change(net->cost, B, A + k * cols + p * B,
+                              Y->data + k * Y->tda, w->term0 + k * B, nL);
   for (size_t p = 0; p < q; p++)
     ln->dC[p] *= r;
 }
@@ -362,9 +362,10 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
       if (again) { /* as fdiff.c: two levels of a smaller step */
         for (size_t r = 0; r < again; r++) {
           const size_t i = i0 + ln->redo[r];
-          set_steps(theta, i,
-                    bpcheck_fdiff_step(theta->data[i], BPCHECK_FDIFF_KINK_ROOT),
-                    2, ln, 4 * r);
+          set_steps(
+              theta, i,
+              bpcheck_fdiff_step(theta->data[i], BPCHECK_FDIFF_KINK_ROOT), 2,
+              ln, 4 * r);
         }
         chunk_costs(net, batch, l, 4 * again, w, ln);
         for (size_t r = 0; r < again; r++) {

@@ -143,7 +143,8 @@ bpcheck_fdiff_richardson(size_t levels, const double *delta, double h,
       const double f = 1.0 / ((f4 *= 4.0) - 1.0); /* 1/(4^j-1) */
       T[i][j] = T[i][j - 1] + (T[i][j - 1] - T[i - 1][j - 1]) * f;
       for (size_t q = 0; q < levels; q++)
-        c[i][j][q] = c[i][j - 1][q] + (c[i][j - 1][q] - c[i - 1][j - 1][q]) * f;
+        c[i][j][q] =
+            c[i][j - 1][q] + (c[i][j - 1][q] - c[i - 1][j - 1][q]) * f;
     }
   }
   const size_t n = levels - 1;
@@ -151,8 +152,8 @@ bpcheck_fdiff_richardson(size_t levels, const double *delta, double h,
   /* Truncation: the distance to the two neighbours, as in Numerical
    * Recipes' dfridr; both are an order of h^2 less accurate than r.  With
    * one level there is no estimate: +inf. */
-  *trunc_err = n ? fmax(fabs(r - T[n][n - 1]), fabs(r - T[n - 1][n - 1]))
-                 : INFINITY;
+  *trunc_err =
+      n ? fmax(fabs(r - T[n][n - 1]), fabs(r - T[n - 1][n - 1])) : INFINITY;
   /* Rounding: e_C for each of the two costs of D(h_q), through the weight
    * c_q / (2 h_q) of each in r, and the error of theta +/- h_q itself, a
    * relative eps |theta| / h_q of D(h_q). */
@@ -196,10 +197,9 @@ bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
                        &smooth, &trunc_err, &round_err);
     if (!smooth) { /* again, with a step that may miss the kink */
       smooth = 1;
-      g->data[i] =
-          table(net, i, batch, w, pattern0, 2,
-                bpcheck_fdiff_step(theta, BPCHECK_FDIFF_KINK_ROOT), e_C,
-                &smooth, &trunc_err, &round_err);
+      g->data[i] = table(net, i, batch, w, pattern0, 2,
+                         bpcheck_fdiff_step(theta, BPCHECK_FDIFF_KINK_ROOT),
+                         e_C, &smooth, &trunc_err, &round_err);
     }
     net->theta->data[i] = theta; /* restored exactly: the saved value */
     /* (ACT.3) Across a relu kink C is not differentiable along e_i within

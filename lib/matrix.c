@@ -352,8 +352,8 @@ bpcheck_matrix_cost_error(const bpcheck_net *net, const bpcheck_batch *batch,
       for (size_t i = 0; i < n; i++)
         sum += A[i * B + s] * e[i * B + s];
       for (size_t k = 0; k < n; k++)
-        e[k * B + s] =
-            A[k * B + s] * (e[k * B + s] + sum + ((double)n + 4.0) * DBL_EPSILON);
+        e[k * B + s] = A[k * B + s] *
+                       (e[k * B + s] + sum + ((double)n + 4.0) * DBL_EPSILON);
     }
   }
   const size_t nL = net->n[L];

@@ -120,17 +120,16 @@ print_table(const bpcheck_summary *s, unsigned long seed,
   const double scale = space->tolerance_scale;
   /* (CD.9) errors over the rounding bound of one backprop: two of them
    * may differ by twice it. */
-  printf("%-44s %-10.3g %-8g %s\n", "literal vs matrix, error / rounding bound",
-         s->lm_ratio * 2 * scale, 2 * scale,
-         s->lm_ratio <= 1 ? "pass" : "FAIL");
+  printf("%-44s %-10.3g %-8g %s\n",
+         "literal vs matrix, error / rounding bound", s->lm_ratio * 2 * scale,
+         2 * scale, s->lm_ratio <= 1 ? "pass" : "FAIL");
   const char *skipped =
       s->directional_only == s->trials && s->trials ? "not run" : NULL;
-  printf("%-44s %-10.3g %-8g %s\n",
-         "backprop vs complex step, error / bound", s->cs_ratio * 2 * scale,
-         2 * scale,
-         skipped              ? skipped
-         : s->cs_ratio <= 1   ? "pass"
-                              : "FAIL");
+  printf("%-44s %-10.3g %-8g %s\n", "backprop vs complex step, error / bound",
+         s->cs_ratio * 2 * scale, 2 * scale,
+         skipped            ? skipped
+         : s->cs_ratio <= 1 ? "pass"
+                            : "FAIL");
   printf("%-44s %-10.3g %-8g %s\n",
          "directional (4 random v), error / estimate",
          s->dr_ratio * scale * BPCHECK_FD_SAFETY, scale * BPCHECK_FD_SAFETY,

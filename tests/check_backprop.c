@@ -79,11 +79,12 @@ START_TEST(test_combination)
 
   bpcheck_tolerance lm = {0, 0, 0, x.tol};
   int status = bpcheck_compare(x.mat, x.lit, &lm, x.report);
-  ck_assert_msg(status == BPCHECK_SUCCESS,
-                "seed %lu, %s: literal vs matrix: error %.3g, %.3g times twice "
-                "the rounding bound, at index %zu",
-                seed, desc, x.report->worst.abserr, x.report->max_ratio,
-                x.report->worst.index);
+  ck_assert_msg(
+      status == BPCHECK_SUCCESS,
+      "seed %lu, %s: literal vs matrix: error %.3g, %.3g times twice "
+      "the rounding bound, at index %zu",
+      seed, desc, x.report->worst.abserr, x.report->max_ratio,
+      x.report->worst.index);
 
   for (size_t i = 0; i < x.err->size; i++)
     x.err->data[i] *= BPCHECK_FD_SAFETY;

@@ -25,8 +25,7 @@ dterm_ld(bpcheck_cost c, long double a, long double y, size_t n)
 
 /* (FC.1)-(FC.7) sample by sample in long double; g <- dC/dtheta. */
 static void
-backprop_ld(const bpcheck_net *net, const bpcheck_batch *batch,
-            long double *g)
+backprop_ld(const bpcheck_net *net, const bpcheck_batch *batch, long double *g)
 {
   const size_t L = net->L, *n = net->n, B = batch->B;
   const bpcheck_params *th = net->theta;
@@ -37,12 +36,14 @@ backprop_ld(const bpcheck_net *net, const bpcheck_batch *batch,
     forward_ld(net, batch, s, z, a);
     long double G[LD_NMAX], S = 0.0L;
     for (size_t k = 0; k < n[L]; k++) {
-      G[k] = dterm_ld(net->cost, a[L][k], gsl_matrix_get(batch->Y, k, s), n[L]);
+      G[k] =
+          dterm_ld(net->cost, a[L][k], gsl_matrix_get(batch->Y, k, s), n[L]);
       S += a[L][k] * G[k];
     }
     for (size_t k = 0; k < n[L]; k++)
-      d[L][k] = net->f[L] == BPCHECK_SOFTMAX ? a[L][k] * (G[k] - S)
-                                             : G[k] * df_ld(net->f[L], z[L][k]);
+      d[L][k] = net->f[L] == BPCHECK_SOFTMAX
+                    ? a[L][k] * (G[k] - S)
+                    : G[k] * df_ld(net->f[L], z[L][k]);
     for (size_t l = L - 1; l >= 1; l--)
       for (size_t j = 0; j < n[l]; j++) {
         long double u = 0.0L;
@@ -198,8 +199,8 @@ END_TEST
 START_TEST(test_bound_at_kink)
 {
   static const size_t n[] = {1, 1, 1};
-  static const bpcheck_activation f[2][2] = {
-      {BPCHECK_RELU, BPCHECK_SIGMOID}, {BPCHECK_RELU, BPCHECK_RELU}};
+  static const bpcheck_activation f[2][2] = {{BPCHECK_RELU, BPCHECK_SIGMOID},
+                                             {BPCHECK_RELU, BPCHECK_RELU}};
   fixture x;
   fixture_init(&x, 2, n, f[_i], BPCHECK_QUADRATIC, BPCHECK_MEAN, 1, 1);
   double *theta = x.net->theta->data; /* W^1, b^1, W^2, b^2 */

@@ -150,10 +150,11 @@ cost_ld(const bpcheck_net *net, const bpcheck_batch *batch)
 }
 
 /* (CD.7) The bound on the cost's rounding error holds against the long
- * double cost (testutil.c's forward_ld), on random networks of every activation and cost (loop 0-3),
- * and where every target is within 1e-9 of its output (loop 4-7): there the
- * quadratic and mse costs are ~1e-18, and a relative bound m eps |C| would
- * not hold, since a - y loses the leading digits that a carried. */
+ * double cost (testutil.c's forward_ld), on random networks of every
+ * activation and cost (loop 0-3), and where every target is within 1e-9 of its
+ * output (loop 4-7): there the quadratic and mse costs are ~1e-18, and a
+ * relative bound m eps |C| would not hold, since a - y loses the leading
+ * digits that a carried. */
 START_TEST(test_cost_error_bound)
 {
   static const size_t n[] = {12, 9, 7, 5};
@@ -162,9 +163,9 @@ START_TEST(test_cost_error_bound)
       {BPCHECK_RELU, BPCHECK_SOFTPLUS, BPCHECK_SOFTMAX},
       {BPCHECK_TANH, BPCHECK_SIGMOID, BPCHECK_SIGMOID},
       {BPCHECK_SOFTPLUS, BPCHECK_RELU, BPCHECK_TANH}};
-  static const bpcheck_cost costs[] = {
-      BPCHECK_QUADRATIC, BPCHECK_CATEGORICAL_CROSS_ENTROPY,
-      BPCHECK_CROSS_ENTROPY, BPCHECK_MSE};
+  static const bpcheck_cost costs[] = {BPCHECK_QUADRATIC,
+                                       BPCHECK_CATEGORICAL_CROSS_ENTROPY,
+                                       BPCHECK_CROSS_ENTROPY, BPCHECK_MSE};
   const int i = _i % 4, close = _i >= 4;
   const size_t B = 6;
   fixture x;

@@ -51,8 +51,8 @@ START_TEST(test_randomized_1000)
   printf("selftest seed %lu: literal vs matrix %.3g of the rounding bound "
          "(allowed 2), backprop vs central differences %.3g of the estimate "
          "(allowed %g), %zu entries at relu kinks\n",
-         seed, sum.lm_ratio * 2,
-         sum.fd_ratio * BPCHECK_FD_SAFETY, BPCHECK_FD_SAFETY, sum.kinks);
+         seed, sum.lm_ratio * 2, sum.fd_ratio * BPCHECK_FD_SAFETY,
+         BPCHECK_FD_SAFETY, sum.kinks);
 }
 END_TEST
 
