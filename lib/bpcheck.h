@@ -330,7 +330,13 @@ void bpcheck_fdiff_free(bpcheck_fdiff_workspace *w);
 int bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
                            bpcheck_params *g, bpcheck_params *err,
                            bpcheck_fdiff_workspace *w);
-/* The number of such entries in the last bpcheck_fdiff_gradient(). */
+/* The same for the entries of W^l and b^l only (l = 1..L); the other
+ * entries of g and err are left as they are. */
+int bpcheck_fdiff_layer(bpcheck_net *net, const bpcheck_batch *batch, size_t l,
+                        bpcheck_params *g, bpcheck_params *err,
+                        bpcheck_fdiff_workspace *w);
+/* The number of such entries in the last bpcheck_fdiff_gradient() (or
+ * _layer()). */
 size_t bpcheck_fdiff_kinks(const bpcheck_fdiff_workspace *w);
 
 /* The same central differences, error estimates and kink detection,
@@ -377,11 +383,19 @@ int bpcheck_directional_check(bpcheck_net *net, const bpcheck_batch *batch,
                               const bpcheck_params *g, size_t k, gsl_rng *rng,
                               bpcheck_directional_workspace *w,
                               bpcheck_directional_result *res);
-/* The Taylor-remainder test (TY.1), (TY.2): the slope of log |C(theta + h v)
- * - C(theta) - h v.g| against log h over the smallest four of h =
- * 2^-1..2^-12 (of the parameters' scale) above rounding: about 2 when g is the
- * gradient, about 1 when it is not; NaN when fewer than 3 steps rise above
- * rounding (*points says how many counted). */
+/* The same with directions that move only W^l and b^l (l = 1..L): which
+ * layer a disagreeing direction comes from. */
+int bpcheck_directional_check_layer(bpcheck_net *net,
+                                    const bpcheck_batch *batch,
+                                    const bpcheck_params *g, size_t l,
+                                    size_t k, gsl_rng *rng,
+                                    bpcheck_directional_workspace *w,
+                                    bpcheck_directional_result *res);
+/* The Taylor-remainder test (TY.1)-(TY.3): the slope of log |C(theta + h v)
+ * - C(theta) - h v.g| against log h over the smallest (at most four) of h =
+ * 2^-1..2^-40 (of the parameters' scale) that rise above rounding and over
+ * which it still falls: about 2 when g is the gradient, about 1 when it is
+ * not; NaN when fewer than 3 such steps (*points says how many counted). */
 int bpcheck_taylor_slope(bpcheck_net *net, const bpcheck_batch *batch,
                          const bpcheck_params *g, gsl_rng *rng,
                          bpcheck_directional_workspace *w, double *slope,
@@ -472,7 +486,8 @@ int bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
 
 /* How a gradient is checked: every entry (central differences and the
  * complex step, O(P) cost evaluations), along random directions (O(1);
- * when one fails, every entry, to name it), or directional above a
+ * when one fails, directions within each layer, then every entry of the
+ * layers whose directions fail, to name it), or directional above a
  * parameter count and full below it. */
 typedef enum {
   BPCHECK_MODE_FULL = 0,

@@ -84,16 +84,17 @@ cost_along(bpcheck_net *net, const bpcheck_batch *batch, double t,
 }
 
 /* A random direction of random signs, v_i = +/-1 (so max |v_i| = 1, and
- * every entry is seen with weight one), 16 signs per draw of the
- * generator; and v . g. */
+ * every entry is seen with weight one) for i in first .. first + count - 1,
+ * 0 elsewhere, 16 signs per draw of the generator; and v . g. */
 static double
 draw_direction(bpcheck_directional_workspace *w, const bpcheck_params *g,
-               gsl_rng *rng)
+               gsl_rng *rng, size_t first, size_t count)
 {
   double vg = 0;
   unsigned long bits = 0;
-  for (size_t i = 0; i < w->P; i++) {
-    if (i % 16 == 0)
+  memset(w->v, 0, w->P * sizeof *w->v);
+  for (size_t i = first; i < first + count; i++) {
+    if ((i - first) % 16 == 0)
       bits = gsl_rng_uniform_int(rng, 65536);
     w->v[i] = bits & 1 ? 1.0 : -1.0;
     bits >>= 1;
@@ -120,11 +121,12 @@ prepare(bpcheck_net *net, const bpcheck_batch *batch, const bpcheck_params *g,
   return BPCHECK_SUCCESS;
 }
 
-int
-bpcheck_directional_check(bpcheck_net *net, const bpcheck_batch *batch,
-                          const bpcheck_params *g, size_t k, gsl_rng *rng,
-                          bpcheck_directional_workspace *w,
-                          bpcheck_directional_result *res)
+/* k directions within entries first .. first + count - 1. */
+static int
+check_range(bpcheck_net *net, const bpcheck_batch *batch,
+            const bpcheck_params *g, size_t first, size_t count, size_t k,
+            gsl_rng *rng, bpcheck_directional_workspace *w,
+            bpcheck_directional_result *res)
 {
   double C0;
   uint64_t p0;
@@ -133,14 +135,14 @@ bpcheck_directional_check(bpcheck_net *net, const bpcheck_batch *batch,
     return status;
   memset(res, 0, sizeof *res);
   double tmax = 0, gth = 0; /* max |theta|, sum |g_i theta_i| */
-  for (size_t i = 0; i < w->P; i++) {
+  for (size_t i = first; i < first + count; i++) {
     tmax = fmax(tmax, fabs(w->theta0[i]));
     gth += fabs(g->data[i] * w->theta0[i]);
   }
   /* (CD.4) along v, every component moves by at most h. */
   const double h = bpcheck_fdiff_step(tmax, BPCHECK_FDIFF_KINK_ROOT);
   for (size_t d = 0; d < k; d++) {
-    double vg = draw_direction(w, g, rng);
+    double vg = draw_direction(w, g, rng, first, count);
     int kink = 0;
     double fp1 = cost_along(net, batch, h, w, p0, &kink);
     double fm1 = cost_along(net, batch, -h, w, p0, &kink);
@@ -178,6 +180,30 @@ bpcheck_directional_check(bpcheck_net *net, const bpcheck_batch *batch,
 }
 
 int
+bpcheck_directional_check(bpcheck_net *net, const bpcheck_batch *batch,
+                          const bpcheck_params *g, size_t k, gsl_rng *rng,
+                          bpcheck_directional_workspace *w,
+                          bpcheck_directional_result *res)
+{
+  return check_range(net, batch, g, 0, net->theta->size, k, rng, w, res);
+}
+
+int
+bpcheck_directional_check_layer(bpcheck_net *net, const bpcheck_batch *batch,
+                                const bpcheck_params *g, size_t l, size_t k,
+                                gsl_rng *rng, bpcheck_directional_workspace *w,
+                                bpcheck_directional_result *res)
+{
+  if (l < 1 || l > net->L)
+    return bpcheck_fail(BPCHECK_EINVAL, "no layer %zu in a network of %zu", l,
+                        net->L);
+  /* W^l then b^l, contiguous in the block */
+  const size_t first = bpcheck_params_index_W(net->theta, l, 0, 0);
+  return check_range(net, batch, g, first, net->n[l] * (net->n[l - 1] + 1), k,
+                     rng, w, res);
+}
+
+int
 bpcheck_taylor_slope(bpcheck_net *net, const bpcheck_batch *batch,
                      const bpcheck_params *g, gsl_rng *rng,
                      bpcheck_directional_workspace *w, double *slope,
@@ -188,7 +214,7 @@ bpcheck_taylor_slope(bpcheck_net *net, const bpcheck_batch *batch,
   int status = prepare(net, batch, g, w, &C0, &p0);
   if (status)
     return status;
-  double vg = draw_direction(w, g, rng), tmax = 0, gth = 0;
+  double vg = draw_direction(w, g, rng, 0, w->P), tmax = 0, gth = 0;
   for (size_t i = 0; i < w->P; i++) {
     tmax = fmax(tmax, fabs(w->theta0[i]));
     gth += fabs(g->data[i] * w->theta0[i]);

@@ -175,10 +175,11 @@ bpcheck_fdiff_step(double theta, double root)
   return exp2(round(log2(h0)));
 }
 
-int
-bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
-                       bpcheck_params *g, bpcheck_params *err,
-                       bpcheck_fdiff_workspace *w)
+/* The entries first .. first + count - 1. */
+static int
+gradient_range(bpcheck_net *net, const bpcheck_batch *batch, size_t first,
+               size_t count, bpcheck_params *g, bpcheck_params *err,
+               bpcheck_fdiff_workspace *w)
 {
   double C0, e_C;
   int status =
@@ -188,7 +189,7 @@ bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
 
   const uint64_t pattern0 = bpcheck_matrix_relu_pattern(w->forward);
   w->kinks = 0;
-  for (size_t i = 0; i < net->theta->size; i++) {
+  for (size_t i = first; i < first + count; i++) {
     const double theta = net->theta->data[i];
     double trunc_err, round_err;
     int smooth = 1;
@@ -211,4 +212,26 @@ bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
       err->data[i] = smooth ? trunc_err + round_err : INFINITY;
   }
   return BPCHECK_SUCCESS;
+}
+
+int
+bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
+                       bpcheck_params *g, bpcheck_params *err,
+                       bpcheck_fdiff_workspace *w)
+{
+  return gradient_range(net, batch, 0, net->theta->size, g, err, w);
+}
+
+int
+bpcheck_fdiff_layer(bpcheck_net *net, const bpcheck_batch *batch, size_t l,
+                    bpcheck_params *g, bpcheck_params *err,
+                    bpcheck_fdiff_workspace *w)
+{
+  if (l < 1 || l > net->L)
+    return bpcheck_fail(BPCHECK_EINVAL, "no layer %zu in a network of %zu", l,
+                        net->L);
+  /* W^l then b^l, contiguous in the block */
+  const size_t first = bpcheck_params_index_W(net->theta, l, 0, 0);
+  const size_t count = net->n[l] * (net->n[l - 1] + 1);
+  return gradient_range(net, batch, first, count, g, err, w);
 }

@@ -55,6 +55,17 @@ START_TEST(test_directional)
       BPCHECK_EMISMATCH);
   ck_assert_uint_gt(res.failed, 0);
   ck_assert_int_eq(memcmp(before, x.net->theta->data, P * sizeof(double)), 0);
+  /* Directions within one layer: only the layer that holds the flipped
+   * entry disagrees. */
+  size_t l_big, k, j;
+  int is_bias;
+  ck_assert_ok(bpcheck_params_entry(x.lit, big, &l_big, &is_bias, &k, &j));
+  for (size_t l = 1; l <= 3; l++) {
+    int status = bpcheck_directional_check_layer(x.net, x.batch, x.lit, l, 8,
+                                                 x.rng, w, &res);
+    ck_assert_int_eq(status, l == l_big ? BPCHECK_EMISMATCH : BPCHECK_SUCCESS);
+  }
+  ck_assert_int_eq(memcmp(before, x.net->theta->data, P * sizeof(double)), 0);
   bpcheck_directional_free(w);
   fixture_free(&x);
 }
@@ -105,6 +116,10 @@ START_TEST(test_directional_errors)
   ck_assert_int_eq(
       bpcheck_taylor_slope(y.net, y.batch, y.mat, x.rng, w, &slope, &points),
       BPCHECK_EBADLEN);
+  for (size_t l = 0; l < 4; l += 3) /* layers 0 and 3 of 2 */
+    ck_assert_int_eq(bpcheck_directional_check_layer(x.net, x.batch, x.mat, l,
+                                                     2, x.rng, w, &res),
+                     BPCHECK_EINVAL);
   ck_assert_int_eq(bpcheck_directional_alloc(&w, x.net, 0), BPCHECK_EINVAL);
   bpcheck_directional_free(w);
   fixture_free(&x);

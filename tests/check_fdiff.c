@@ -62,6 +62,45 @@ START_TEST(test_exact_on_quadratic)
 }
 END_TEST
 
+/* One layer's entries alone: the same values as the whole gradient's (each
+ * entry is computed on its own), the other entries left as they were. */
+START_TEST(test_layer)
+{
+  static const size_t n[] = {3, 5, 4, 2};
+  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SOFTPLUS,
+                                         BPCHECK_SIGMOID};
+  fixture x;
+  fixture_init(&x, 3, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 3, 8);
+  fixture_gradients(&x); /* the whole gradient in fd, err */
+  bpcheck_params *g, *e;
+  ck_assert_ok(bpcheck_params_alloc(&g, 3, n));
+  ck_assert_ok(bpcheck_params_alloc(&e, 3, n));
+  for (size_t l = 1; l <= 3; l++) {
+    for (size_t i = 0; i < g->size; i++)
+      g->data[i] = e->data[i] = -1.0;
+    ck_assert_ok(bpcheck_fdiff_layer(x.net, x.batch, l, g, e, x.fw));
+    for (size_t i = 0; i < g->size; i++) {
+      size_t li, k, j;
+      int is_bias;
+      bpcheck_params_entry(g, i, &li, &is_bias, &k, &j);
+      if (li == l) {
+        ck_assert(g->data[i] == x.fd->data[i]);
+        ck_assert(e->data[i] == x.err->data[i]);
+      } else {
+        ck_assert(g->data[i] == -1.0 && e->data[i] == -1.0);
+      }
+    }
+  }
+  ck_assert_int_eq(bpcheck_fdiff_layer(x.net, x.batch, 0, g, e, x.fw),
+                   BPCHECK_EINVAL);
+  ck_assert_int_eq(bpcheck_fdiff_layer(x.net, x.batch, 4, g, e, x.fw),
+                   BPCHECK_EINVAL);
+  bpcheck_params_free(g);
+  bpcheck_params_free(e);
+  fixture_free(&x);
+}
+END_TEST
+
 /* Every parameter is perturbed in place and restored exactly. */
 START_TEST(test_restores_parameters)
 {
@@ -309,6 +348,7 @@ make_fdiff_suite(void)
   tcase_add_loop_test(core, test_exact_on_quadratic, 0, 2);
   tcase_add_test(core, test_restores_parameters);
   tcase_add_test(core, test_kink_detected);
+  tcase_add_test(core, test_layer);
   tcase_add_loop_test(core, test_richardson_order, 0, 2);
   tcase_add_loop_test(core, test_cost_error_bound, 0, 8);
   tcase_add_test(core, test_kink_second_try);

@@ -124,14 +124,14 @@ START_TEST(test_modes)
   s.mode = BPCHECK_MODE_AUTO;
   ck_assert_ok(bpcheck_selftest(&s, 20, 1, &sum, NULL, NULL));
   ck_assert_uint_eq(sum.directional_only, 0);
-  /* Tolerances a thousandth of the derived ones: literal and matrix still
-   * agree in most trials (not in all, and which depends on the BLAS's order
-   * of summation, so no trial is named), a direction does not, and central
-   * differences name the entry. */
+  /* Tolerances 3/1000 of the derived ones: in some trials literal and
+   * matrix still agree (which ones depends on the BLAS's order of summation,
+   * so no trial is named; 34 of these 200 here) while a direction does not,
+   * and central differences over the disagreeing layers name the entry. */
   s.mode = BPCHECK_MODE_DIRECTIONAL;
-  s.tolerance_scale = 1e-3;
+  s.tolerance_scale = 3e-3;
   failures f = {0, 0};
-  ck_assert_int_eq(bpcheck_selftest(&s, 50, 1, &sum, count_causes, &f),
+  ck_assert_int_eq(bpcheck_selftest(&s, 200, 1, &sum, count_causes, &f),
                    BPCHECK_EMISMATCH);
   ck_assert_uint_gt(f.named, 0);
   ck_assert_uint_eq(f.named + f.other, sum.failed);
