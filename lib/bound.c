@@ -8,15 +8,16 @@
  * bounds a sum of n terms relative to the sum of their magnitudes, Higham
  * ch. 3):
  *
- *   forward   e_z^l = |W^l| (gamma |a^(l-1)| + e_a^(l-1)) + gamma |b^l|
- *             e_a^l = |f'(z)| e_z^l + 4 eps |a|
- *   output    e_G   = |dG/da| e_a + 4 eps |G|,      G = dC_s/da^L
+ *   forward   e_z^l, e_a^l as for the cost (CD.7),
+ *             from bpcheck_matrix_cost_error
+ *   output    e_G = |dG/da| e_a + 4 eps |G|,  G = dC_s/da^L
  *             e_delta^L = r (e_G |f'| + |G| |f''| e_z + 4 eps |G f'|)
- *   backward  u = (W^(l+1))^T delta^(l+1),
- *             e_u = |W^(l+1)|^T e_delta^(l+1) + gamma |W^(l+1)|^T
- * |delta^(l+1)| e_delta^l = e_u |f'| + |u| |f''| e_z + 4 eps |u f'| gradient
- * e(dC/dW_kj) = sum_s (e_delta_k |a_j| + (|delta_k| + e_delta_k) e_a_j) +
- * gamma_(B+1) sum_s |delta_k a_j|
+ *   backward  u = (W^(l+1))^T delta^(l+1)
+ *             e_u = |W^(l+1)|^T (e_delta^(l+1) + gamma |delta^(l+1)|)
+ *             e_delta^l = e_u |f'| + |u| |f''| e_z + 4 eps |u f'|
+ *   gradient  e(dC/dW_kj) = sum_s (e_delta_k |a_j|
+ *                           + (|delta_k| + e_delta_k) e_a_j)
+ *                           + gamma_(B+1) sum_s |delta_k a_j|
  *
  * (softmax: the same through its Jacobian, (ACT.8)).  A relu input within
  * its own error bound of 0 may fall on either side of the kink: there f'
@@ -89,12 +90,6 @@ bpcheck_bound_free(bpcheck_bound_workspace *w)
   free(w);
 }
 
-static double
-gamma_n(double n)
-{
-  return n * DBL_EPSILON / (1.0 - n * DBL_EPSILON);
-}
-
 /* |f''(z)|: (ACT.1) sigma' (1 - 2 sigma), (ACT.2) -2 tanh (1 - tanh^2),
  * (ACT.5) softplus'' = sigma'; 0 for identity and relu (its kink apart). */
 static double
@@ -125,58 +120,6 @@ dterm_prime(bpcheck_cost c, double a, double y, size_t n_L)
   }
 }
 
-/* A relu input that rounding may have put on either side of the kink. */
-static int
-at_kink(bpcheck_activation f, double z, double ez)
-{
-  return f == BPCHECK_RELU && fabs(z) <= ez;
-}
-
-/* e_z^l and e_a^l of every sample. */
-static void
-forward_errors(const bpcheck_net *net, const bpcheck_batch *batch,
-               bpcheck_bound_workspace *w, size_t l)
-{
-  const size_t n = net->n[l], np = net->n[l - 1], B = w->B;
-  const double g = gamma_n((double)np + 1.0);
-  const gsl_matrix *W = &net->theta->W[l];
-  const gsl_matrix *Ap =
-      l == 1 ? batch->X : bpcheck_matrix_A(w->forward, l - 1);
-  const double *Z = bpcheck_matrix_Z(w->forward, l)->data;
-  const double *A = bpcheck_matrix_A(w->forward, l)->data;
-  double *ez = w->ez[l], *ea = w->ea[l];
-  for (size_t k = 0; k < n; k++)
-    for (size_t s = 0; s < B; s++) {
-      double e = g * fabs(gsl_vector_get(&net->theta->b[l], k));
-      for (size_t j = 0; j < np; j++) {
-        double aj = fabs(Ap->data[j * Ap->tda + s]);
-        if (l > 1)
-          aj = g * aj + w->ea[l - 1][j * B + s];
-        else
-          aj *= g;
-        e += fabs(W->data[k * W->tda + j]) * aj;
-      }
-      ez[k * B + s] = e;
-    }
-  if (net->f[l] != BPCHECK_SOFTMAX) {
-    for (size_t i = 0; i < n * B; i++) {
-      const double df = at_kink(net->f[l], Z[i], ez[i])
-                            ? 1.0
-                            : fabs(bpcheck_activation_df(net->f[l], Z[i]));
-      ea[i] = df * ez[i] + 4.0 * DBL_EPSILON * fabs(A[i]);
-    }
-    return;
-  }
-  for (size_t s = 0; s < B; s++) { /* (ACT.7) through the Jacobian */
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++)
-      sum += A[i * B + s] * ez[i * B + s];
-    for (size_t k = 0; k < n; k++)
-      ea[k * B + s] = A[k * B + s] *
-                      (ez[k * B + s] + sum + ((double)n + 4.0) * DBL_EPSILON);
-  }
-}
-
 /* e_delta^L: (FC.4), or (ACT.8) for softmax. */
 static void
 output_errors(const bpcheck_net *net, const bpcheck_batch *batch,
@@ -201,7 +144,7 @@ output_errors(const bpcheck_net *net, const bpcheck_batch *batch,
       mS += fabs(a * G);
       ed[k * B + s] = eG; /* e_G, as yet */
     }
-    eS += gamma_n((double)nL) * mS;
+    eS += bpcheck_gamma((double)nL) * mS;
     for (size_t k = 0; k < nL; k++) {
       const double a = A[k * B + s], z = Z[k * B + s];
       const double G =
@@ -216,7 +159,7 @@ output_errors(const bpcheck_net *net, const bpcheck_batch *batch,
         const double df = fabs(bpcheck_activation_df(net->f[L], z));
         e = eG * df + fabs(G) * f_second(net->f[L], z) * ez[k * B + s] +
             4.0 * DBL_EPSILON * fabs(G * df);
-        if (at_kink(net->f[L], z, ez[k * B + s]))
+        if (bpcheck_relu_at_kink(net->f[L], z, ez[k * B + s]))
           e += fabs(G) + eG;
       }
       ed[k * B + s] = r * e * (1.0 + DBL_EPSILON);
@@ -229,7 +172,7 @@ static void
 backward_errors(const bpcheck_net *net, bpcheck_bound_workspace *w, size_t l)
 {
   const size_t n = net->n[l], nn = net->n[l + 1], B = w->B;
-  const double g = gamma_n((double)nn);
+  const double g = bpcheck_gamma((double)nn);
   const gsl_matrix *W = &net->theta->W[l + 1];
   const double *Dn = bpcheck_matrix_D(w->forward, l + 1)->data;
   const double *Z = bpcheck_matrix_Z(w->forward, l)->data;
@@ -247,7 +190,7 @@ backward_errors(const bpcheck_net *net, bpcheck_bound_workspace *w, size_t l)
       const double df = fabs(bpcheck_activation_df(net->f[l], z));
       double e = eu * df + fabs(u) * f_second(net->f[l], z) * ez +
                  4.0 * DBL_EPSILON * fabs(u * df);
-      if (at_kink(net->f[l], z, ez))
+      if (bpcheck_relu_at_kink(net->f[l], z, ez))
         e += fabs(u) + eu;
       w->ed[l][j * B + s] = e;
     }
@@ -263,18 +206,21 @@ bpcheck_bound_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
   if (bpcheck_params_match(net->theta, w->nabla))
     return bpcheck_fail(BPCHECK_EBADLEN,
                         "the workspace was allocated for another network");
-  /* Z^l, A^l and the deltas D^l (times r) of the matrix backprop; fails
-   * when the batch does not fit. */
+  /* e_z^l and e_a^l from the forward pass's own bound (CD.7), then Z^l,
+   * A^l and the deltas D^l (times r) of the matrix backprop; fails when the
+   * batch does not fit. */
+  double C;
+  if ((status = bpcheck_matrix_cost(net, batch, &C, w->forward)))
+    return status;
+  bpcheck_matrix_cost_error(net, batch, w->forward, NULL, w->ez, w->ea);
   if ((status =
            bpcheck_matrix_backprop(net, batch, w->nabla, NULL, w->forward)))
     return status;
   const size_t L = net->L, B = w->B;
-  for (size_t l = 1; l <= L; l++)
-    forward_errors(net, batch, w, l);
   output_errors(net, batch, w);
   for (size_t l = L - 1; l >= 1; l--)
     backward_errors(net, w, l);
-  const double gB = gamma_n((double)B + 1.0);
+  const double gB = bpcheck_gamma((double)B + 1.0);
   for (size_t l = 1; l <= L; l++) {
     const double *D = bpcheck_matrix_D(w->forward, l)->data, *ed = w->ed[l];
     const gsl_matrix *Ap =
@@ -300,4 +246,14 @@ bpcheck_bound_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
     }
   }
   return BPCHECK_SUCCESS;
+}
+
+int
+bpcheck_bound_pair(const bpcheck_net *net, const bpcheck_batch *batch,
+                   bpcheck_params *tol, bpcheck_bound_workspace *w)
+{
+  int status = bpcheck_bound_gradient(net, batch, tol, w);
+  for (size_t i = 0; !status && i < tol->size; i++)
+    tol->data[i] *= 2.0; /* (CD.9) two computations, each within the bound */
+  return status;
 }

@@ -307,6 +307,10 @@ int bpcheck_bound_alloc(bpcheck_bound_workspace **w, const bpcheck_net *net,
 void bpcheck_bound_free(bpcheck_bound_workspace *w);
 int bpcheck_bound_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                            bpcheck_params *bound, bpcheck_bound_workspace *w);
+/* tol <- twice the bound: how far two computations of the gradient (two
+ * backprops, or a backprop and the complex step) may be apart (CD.9). */
+int bpcheck_bound_pair(const bpcheck_net *net, const bpcheck_batch *batch,
+                       bpcheck_params *tol, bpcheck_bound_workspace *w);
 
 /* Central differences --------------------------------------------------- */
 

@@ -116,7 +116,7 @@ prepare(bpcheck_net *net, const bpcheck_batch *batch, const bpcheck_params *g,
   if ((status = bpcheck_matrix_cost(net, batch, C0, w->forward)))
     return status;
   *p0 = bpcheck_matrix_relu_pattern(w->forward);
-  w->e_C = bpcheck_matrix_cost_error(net, batch, w->forward, w->v);
+  w->e_C = bpcheck_matrix_cost_error(net, batch, w->forward, w->v, NULL, NULL);
   memcpy(w->theta0, net->theta->data, w->P * sizeof *w->theta0);
   return BPCHECK_SUCCESS;
 }
@@ -194,13 +194,10 @@ bpcheck_directional_check_layer(bpcheck_net *net, const bpcheck_batch *batch,
                                 gsl_rng *rng, bpcheck_directional_workspace *w,
                                 bpcheck_directional_result *res)
 {
-  if (l < 1 || l > net->L)
-    return bpcheck_fail(BPCHECK_EINVAL, "no layer %zu in a network of %zu", l,
-                        net->L);
-  /* W^l then b^l, contiguous in the block */
-  const size_t first = bpcheck_params_index_W(net->theta, l, 0, 0);
-  return check_range(net, batch, g, first, net->n[l] * (net->n[l - 1] + 1), k,
-                     rng, w, res);
+  size_t first, count;
+  int status = bpcheck_params_layer(net->theta, l, &first, &count);
+  return status ? status
+                : check_range(net, batch, g, first, count, k, rng, w, res);
 }
 
 int

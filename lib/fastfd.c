@@ -145,8 +145,9 @@ bpcheck_fastfd_kinks(const bpcheck_fastfd_workspace *w)
 /* sum_k [term(a'_k, y_ks) - term(a_k, y_ks)] for column c of a' (stride
  * cols) against sample s, whose unperturbed terms are cached in term0. */
 static double
-cost_change(const bpcheck_net *net, const gsl_matrix *Y, const double *term0,
-            size_t B, const double *Ap, size_t cols, size_t c, size_t s)
+column_cost_change(const bpcheck_net *net, const gsl_matrix *Y,
+                   const double *term0, size_t B, const double *Ap,
+                   size_t cols, size_t c, size_t s)
 {
   const size_t nL = net->n[net->L];
   double d = 0.0;
@@ -200,7 +201,7 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
         for (size_t i = 0; i < nl; i++)
           dZ[i * cols + c] = i == k ? zp : Zl[i * B + s];
         bpcheck_softmax(nl, dZ + c, cols, A + c, cols);
-        dC += cost_change(net, Y, w->term0, B, A, cols, c, s);
+        dC += column_cost_change(net, Y, w->term0, B, A, cols, c, s);
       }
     }
     ln->dC[p] = r * dC;
@@ -331,9 +332,8 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
      * chunks of q/STEPS parameters, STEPS steps each.  Chunks are independent:
      * they run on every thread, except where the layers after l call dgemm
      * (l + 1 < L), which then has OpenBLAS's own threads to itself. */
-    const size_t first = bpcheck_params_index_W(theta, l, 0, 0);
-    const size_t count =
-        bpcheck_params_index_b(theta, l, net->n[l] - 1) + 1 - first;
+    size_t first, count;
+    bpcheck_params_layer(theta, l, &first, &count); /* l is a layer */
     const size_t per = w->q / STEPS, chunks = (count + per - 1) / per;
 #pragma omp parallel for schedule(dynamic) reduction(+ : kinks)               \
     if (l + 1 >= net->L && chunks > 1)

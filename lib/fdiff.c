@@ -117,7 +117,7 @@ bpcheck_fdiff_prepare(const bpcheck_net *net, const bpcheck_batch *batch,
     return status;
   /* At theta; within the steps it changes by a relative O(h): a second-
    * order term. */
-  *e_C = bpcheck_matrix_cost_error(net, batch, forward, NULL);
+  *e_C = bpcheck_matrix_cost_error(net, batch, forward, NULL, NULL, NULL);
   return BPCHECK_SUCCESS;
 }
 
@@ -227,11 +227,7 @@ bpcheck_fdiff_layer(bpcheck_net *net, const bpcheck_batch *batch, size_t l,
                     bpcheck_params *g, bpcheck_params *err,
                     bpcheck_fdiff_workspace *w)
 {
-  if (l < 1 || l > net->L)
-    return bpcheck_fail(BPCHECK_EINVAL, "no layer %zu in a network of %zu", l,
-                        net->L);
-  /* W^l then b^l, contiguous in the block */
-  const size_t first = bpcheck_params_index_W(net->theta, l, 0, 0);
-  const size_t count = net->n[l] * (net->n[l - 1] + 1);
-  return gradient_range(net, batch, first, count, g, err, w);
+  size_t first, count;
+  int status = bpcheck_params_layer(net->theta, l, &first, &count);
+  return status ? status : gradient_range(net, batch, first, count, g, err, w);
 }

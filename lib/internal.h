@@ -3,6 +3,8 @@
 #ifndef BPCHECK_INTERNAL_H
 #define BPCHECK_INTERNAL_H
 
+#include <float.h>
+#include <math.h>
 #include "bpcheck.h"
 
 /* calloc of n * size bytes, NULL when the product overflows.  Every
@@ -67,10 +69,31 @@ int bpcheck_matrix_backprop_variant(const bpcheck_net *net,
 /* (CD.7) A bound, to first order, on the absolute rounding error of the
  * cost computed by the last forward pass in w (bpcheck_matrix_cost); uses
  * the workspace's deltas as scratch, and absW, when not NULL, room for as
- * many doubles as the parameter block, to multiply by |W^l| with dgemm. */
+ * many doubles as the parameter block, to multiply by |W^l| with dgemm.
+ * With ez and ea (arrays [1..L] of n_l x B, or NULL), the bounds e_z^l and
+ * e_a^l of every layer are left there too (bound.c carries them on). */
 double bpcheck_matrix_cost_error(const bpcheck_net *net,
                                  const bpcheck_batch *batch,
-                                 bpcheck_matrix_workspace *w, double *absW);
+                                 bpcheck_matrix_workspace *w, double *absW,
+                                 double *const *ez, double *const *ea);
+/* gamma_n = n eps / (1 - n eps): Higham's bound on the relative error of a
+ * chain of n roundings. */
+static inline double
+bpcheck_gamma(double n)
+{
+  return n * DBL_EPSILON / (1.0 - n * DBL_EPSILON);
+}
+/* A relu input z whose rounding error bound ez reaches 0: another order of
+ * summation may put it on the other side of the kink. */
+static inline int
+bpcheck_relu_at_kink(bpcheck_activation f, double z, double ez)
+{
+  return f == BPCHECK_RELU && fabs(z) <= ez;
+}
+/* The entries of W^l and b^l, contiguous in the block: first, count;
+ * BPCHECK_EINVAL when there is no layer l. */
+int bpcheck_params_layer(const bpcheck_params *p, size_t l, size_t *first,
+                         size_t *count);
 /* The cached forward pass of a matrix workspace: Z^l and A^l, l = 1..L. */
 const gsl_matrix *bpcheck_matrix_Z(const bpcheck_matrix_workspace *w,
                                    size_t l);

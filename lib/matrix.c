@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <gsl/gsl_blas.h>
 
@@ -279,14 +280,6 @@ bpcheck_matrix_D(const bpcheck_matrix_workspace *w, size_t l)
   return &w->D[l];
 }
 
-/* gamma_n = n eps / (1 - n eps): Higham's bound on the relative error of a
- * chain of n roundings. */
-static double
-gamma_n(double n)
-{
-  return n * DBL_EPSILON / (1.0 - n * DBL_EPSILON);
-}
-
 /* (CD.7) A first-order bound on the absolute rounding error of the cost
  * that the last forward pass in w computed (a running error analysis, as in
  * Higham, ch. 3).  Forward, with e^0 = 0 (the inputs are exact):
@@ -295,6 +288,8 @@ gamma_n(double n)
  *   e_a^l_k = |f'(z_k)| e_z^l_k + 4 eps |a_k|       (softmax: a_k (e_z_k +
  *             sum_i a_i e_z_i) + (n + 4) eps a_k)
  *
+ * (f' taken as 1 at a relu input within e_z of its kink, which may fall on
+ * either side)
  * then each cost term errs by |dterm| e_a + 4 eps |term|, and their sum by
  * gamma_(n_L B) sum |term|.  Unlike a relative error m eps |C|, it holds
  * where the cost is small because a^L is close to y.  The D matrices hold
@@ -303,12 +298,13 @@ gamma_n(double n)
  * loop. */
 double
 bpcheck_matrix_cost_error(const bpcheck_net *net, const bpcheck_batch *batch,
-                          bpcheck_matrix_workspace *w, double *absW)
+                          bpcheck_matrix_workspace *w, double *absW,
+                          double *const *ez, double *const *ea)
 {
   const size_t L = net->L, B = w->B;
   for (size_t l = 1; l <= L; l++) {
     const size_t n = net->n[l], np = net->n[l - 1];
-    const double g = gamma_n((double)np + 1.0);
+    const double g = bpcheck_gamma((double)np + 1.0);
     /* S = gamma |a^(l-1)| + e_a^(l-1), in place of e_a^(l-1) */
     gsl_matrix *S = l > 1 ? &w->D[l - 1] : &w->S0;
     const gsl_matrix *Ap = A_prev(batch, w, l);
@@ -341,20 +337,27 @@ bpcheck_matrix_cost_error(const bpcheck_net *net, const bpcheck_batch *batch,
     /* e_z, as yet: now e_a */
     const double *Z = w->Z[l].data, *A = w->A[l].data;
     double *e = E->data;
+    if (ez)
+      memcpy(ez[l], e, n * B * sizeof *e);
     if (net->f[l] != BPCHECK_SOFTMAX) {
-      for (size_t i = 0; i < n * B; i++)
-        e[i] = fabs(bpcheck_activation_df(net->f[l], Z[i])) * e[i] +
-               4.0 * DBL_EPSILON * fabs(A[i]);
-      continue;
+      for (size_t i = 0; i < n * B; i++) {
+        const double df = bpcheck_relu_at_kink(net->f[l], Z[i], e[i])
+                              ? 1.0
+                              : fabs(bpcheck_activation_df(net->f[l], Z[i]));
+        e[i] = df * e[i] + 4.0 * DBL_EPSILON * fabs(A[i]);
+      }
+    } else {
+      for (size_t s = 0; s < B; s++) {
+        double sum = 0.0;
+        for (size_t i = 0; i < n; i++)
+          sum += A[i * B + s] * e[i * B + s];
+        for (size_t k = 0; k < n; k++)
+          e[k * B + s] = A[k * B + s] * (e[k * B + s] + sum +
+                                         ((double)n + 4.0) * DBL_EPSILON);
+      }
     }
-    for (size_t s = 0; s < B; s++) {
-      double sum = 0.0;
-      for (size_t i = 0; i < n; i++)
-        sum += A[i * B + s] * e[i * B + s];
-      for (size_t k = 0; k < n; k++)
-        e[k * B + s] = A[k * B + s] *
-                       (e[k * B + s] + sum + ((double)n + 4.0) * DBL_EPSILON);
-    }
+    if (ea)
+      memcpy(ea[l], e, n * B * sizeof *e);
   }
   const size_t nL = net->n[L];
   const double *A = w->A[L].data, *E = w->D[L].data;
@@ -367,7 +370,7 @@ bpcheck_matrix_cost_error(const bpcheck_net *net, const bpcheck_batch *batch,
            4.0 * DBL_EPSILON * t;
       terms += t;
     }
-  e += gamma_n((double)(nL * B)) * terms;
+  e += bpcheck_gamma((double)(nL * B)) * terms;
   /* times r, which rounds once more */
   return bpcheck_reduction_factor(net->reduction, B) * e * (1.0 + DBL_EPSILON);
 }

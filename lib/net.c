@@ -183,6 +183,18 @@ bpcheck_params_index_b(const bpcheck_params *p, size_t l, size_t k)
 }
 
 int
+bpcheck_params_layer(const bpcheck_params *p, size_t l, size_t *first,
+                     size_t *count)
+{
+  if (l < 1 || l > p->L)
+    return bpcheck_fail(BPCHECK_EINVAL, "no layer %zu in a network of %zu", l,
+                        p->L);
+  *first = bpcheck_params_index_W(p, l, 0, 0);
+  *count = bpcheck_params_index_b(p, l, p->n[l] - 1) + 1 - *first;
+  return BPCHECK_SUCCESS;
+}
+
+int
 bpcheck_params_entry(const bpcheck_params *p, size_t i, size_t *l,
                      int *is_bias, size_t *k, size_t *j)
 {

@@ -221,10 +221,10 @@ cross_check(trial_state *t, const bpcheck_space *s, bpcheck_trial *out)
 
   /* (CD.9) literal vs matrix: each within the bound of its rounding error,
    * so the two within twice it. */
-  if ((status = bpcheck_bound_gradient(t->net, t->batch, t->tol, t->bw)))
+  if ((status = bpcheck_bound_pair(t->net, t->batch, t->tol, t->bw)))
     return status;
   for (size_t i = 0; i < t->tol->size; i++)
-    t->tol->data[i] *= 2.0 * scale;
+    t->tol->data[i] *= scale;
   bpcheck_tolerance lm = {0.0, 0.0, 0.0, t->tol};
   int lm_status = bpcheck_compare(t->mat, t->lit, &lm, t->report);
   out->lm_ratio = t->report->max_ratio;
