@@ -10,8 +10,9 @@
  *
  *   forward   e_z^l, e_a^l as for the cost (CD.7),
  *             from bpcheck_matrix_cost_error
- *   output    e_G = |dG/da| e_a + 4 eps |G|,  G = dC_s/da^L
- *             e_delta^L = r (e_G |f'| + |G| |f''| e_z + 4 eps |G f'|)
+ *   output    e_delta^L from e_z^L, by output.c, for each of its forms
+ *             (e.g. r (e_G |f'| + |G| |f''| e_z + 4 eps |G f'|), G =
+ *             dC_s/da^L, where delta^L = r G f'(z))
  *   backward  u = (W^(l+1))^T delta^(l+1)
  *             e_u = |W^(l+1)|^T (e_delta^(l+1) + gamma |delta^(l+1)|)
  *             e_delta^l = e_u |f'| + |u| |f''| e_z + 4 eps |u f'|
@@ -90,116 +91,66 @@ bpcheck_bound_free(bpcheck_bound_workspace *w)
   free(w);
 }
 
-/* |f''(z)|: (ACT.1) sigma' (1 - 2 sigma), (ACT.2) -2 tanh (1 - tanh^2),
- * (ACT.5) softplus'' = sigma'; 0 for identity and relu (its kink apart). */
-static double
-f_second(bpcheck_activation f, double z)
-{
-  switch (f) {
-  case BPCHECK_SIGMOID:
-    return fabs(bpcheck_activation_df(f, z) *
-                (1.0 - 2.0 * bpcheck_activation_f(f, z)));
-  case BPCHECK_TANH: return fabs(2.0 * tanh(z) * bpcheck_activation_df(f, z));
-  case BPCHECK_SOFTPLUS: return bpcheck_activation_df(BPCHECK_SIGMOID, z);
-  default: return 0.0;
-  }
-}
-
-/* |d dterm / da| of (COST.1)-(COST.4). */
-static double
-dterm_prime(bpcheck_cost c, double a, double y, size_t n_L)
-{
-  switch (c) {
-  case BPCHECK_QUADRATIC: return 1.0;
-  case BPCHECK_MSE: return 2.0 / (double)n_L;
-  case BPCHECK_CROSS_ENTROPY: {
-    const double q = a * (1.0 - a);
-    return fabs(q - (a - y) * (1.0 - 2.0 * a)) / (q * q);
-  }
-  default: return fabs(y / (a * a));
-  }
-}
-
-/* e_delta^L: (FC.4), or (ACT.8) for softmax. */
+/* e_delta^L: (FC.4), (ACT.9) and the fused forms, by output.c from e_z^L.
+ */
 static void
 output_errors(const bpcheck_net *net, const bpcheck_batch *batch,
-              bpcheck_bound_workspace *w)
+              const bpcheck_rounding *u, bpcheck_bound_workspace *w)
 {
-  const size_t L = net->L, nL = net->n[L], B = w->B;
+  const size_t L = net->L, B = w->B;
   const double r = bpcheck_reduction_factor(net->reduction, B);
   const double *Z = bpcheck_matrix_Z(w->forward, L)->data;
   const double *A = bpcheck_matrix_A(w->forward, L)->data;
-  const double *ez = w->ez[L], *ea = w->ea[L];
-  double *ed = w->ed[L];
-  for (size_t s = 0; s < B; s++) {
-    /* G_k = dC_s/da_k and e_G_k; for softmax, S = sum_i a_i G_i, e_S. */
-    double S = 0.0, eS = 0.0, mS = 0.0;
-    for (size_t k = 0; k < nL; k++) {
-      const double a = A[k * B + s], y = gsl_matrix_get(batch->Y, k, s);
-      const double G = bpcheck_cost_dterm(net->cost, a, y, nL);
-      const double eG = dterm_prime(net->cost, a, y, nL) * ea[k * B + s] +
-                        4.0 * DBL_EPSILON * fabs(G);
-      S += a * G;
-      eS += ea[k * B + s] * fabs(G) + a * eG;
-      mS += fabs(a * G);
-      ed[k * B + s] = eG; /* e_G, as yet */
-    }
-    eS += bpcheck_gamma((double)nL) * mS;
-    for (size_t k = 0; k < nL; k++) {
-      const double a = A[k * B + s], z = Z[k * B + s];
-      const double G =
-          bpcheck_cost_dterm(net->cost, a, gsl_matrix_get(batch->Y, k, s), nL);
-      const double eG = ed[k * B + s];
-      double e;
-      if (net->f[L] == BPCHECK_SOFTMAX) {
-        /* delta_k = a_k (G_k - S) */
-        e = ea[k * B + s] * fabs(G - S) + a * (eG + eS) +
-            3.0 * DBL_EPSILON * a * (fabs(G) + fabs(S));
-      } else {
-        const double df = fabs(bpcheck_activation_df(net->f[L], z));
-        e = eG * df + fabs(G) * f_second(net->f[L], z) * ez[k * B + s] +
-            4.0 * DBL_EPSILON * fabs(G * df);
-        if (bpcheck_relu_at_kink(net->f[L], z, ez[k * B + s]))
-          e += fabs(G) + eG;
-      }
-      ed[k * B + s] = r * e * (1.0 + DBL_EPSILON);
-    }
-  }
+  const gsl_matrix *Y = batch->Y;
+  for (size_t s = 0; s < B; s++)
+    bpcheck_output_sample(net, u, r, Z + s, A + s, B, Y->data + s, Y->tda,
+                          w->ez[L] + s, NULL, NULL, NULL, w->ed[L] + s);
 }
 
 /* e_delta^l from e_delta^(l+1): (FC.5). */
 static void
-backward_errors(const bpcheck_net *net, bpcheck_bound_workspace *w, size_t l)
+backward_errors(const bpcheck_net *net, const bpcheck_rounding *u,
+                bpcheck_bound_workspace *w, size_t l)
 {
   const size_t n = net->n[l], nn = net->n[l + 1], B = w->B;
-  const double g = bpcheck_gamma((double)nn);
+  const double eps = u->eps, g = bpcheck_gamma((double)nn, eps);
   const gsl_matrix *W = &net->theta->W[l + 1];
   const double *Dn = bpcheck_matrix_D(w->forward, l + 1)->data;
   const double *Z = bpcheck_matrix_Z(w->forward, l)->data;
+  const double wround = u->eps_in > 0 ? u->eps_in : 0.0;
   for (size_t j = 0; j < n; j++)
     for (size_t s = 0; s < B; s++) {
-      double u = 0.0, eu = 0.0, mu = 0.0;
+      double u_ = 0.0, eu = 0.0, mu = 0.0;
       for (size_t k = 0; k < nn; k++) {
         const double Wkj = W->data[k * W->tda + j], d = Dn[k * B + s];
-        u += Wkj * d;
+        u_ += Wkj * d;
         mu += fabs(Wkj * d);
         eu += fabs(Wkj) * w->ed[l + 1][k * B + s];
       }
-      eu += g * mu;
+      eu += (g + wround) * mu; /* and W rounded into the precision */
       const double z = Z[j * B + s], ez = w->ez[l][j * B + s];
       const double df = fabs(bpcheck_activation_df(net->f[l], z));
-      double e = eu * df + fabs(u) * f_second(net->f[l], z) * ez +
-                 4.0 * DBL_EPSILON * fabs(u * df);
+      /* At an exact kink (z = 0 in every order) f' may be 0 or 1: the
+       * errors of either choice are bounded with 1 (CD.11). */
+      const double dfb =
+          net->f[l] == BPCHECK_RELU && z == 0 && ez == 0 ? 1.0 : df;
+      double e = eu * dfb +
+                 fabs(u_) * bpcheck_output_f_second(net->f[l], z) * ez +
+                 4.0 * eps * fabs(u_ * df);
       if (bpcheck_relu_at_kink(net->f[l], z, ez))
-        e += fabs(u) + eu;
+        e += fabs(u_) + eu;
       w->ed[l][j * B + s] = e;
     }
 }
 
 int
-bpcheck_bound_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
-                       bpcheck_params *bound, bpcheck_bound_workspace *w)
+bpcheck_bound_gradient_at(const bpcheck_net *net, const bpcheck_batch *batch,
+                          bpcheck_precision p, bpcheck_params *bound,
+                          bpcheck_bound_workspace *w)
 {
+  const bpcheck_rounding single = {FLT_EPSILON, FLT_EPSILON / 2};
+  const bpcheck_rounding *u =
+      p == BPCHECK_PRECISION_SINGLE ? &single : &bpcheck_rounding_double;
   int status = bpcheck_params_match(net->theta, bound);
   if (status)
     return status;
@@ -212,15 +163,15 @@ bpcheck_bound_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
   double C;
   if ((status = bpcheck_matrix_cost(net, batch, &C, w->forward)))
     return status;
-  bpcheck_matrix_cost_error(net, batch, w->forward, NULL, w->ez, w->ea);
+  bpcheck_matrix_cost_error(net, batch, w->forward, u, NULL, w->ez, w->ea);
   if ((status =
            bpcheck_matrix_backprop(net, batch, w->nabla, NULL, w->forward)))
     return status;
   const size_t L = net->L, B = w->B;
-  output_errors(net, batch, w);
+  output_errors(net, batch, u, w);
   for (size_t l = L - 1; l >= 1; l--)
-    backward_errors(net, w, l);
-  const double gB = bpcheck_gamma((double)B + 1.0);
+    backward_errors(net, u, w, l);
+  const double gB = bpcheck_gamma((double)B + 1.0, u->eps);
   for (size_t l = 1; l <= L; l++) {
     const double *D = bpcheck_matrix_D(w->forward, l)->data, *ed = w->ed[l];
     const gsl_matrix *Ap =
@@ -234,11 +185,13 @@ bpcheck_bound_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
         double e = 0.0, m = 0.0;
         for (size_t s = 0; s < B; s++) {
           const double a = Ap->data[j * Ap->tda + s];
+          /* e_a^0 = eps_in |x| where the inputs are rounded */
+          const double ea =
+              l > 1 ? w->ea[l - 1][j * B + s] : u->eps_in * fabs(a);
           /* |delta| + e_delta, not |delta|: at a kink e_delta is of the
            * order of delta itself, and the product no longer second order */
           e += ed[k * B + s] * fabs(a) +
-               (fabs(D[k * B + s]) + ed[k * B + s]) *
-                   (l > 1 ? w->ea[l - 1][j * B + s] : 0.0);
+               (fabs(D[k * B + s]) + ed[k * B + s]) * ea;
           m += fabs(D[k * B + s] * a);
         }
         gsl_matrix_set(&bound->W[l], k, j, e + gB * m);
@@ -246,6 +199,14 @@ bpcheck_bound_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
     }
   }
   return BPCHECK_SUCCESS;
+}
+
+int
+bpcheck_bound_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
+                       bpcheck_params *bound, bpcheck_bound_workspace *w)
+{
+  return bpcheck_bound_gradient_at(net, batch, BPCHECK_PRECISION_DOUBLE, bound,
+                                   w);
 }
 
 int

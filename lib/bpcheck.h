@@ -307,6 +307,18 @@ int bpcheck_bound_alloc(bpcheck_bound_workspace **w, const bpcheck_net *net,
 void bpcheck_bound_free(bpcheck_bound_workspace *w);
 int bpcheck_bound_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                            bpcheck_params *bound, bpcheck_bound_workspace *w);
+/* The precision of an implementation: double (float64) or single
+ * (float32, whose inputs, parameters and targets are rounded to float
+ * first). */
+typedef enum {
+  BPCHECK_PRECISION_DOUBLE = 0,
+  BPCHECK_PRECISION_SINGLE
+} bpcheck_precision;
+/* The same bound for a backprop computed at precision p. */
+int bpcheck_bound_gradient_at(const bpcheck_net *net,
+                              const bpcheck_batch *batch, bpcheck_precision p,
+                              bpcheck_params *bound,
+                              bpcheck_bound_workspace *w);
 /* tol <- twice the bound: how far two computations of the gradient (two
  * backprops, or a backprop and the complex step) may be apart (CD.9). */
 int bpcheck_bound_pair(const bpcheck_net *net, const bpcheck_batch *batch,
@@ -410,23 +422,67 @@ int bpcheck_taylor_slope(bpcheck_net *net, const bpcheck_batch *batch,
 /* The tolerance of entry i:
  *   tol_i = atol + rtol max(|g_i|, |r_i|) + btol max_block |r| + abs[i]
  * where max_block is over the W^l or b^l block that holds entry i and abs
- * (may be NULL) is a per-entry allowance such as an error estimate.
- * Entry i passes when |g_i - r_i| <= tol_i (signed: a sign flip fails).
- * An entry whose tol_i is +inf (e.g. a central difference across a relu
- * kink) is skipped: counted apart, neither passed nor failed. */
+ * (may be NULL) is a per-entry allowance such as an error estimate, or the
+ * derived tolerance of bpcheck_tolerance_derive.  Entry i passes when g_i
+ * is within tol_i of r_i (signed: a sign flip fails) or, when alt is not
+ * NULL, of the interval between r_i and alt_i (the two one-sided
+ * gradients at an exact relu kink, (CD.11)).  An entry whose tol_i is +inf
+ * (e.g. a central difference across a relu kink) is skipped: counted apart,
+ * neither passed nor failed. */
 typedef struct {
   double atol, rtol, btol;
   const bpcheck_params *abs;
+  const bpcheck_params *alt;
+  /* For bpcheck_validate: with derive set, abs and alt are derived for
+   * each case by bpcheck_tolerance_derive at this precision. */
+  int derive;
+  bpcheck_precision precision;
 } bpcheck_tolerance;
+
+/* (CD.10) The factor K on the sum of the two rounding-error bounds. */
+#define BPCHECK_TOL_K 2.0
+
+/* (CD.10) The tolerance of a candidate computed at precision p against the
+ * reference r (the matrix backprop of net and batch), entry by entry, into
+ * tol:
+ *   tol_i = K (e_i + e_p,i) + eps_p max_block |r| + eta_p,
+ * e the reference's rounding-error bound (bpcheck_bound_gradient), e_p a
+ * correct implementation's at precision p, eps_p the machine epsilon of p
+ * and eta_p its smallest normal number.  When alt is not NULL, the
+ * reference with relu'(0) = 1 goes there, and *have_alt (may be NULL) says
+ * whether any entry differs from r: an exact relu kink (CD.11).
+ * BPCHECK_EDOM, naming the entry, when a bound overflows. */
+int bpcheck_tolerance_derive(const bpcheck_net *net,
+                             const bpcheck_batch *batch, bpcheck_precision p,
+                             const bpcheck_params *r, bpcheck_params *tol,
+                             bpcheck_params *alt, int *have_alt);
+/* The tolerance of one case: out = *tol; with tol->derive, plus the
+ * allowances of bpcheck_tolerance_derive at tol->precision in out->abs (the
+ * derived tolerance is added to atol + rtol max(|g|, |r|), which only
+ * widen it) and the other one-sided reference in out->alt where the case
+ * has an exact kink.  *abs and *alt are allocated here: free them with
+ * bpcheck_params_free after the comparison. */
+int bpcheck_tolerance_apply(const bpcheck_net *net, const bpcheck_batch *batch,
+                            const bpcheck_params *r,
+                            const bpcheck_tolerance *tol,
+                            bpcheck_tolerance *out, bpcheck_params **abs,
+                            bpcheck_params **alt);
+/* BPCHECK_SUCCESS when the cost, every z, a and delta of the forward and
+ * backward passes and every gradient entry are finite doubles; else
+ * BPCHECK_EDOM with a message naming the first quantity that is not (so
+ * that no comparison is made against an infinite or NaN reference). */
+int bpcheck_reference_finite(const bpcheck_net *net,
+                             const bpcheck_batch *batch);
 
 typedef struct {
   size_t index;   /* in the block */
   size_t l, k, j; /* j unused for a bias */
   int is_bias;
-  double expected; /* reference r_i */
-  double received; /* candidate g_i */
-  double abserr;   /* |g_i - r_i| */
-  double tol;      /* tol_i */
+  double expected;    /* reference r_i */
+  double received;    /* candidate g_i */
+  double abserr;      /* distance of g_i from r_i (or from [r_i, alt_i]) */
+  double tol;         /* tol_i */
+  double alternative; /* alt_i, the other one-sided value (= r_i if none) */
 } bpcheck_entry;
 
 typedef struct {
@@ -434,15 +490,18 @@ typedef struct {
   double max_relerr; /* |g - r| / |r|, over entries with r != 0 */
   double max_ratio;  /* max abserr / tol */
   size_t n_fail, n_skipped;
+  size_t n_kink;       /* entries with two one-sided values (alt != r) */
   bpcheck_entry worst; /* the entry of max_ratio */
+  bpcheck_entry kink;  /* the first entry at a kink, when n_kink > 0 */
 } bpcheck_block_report;
 
 typedef struct {
   size_t L;
   bpcheck_block_report *W, *b; /* [1..L] */
-  size_t n_checked, n_fail, n_skipped;
+  size_t n_checked, n_fail, n_skipped, n_kink;
   double max_ratio;
   bpcheck_entry worst;
+  bpcheck_entry kink; /* the first entry at an exact kink */
 } bpcheck_report;
 
 int bpcheck_report_alloc(bpcheck_report **r, size_t L);

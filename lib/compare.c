@@ -39,6 +39,14 @@ bpcheck_report_free(bpcheck_report *r)
   free(r);
 }
 
+/* The distance of g from r, or from the interval between r and alt. */
+static double
+distance(double g, double r, double alt)
+{
+  const double lo = fmin(r, alt), hi = fmax(r, alt);
+  return isnan(g) || isnan(r) ? NAN : g < lo ? lo - g : g > hi ? g - hi : 0;
+}
+
 /* Compares the n entries of one block, starting at index first. */
 static void
 compare_block(const bpcheck_params *ref, const bpcheck_params *cand,
@@ -46,17 +54,20 @@ compare_block(const bpcheck_params *ref, const bpcheck_params *cand,
               bpcheck_block_report *br)
 {
   const double *r = ref->data + first, *g = cand->data + first;
+  const double *alt = tol->alt ? tol->alt->data + first : r;
   double rmax = 0.0;
   for (size_t i = 0; i < n; i++)
     rmax = fmax(rmax, fabs(r[i]));
 
   br->max_abserr = br->max_relerr = br->max_ratio = 0.0;
-  br->n_fail = br->n_skipped = 0;
-  br->worst =
-      (bpcheck_entry){.index = first, .expected = r[0], .received = g[0]};
+  br->n_fail = br->n_skipped = br->n_kink = 0;
+  br->worst = (bpcheck_entry){.index = first,
+                              .expected = r[0],
+                              .received = g[0],
+                              .alternative = alt[0]};
   int have_worst = 0;
   for (size_t i = 0; i < n; i++) {
-    double abserr = fabs(g[i] - r[i]);
+    double abserr = distance(g[i], r[i], alt[i]);
     double t = tol->atol + tol->rtol * fmax(fabs(g[i]), fabs(r[i])) +
                tol->btol * rmax + (tol->abs ? tol->abs->data[first + i] : 0);
     if (t == INFINITY && !isnan(abserr)) {
@@ -72,18 +83,25 @@ compare_block(const bpcheck_params *ref, const bpcheck_params *cand,
     br->max_abserr = fmax(br->max_abserr, abserr);
     if (r[i] != 0)
       br->max_relerr = fmax(br->max_relerr, abserr / fabs(r[i]));
+    bpcheck_entry e = {.index = first + i,
+                       .expected = r[i],
+                       .received = g[i],
+                       .abserr = abserr,
+                       .tol = t,
+                       .alternative = alt[i]};
+    if (alt[i] != r[i] && br->n_kink++ == 0)
+      br->kink = e;
     if (!have_worst || ratio > br->max_ratio) {
       have_worst = 1;
       br->max_ratio = ratio;
-      br->worst.index = first + i;
-      br->worst.expected = r[i];
-      br->worst.received = g[i];
-      br->worst.abserr = abserr;
-      br->worst.tol = t;
+      br->worst = e;
     }
   }
   bpcheck_params_entry(ref, br->worst.index, &br->worst.l, &br->worst.is_bias,
                        &br->worst.k, &br->worst.j);
+  if (br->n_kink)
+    bpcheck_params_entry(ref, br->kink.index, &br->kink.l, &br->kink.is_bias,
+                         &br->kink.k, &br->kink.j);
 }
 
 int
@@ -95,6 +113,8 @@ bpcheck_compare(const bpcheck_params *r, const bpcheck_params *g,
     return status;
   if (tol->abs && (status = bpcheck_params_match(r, tol->abs)))
     return status;
+  if (tol->alt && (status = bpcheck_params_match(r, tol->alt)))
+    return status;
   if (report->L != r->L)
     return bpcheck_fail(BPCHECK_EBADLEN, "a report for %zu layers, not %zu",
                         report->L, r->L);
@@ -102,7 +122,7 @@ bpcheck_compare(const bpcheck_params *r, const bpcheck_params *g,
     return bpcheck_fail(BPCHECK_EINVAL, "tolerances must be >= 0");
 
   report->n_checked = r->size;
-  report->n_fail = report->n_skipped = 0;
+  report->n_fail = report->n_skipped = report->n_kink = 0;
   report->max_ratio = -1.0;
   for (size_t l = 1; l <= r->L; l++) {
     bpcheck_block_report *blocks[2] = {&report->W[l], &report->b[l]};
@@ -113,6 +133,9 @@ bpcheck_compare(const bpcheck_params *r, const bpcheck_params *g,
       compare_block(r, g, tol, first[m], count[m], blocks[m]);
       report->n_fail += blocks[m]->n_fail;
       report->n_skipped += blocks[m]->n_skipped;
+      if (blocks[m]->n_kink && report->n_kink == 0)
+        report->kink = blocks[m]->kink;
+      report->n_kink += blocks[m]->n_kink;
       if (blocks[m]->max_ratio > report->max_ratio) {
         report->max_ratio = blocks[m]->max_ratio;
         report->worst = blocks[m]->worst;

@@ -75,19 +75,53 @@ f_complex(bpcheck_activation f, double complex z)
   }
 }
 
-/* One output's cost term, (COST.1)-(COST.4). */
+/* One sample's cost from z^L and a^L, in the forms of output.c that stay
+ * accurate at saturated outputs (COST.6)-(COST.9): only the imaginary part
+ * is used, but it is the derivative of the real part's formula, so that
+ * formula must not cancel either. */
 static double complex
-cost_complex(bpcheck_cost c, double complex a, double y, size_t n_L)
+cost_complex(const bpcheck_net *net, const double complex *z,
+             const double complex *a, const bpcheck_batch *batch, size_t s)
 {
-  double complex d = a - y;
-  switch (c) {
-  case BPCHECK_QUADRATIC: return 0.5 * d * d;
-  case BPCHECK_MSE: return d * d / (double)n_L;
-  case BPCHECK_CROSS_ENTROPY:
-    return -((y != 0 ? y * clog(a) : 0) +
-             (y != 1 ? (1 - y) * clog(1.0 - a) : 0));
-  default: return y != 0 ? -y * clog(a) : 0;
+  const size_t n = net->n[net->L];
+  const bpcheck_activation f = net->f[net->L];
+  const bpcheck_cost c = net->cost;
+  double complex C = 0, E = 0, logE = 0;
+  double mx = -INFINITY;
+  if (f == BPCHECK_SOFTMAX) { /* (ACT.6) shifted by max Re z */
+    for (size_t k = 0; k < n; k++)
+      mx = fmax(mx, creal(z[k]));
+    for (size_t k = 0; k < n; k++)
+      E += cexp(z[k] - mx);
+    logE = clog(E);
   }
+  for (size_t k = 0; k < n; k++) {
+    const double y = gsl_matrix_get(batch->Y, k, s);
+    double complex abar = 0, rest = 0; /* 1 - a_k; sum_(i != k) e_i */
+    if (f == BPCHECK_SOFTMAX) {
+      for (size_t i = 0; i < n; i++)
+        if (i != k)
+          rest += cexp(z[i] - mx);
+      abar = rest / E;
+    } else if (f == BPCHECK_SIGMOID)
+      abar = f_complex(BPCHECK_SIGMOID, -z[k]);
+    if (c == BPCHECK_CATEGORICAL_CROSS_ENTROPY) { /* softmax: (COST.4) */
+      C += y != 0 ? y * ((mx - z[k]) + logE) : 0;
+    } else if (c == BPCHECK_CROSS_ENTROPY && f == BPCHECK_SIGMOID) {
+      C += f_complex(BPCHECK_SOFTPLUS, z[k]) - y * z[k]; /* (COST.3) */
+    } else if (c == BPCHECK_CROSS_ENTROPY) {             /* after a softmax */
+      if (y != 0)
+        C -= y * ((z[k] - mx) - logE);
+      if (y != 1)
+        C -= (1 - y) * (clog(rest) - logE);
+    } else {
+      const double complex d = f == BPCHECK_SIGMOID || f == BPCHECK_SOFTMAX
+                                   ? (1 - y) * a[k] - y * abar /* (COST.9) */
+                                   : a[k] - y;
+      C += c == BPCHECK_QUADRATIC ? 0.5 * d * d : d * d / (double)n;
+    }
+  }
+  return C;
 }
 
 /* C at theta with parameter i moved by i h: the imaginary part, over h. */
@@ -126,9 +160,7 @@ derivative(const bpcheck_net *net, const bpcheck_batch *batch, size_t i,
         for (size_t k = 0; k < n; k++)
           a[k] = f_complex(net->f[l], z[k]);
     }
-    for (size_t k = 0; k < net->n[L]; k++)
-      C += cost_complex(net->cost, a[k], gsl_matrix_get(batch->Y, k, s),
-                        net->n[L]);
+    C += cost_complex(net, w->z, a, batch, s);
   }
   return bpcheck_reduction_factor(net->reduction, batch->B) * cimag(C) /
          CSTEP_H;

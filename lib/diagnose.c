@@ -21,17 +21,34 @@
 
 #include "internal.h"
 
-/* Does g match c r (+ 0) over [first, first + n) within tol, entry by
- * entry?  Uses the same per-entry tolerance as bpcheck_compare, without its
- * block term. */
+/* The tolerance of entry i of a block whose allowances start at abs (NULL
+ * when tol has none) for g_i against e = c r_i: the comparison's, with the
+ * derived allowance scaled by |c| when c makes the reference larger. */
+static double
+allowance(const bpcheck_tolerance *tol, const double *abs, size_t i, double v,
+          double e, double c)
+{
+  return tol->atol + tol->rtol * fmax(fabs(v), fabs(e)) +
+         (abs ? abs[i] * fmax(1.0, fabs(c)) : 0.0);
+}
+
+/* The allowances of the block starting at entry first, or NULL. */
+static const double *
+block_abs(const bpcheck_tolerance *tol, size_t first)
+{
+  return tol->abs ? tol->abs->data + first : NULL;
+}
+
+/* Does g match c r (+ 0) over n entries within tol, entry by entry (abs:
+ * the block's allowances, or NULL)?  Uses the same per-entry tolerance as
+ * bpcheck_compare, without its block term. */
 static int
 matches(const double *r, const double *g, size_t n, double c,
-        const bpcheck_tolerance *tol)
+        const bpcheck_tolerance *tol, const double *abs)
 {
   for (size_t i = 0; i < n; i++) {
     double e = c * r[i];
-    double t = tol->atol + tol->rtol * fmax(fabs(g[i]), fabs(e));
-    if (!(fabs(g[i] - e) <= t))
+    if (!(fabs(g[i] - e) <= allowance(tol, abs, i, g[i], e, c)))
       return 0;
   }
   return 1;
@@ -89,7 +106,8 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
 
   /* A constant factor across everything, or a sign flip. */
   double c = factor(r->data, g->data, P);
-  if (c != 0 && !near(c, 1.0) && matches(r->data, g->data, P, c, tol)) {
+  if (c != 0 && !near(c, 1.0) &&
+      matches(r->data, g->data, P, c, tol, block_abs(tol, 0))) {
     d->factor = c;
     if (near(c, -1.0)) {
       d->bug = BPCHECK_BUG_SIGN;
@@ -108,10 +126,11 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
   bpcheck_matrix_workspace *w = NULL;
   if ((status = bpcheck_params_alloc(&alt, r->L, r->n)) ||
       (status = bpcheck_matrix_alloc(&w, net, B)) ||
-      (status = bpcheck_matrix_backprop_variant(net, batch, alt, NULL, w, 1)))
+      (status = bpcheck_matrix_backprop_variant(net, batch, alt, NULL, w,
+                                                BPCHECK_VARIANT_WITHOUT_DF)))
     goto done;
   if (net->f[net->L] != BPCHECK_IDENTITY &&
-      matches(alt->data, g->data, P, 1.0, tol)) {
+      matches(alt->data, g->data, P, 1.0, tol, block_abs(tol, 0))) {
     d->bug = BPCHECK_BUG_OUTPUT_DERIVATIVE;
     d->layer = net->L;
     snprintf(d->text, sizeof d->text,
@@ -129,8 +148,10 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
     size_t iW = bpcheck_params_index_W(r, l, 0, 0);
     size_t ib = bpcheck_params_index_b(r, l, 0);
     size_t nW = r->n[l] * r->n[l - 1], nb = r->n[l];
-    int fw = !matches(r->data + iW, g->data + iW, nW, 1.0, tol);
-    int fb = !matches(r->data + ib, g->data + ib, nb, 1.0, tol);
+    int fw =
+        !matches(r->data + iW, g->data + iW, nW, 1.0, tol, block_abs(tol, iW));
+    int fb =
+        !matches(r->data + ib, g->data + ib, nb, 1.0, tol, block_abs(tol, ib));
     weights_fail |= fw, biases_fail |= fb;
     if (fw || fb)
       failing_layers++, last = l;
@@ -141,8 +162,8 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
       for (size_t k = 0; transposed && k < R->size1; k++)
         for (size_t j = 0; transposed && j < R->size2; j++) {
           double e = gsl_matrix_get(R, j, k), v = gsl_matrix_get(G, k, j);
-          transposed =
-              fabs(v - e) <= tol->atol + tol->rtol * fmax(fabs(v), fabs(e));
+          transposed = fabs(v - e) <= allowance(tol, block_abs(tol, iW),
+                                                k * R->size2 + j, v, e, 1.0);
         }
       if (transposed) {
         d->bug = BPCHECK_BUG_TRANSPOSED;
@@ -162,7 +183,8 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
     size_t l0 = 0;
     for (size_t l = 1; l <= r->L && !l0; l++) {
       size_t ib = bpcheck_params_index_b(r, l, 0);
-      if (!matches(r->data + ib, g->data + ib, r->n[l], 1.0, tol))
+      if (!matches(r->data + ib, g->data + ib, r->n[l], 1.0, tol,
+                   block_abs(tol, ib)))
         l0 = l, cb = factor(r->data + ib, g->data + ib, r->n[l]);
     }
     d->layer = l0;

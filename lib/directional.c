@@ -116,7 +116,8 @@ prepare(bpcheck_net *net, const bpcheck_batch *batch, const bpcheck_params *g,
   if ((status = bpcheck_matrix_cost(net, batch, C0, w->forward)))
     return status;
   *p0 = bpcheck_matrix_relu_pattern(w->forward);
-  w->e_C = bpcheck_matrix_cost_error(net, batch, w->forward, w->v, NULL, NULL);
+  w->e_C = bpcheck_matrix_cost_error(net, batch, w->forward, NULL, w->v, NULL,
+                                     NULL);
   memcpy(w->theta0, net->theta->data, w->P * sizeof *w->theta0);
   return BPCHECK_SUCCESS;
 }

@@ -6,7 +6,10 @@
  * change (a rank-1 update), and only the layers after l+1 need full
  * products.  The cost change is accumulated as a difference,
  *
- *   dC(t) = r sum_s sum_k [term(a'^L_ks, y_ks) - term(a^L_ks, y_ks)],
+ *   dC(t) = r sum_s sum_k [term(z'^L_ks, y_ks) - term(z^L_ks, y_ks)]
+ *
+ * (each term from z and a = f(z) by output.c; a softmax column's cost at
+ * once),
  *
  * so that C(theta + t e_i) - C(theta - t e_i) = dC(t) - dC(-t) does not carry
  * the cancellation of two full costs.  The four steps +/-h, +/-h/2 of every
@@ -48,8 +51,8 @@ struct bpcheck_fastfd_workspace {
   size_t L, B, q; /* q perturbations per chunk */
   size_t *n;
   bpcheck_matrix_workspace *forward; /* the cached Z^l, A^l */
-  double *term0;                     /* term(a^L_ks, y_ks), n_L x B */
-  lane *lanes;                       /* one per thread */
+  double *term0; /* term(z^L_ks, y_ks), n_L x B; softmax: C_s in row 0 */
+  lane *lanes;   /* one per thread */
   int n_lanes;
   size_t kinks;
 };
@@ -142,20 +145,16 @@ bpcheck_fastfd_kinks(const bpcheck_fastfd_workspace *w)
   return w->kinks;
 }
 
-/* sum_k [term(a'_k, y_ks) - term(a_k, y_ks)] for column c of a' (stride
- * cols) against sample s, whose unperturbed terms are cached in term0. */
+/* The change of a softmax column's cost: column c of z' (stride cols)
+ * against sample s, whose unperturbed cost is cached in term0[s]. */
 static double
 column_cost_change(const bpcheck_net *net, const gsl_matrix *Y,
-                   const double *term0, size_t B, const double *Ap,
-                   size_t cols, size_t c, size_t s)
+                   const double *term0, const double *Zp, size_t cols,
+                   size_t c, size_t s)
 {
-  const size_t nL = net->n[net->L];
-  double d = 0.0;
-  for (size_t k = 0; k < nL; k++)
-    d += bpcheck_cost_term(net->cost, Ap[k * cols + c],
-                           Y->data[k * Y->tda + s], nL) -
-         term0[k * B + s];
-  return d;
+  return bpcheck_output_softmax_cost(net->cost, net->n[net->L], Zp + c, cols,
+                                     Y->data + s, Y->tda) -
+         term0[s];
 }
 
 /* dC of the q perturbations of layer l in the lane (t, k, j, bias): each
@@ -193,15 +192,15 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
         A[c] = bpcheck_activation_f(net->f[l], zp) - Al[k * B + s];
       } else if (net->f[L] != BPCHECK_SOFTMAX) {
         /* At an element-wise output only a^L_k changes, and its term. */
-        dC += bpcheck_cost_term(net->cost, bpcheck_activation_f(net->f[L], zp),
-                                Y->data[k * Y->tda + s], nl) -
+        dC += bpcheck_output_term(net->f[L], net->cost, nl, zp,
+                                  bpcheck_activation_f(net->f[L], zp),
+                                  Y->data[k * Y->tda + s]) -
               w->term0[k * B + s];
       } else {
-        /* Softmax: every a^L_i of the column changes. */
+        /* Softmax: every a^L_i of the column changes; its cost from z'. */
         for (size_t i = 0; i < nl; i++)
           dZ[i * cols + c] = i == k ? zp : Zl[i * B + s];
-        bpcheck_softmax(nl, dZ + c, cols, A + c, cols);
-        dC += column_cost_change(net, Y, w->term0, B, A, cols, c, s);
+        dC += column_cost_change(net, Y, w->term0, dZ, cols, c, s);
       }
     }
     ln->dC[p] = r * dC;
@@ -238,11 +237,9 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
             if ((zp[s] > 0) != (z[s] > 0))
               ln->kink[p] = 1;
         }
-    if (net->f[m] == BPCHECK_SOFTMAX)
-      for (size_t c = 0; c < cols; c++)
-        bpcheck_softmax(nm, dZ + c, cols, A + c, cols);
-    else
-      bpcheck_activation_array(net->f[m], nm * cols, dZ, A);
+    if (m == L && net->f[m] == BPCHECK_SOFTMAX)
+      break; /* its cost comes from Z' alone, below */
+    bpcheck_activation_array(net->f[m], nm * cols, dZ, A);
     if (m == L)
       break;
     for (size_t i = 0; i < nm; i++)
@@ -256,15 +253,23 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
                    0.0, &dZn);
   }
 
-  /* dC of each perturbation, row by row of A^L (contiguous in memory). */
+  /* dC of each perturbation: column by column of Z' for a softmax output,
+   * else row by row of Z' and A^L (contiguous in memory). */
   const size_t nL = net->n[L];
   for (size_t p = 0; p < q; p++)
     ln->dC[p] = 0.0;
-  for (size_t k = 0; k < nL; k++)
+  if (net->f[L] == BPCHECK_SOFTMAX) {
     for (size_t p = 0; p < q; p++)
-      ln->dC[p] +=
-          bpcheck_cost_change(net->cost, B, A + k * cols + p * B,
-                              Y->data + k * Y->tda, w->term0 + k * B, nL);
+      for (size_t s = 0; s < B; s++)
+        ln->dC[p] +=
+            column_cost_change(net, Y, w->term0, dZ, cols, p * B + s, s);
+  } else {
+    for (size_t k = 0; k < nL; k++)
+      for (size_t p = 0; p < q; p++)
+        ln->dC[p] += bpcheck_cost_change(
+            net->f[L], net->cost, B, dZ + k * cols + p * B,
+            A + k * cols + p * B, Y->data + k * Y->tda, w->term0 + k * B, nL);
+  }
   for (size_t p = 0; p < q; p++)
     ln->dC[p] *= r;
 }
@@ -319,13 +324,23 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
     return status;
 
   const bpcheck_params *theta = net->theta;
+  const gsl_matrix *ZL = bpcheck_matrix_Z(w->forward, net->L);
   const gsl_matrix *AL = bpcheck_matrix_A(w->forward, net->L);
-  const size_t nL = net->n[net->L];
-  for (size_t k = 0; k < nL; k++) /* the unperturbed cost terms, once */
-    for (size_t s = 0; s < w->B; s++)
-      w->term0[k * w->B + s] =
-          bpcheck_cost_term(net->cost, gsl_matrix_get(AL, k, s),
-                            gsl_matrix_get(batch->Y, k, s), nL);
+  const gsl_matrix *Y = batch->Y;
+  const size_t nL = net->n[net->L], B = w->B;
+  /* The unperturbed cost terms, once: term(z, a, y) of every output, or
+   * for a softmax output the cost of each column (in the first row). */
+  for (size_t k = 0; k < nL; k++)
+    for (size_t s = 0; s < B; s++)
+      w->term0[k * B + s] =
+          net->f[net->L] == BPCHECK_SOFTMAX
+              ? (k == 0
+                     ? bpcheck_output_softmax_cost(net->cost, nL, ZL->data + s,
+                                                   B, Y->data + s, Y->tda)
+                     : 0.0)
+              : bpcheck_output_term(net->f[net->L], net->cost, nL,
+                                    ZL->data[k * B + s], AL->data[k * B + s],
+                                    Y->data[k * Y->tda + s]);
   size_t kinks = 0;
   for (size_t l = 1; l <= net->L; l++) {
     /* The parameters of layer l: W^l then b^l, contiguous in the block, in

@@ -117,7 +117,8 @@ bpcheck_fdiff_prepare(const bpcheck_net *net, const bpcheck_batch *batch,
     return status;
   /* At theta; within the steps it changes by a relative O(h): a second-
    * order term. */
-  *e_C = bpcheck_matrix_cost_error(net, batch, forward, NULL, NULL, NULL);
+  *e_C =
+      bpcheck_matrix_cost_error(net, batch, forward, NULL, NULL, NULL, NULL);
   return BPCHECK_SUCCESS;
 }
 

@@ -14,6 +14,16 @@ void *bpcheck_calloc(size_t n, size_t size);
  */
 void bpcheck_test_fail_allocation(size_t n);
 
+/* The rounding of the arithmetic whose error a bound describes: the
+ * machine epsilon eps of its precision (DBL_EPSILON, or FLT_EPSILON for a
+ * float32 implementation) and eps_in, the relative rounding of the case's
+ * inputs, parameters and targets into that precision (0 for double: they
+ * are doubles already). */
+typedef struct {
+  double eps, eps_in;
+} bpcheck_rounding;
+extern const bpcheck_rounding bpcheck_rounding_double;
+
 /* Copies n[0..L] into a new array; NULL when out of memory. */
 size_t *bpcheck_sizes_dup(size_t L, const size_t *n);
 
@@ -41,9 +51,11 @@ int bpcheck_fdiff_prepare(const bpcheck_net *net, const bpcheck_batch *batch,
                           const bpcheck_params *g, const bpcheck_params *err,
                           bpcheck_matrix_workspace *forward, double *C0,
                           double *e_C);
-/* sum_s [term(a_s, y_s) - t0_s] over n samples (COST.1)-(COST.4). */
-double bpcheck_cost_change(bpcheck_cost c, size_t n, const double *a,
-                           const double *y, const double *t0, size_t n_L);
+/* sum_s [term(z_s, a_s, y_s) - t0_s] over n samples of an element-wise
+ * output (COST.1)-(COST.3). */
+double bpcheck_cost_change(bpcheck_activation f, bpcheck_cost c, size_t n,
+                           const double *z, const double *a, const double *y,
+                           const double *t0, size_t n_L);
 /* (CD.4) the levels of Richardson's table, and the roots of eps that set
  * its step and the smaller step tried where a relu kink lies within it. */
 #define BPCHECK_FDIFF_LEVELS 3
@@ -58,38 +70,75 @@ double bpcheck_fdiff_step(double theta, double root);
 double bpcheck_fdiff_richardson(size_t levels, const double *delta, double h,
                                 double theta, double e_C, double *trunc_err,
                                 double *round_err);
-/* The matrix backprop, or, with without_df, the gradient of the classic bug
- * that leaves f_L'(z^L) out of the output delta (diagnose.c compares a
- * candidate against it). */
+/* The matrix backprop with flags: BPCHECK_VARIANT_WITHOUT_DF, the gradient
+ * of the classic bug that leaves f_L'(z^L) out of the output delta
+ * (diagnose.c compares a candidate against it);
+ * BPCHECK_VARIANT_RELU_AT_ZERO_ONE, relu'(0) taken as 1 instead of 0 (the
+ * other one-sided derivative at an exact kink, (CD.11)). */
+enum { BPCHECK_VARIANT_WITHOUT_DF = 1, BPCHECK_VARIANT_RELU_AT_ZERO_ONE = 2 };
 int bpcheck_matrix_backprop_variant(const bpcheck_net *net,
                                     const bpcheck_batch *batch,
                                     bpcheck_params *nabla, double *C,
-                                    bpcheck_matrix_workspace *w,
-                                    int without_df);
+                                    bpcheck_matrix_workspace *w, int flags);
 /* (CD.7) A bound, to first order, on the absolute rounding error of the
  * cost computed by the last forward pass in w (bpcheck_matrix_cost); uses
  * the workspace's deltas as scratch, and absW, when not NULL, room for as
  * many doubles as the parameter block, to multiply by |W^l| with dgemm.
  * With ez and ea (arrays [1..L] of n_l x B, or NULL), the bounds e_z^l and
- * e_a^l of every layer are left there too (bound.c carries them on). */
+ * e_a^l of every layer are left there too (bound.c carries them on).  u:
+ * the rounding of the arithmetic bounded (NULL: double's). */
 double bpcheck_matrix_cost_error(const bpcheck_net *net,
                                  const bpcheck_batch *batch,
-                                 bpcheck_matrix_workspace *w, double *absW,
+                                 bpcheck_matrix_workspace *w,
+                                 const bpcheck_rounding *u, double *absW,
                                  double *const *ez, double *const *ea);
 /* gamma_n = n eps / (1 - n eps): Higham's bound on the relative error of a
- * chain of n roundings. */
+ * chain of n roundings, with eps the precision's machine epsilon (twice its
+ * unit roundoff: a factor 2 of margin, as everywhere in the bounds). */
 static inline double
-bpcheck_gamma(double n)
+bpcheck_gamma(double n, double eps)
 {
-  return n * DBL_EPSILON / (1.0 - n * DBL_EPSILON);
+  return n * eps / (1.0 - n * eps);
 }
-/* A relu input z whose rounding error bound ez reaches 0: another order of
- * summation may put it on the other side of the kink. */
+/* A relu input z whose rounding error bound ez reaches 0 (ez > 0): another
+ * order of summation may put it on the other side of the kink.  An input
+ * exactly 0 with ez = 0 (every product of its sum is 0) is 0 in every
+ * order: an exact kink, where the gradient is accepted between its
+ * one-sided values instead (proofs/06, (CD.11)). */
 static inline int
 bpcheck_relu_at_kink(bpcheck_activation f, double z, double ez)
 {
-  return f == BPCHECK_RELU && fabs(z) <= ez;
+  return f == BPCHECK_RELU && ez > 0 && fabs(z) <= ez;
 }
+
+/* The output layer (output.c, proofs/02 (COST.6)-(COST.9)). ----------- */
+/* a and 1 - a of a softmax column, each accurate (abar may be NULL). */
+void bpcheck_softmax_pair(size_t n, const double *z, size_t zs, double *a,
+                          size_t as, double *abar, size_t abs);
+/* 1 - a of an element-wise output: sigma(-z) after a sigmoid. */
+double bpcheck_output_abar(bpcheck_activation f, double z, double a);
+/* a - y, as (1 - y) a - y (1 - a) after a sigmoid (COST.9). */
+double bpcheck_output_diff(bpcheck_activation f, double z, double a, double y);
+/* The cost term of an element-wise output (not softmax) from z, a = f(z). */
+double bpcheck_output_term(bpcheck_activation f, bpcheck_cost c, size_t n_L,
+                           double z, double a, double y);
+/* The cost of a softmax column from its z alone. */
+double bpcheck_output_softmax_cost(bpcheck_cost c, size_t n, const double *z,
+                                   size_t zs, const double *y, size_t ys);
+/* C_s of one sample: z^L and a^L with stride zs, y with stride ys. */
+double bpcheck_output_cost(const bpcheck_net *net, const double *z,
+                           const double *a, size_t zs, const double *y,
+                           size_t ys);
+/* One sample's C_s, delta^L (times r, stride zs) and, given the bounds ez
+ * (stride zs) of z^L, the bounds eC of C_s and ed of delta^L at rounding u.
+ * Any output may be NULL; ez NULL means z exact. */
+void bpcheck_output_sample(const bpcheck_net *net, const bpcheck_rounding *u,
+                           double r, const double *z, const double *a,
+                           size_t zs, const double *y, size_t ys,
+                           const double *ez, double *C, double *eC,
+                           double *delta, double *ed);
+/* |f''(z)| of an element-wise activation (0 for relu and identity). */
+double bpcheck_output_f_second(bpcheck_activation f, double z);
 /* The entries of W^l and b^l, contiguous in the block: first, count;
  * BPCHECK_EINVAL when there is no layer l. */
 int bpcheck_params_layer(const bpcheck_params *p, size_t l, size_t *first,

@@ -28,7 +28,8 @@ struct bpcheck_literal_workspace {
   double **a;     /* a[l][k] = a^l_k, a[0] = x */
   double **delta; /* delta[l][k] = delta^l_k = dC_s/dz^l_k */
   double *dC_da;  /* dC_s/da^L_k */
-  double *block;  /* the memory behind z, a, delta and dC_da */
+  double *abar;   /* 1 - a^L_k, computed on its own (COST.8) */
+  double *block;  /* the memory behind z, a, delta, dC_da and abar */
 };
 
 #define W(l, k, j) gsl_matrix_get(&net->theta->W[(l)], (k), (j))
@@ -42,7 +43,7 @@ bpcheck_literal_alloc(bpcheck_literal_workspace **out, const bpcheck_net *net)
   size_t L = net->L, total = 0;
   for (size_t l = 0; l <= L; l++)
     total += 3 * net->n[l]; /* z, a, delta of layer l */
-  total += net->n[L];       /* dC_da */
+  total += 2 * net->n[L];   /* dC_da, abar */
 
   bpcheck_literal_workspace *w = bpcheck_calloc(1, sizeof *w);
   if (w) {
@@ -63,7 +64,8 @@ bpcheck_literal_alloc(bpcheck_literal_workspace **out, const bpcheck_net *net)
     w->a[l] = p, p += net->n[l];
     w->delta[l] = p, p += net->n[l];
   }
-  w->dC_da = p;
+  w->dC_da = p, p += net->n[L];
+  w->abar = p;
   *out = w;
   return BPCHECK_SUCCESS;
 }
@@ -128,6 +130,8 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
 
   const size_t L = net->L, *n = net->n;
   double **z = w->z, **a = w->a, **delta = w->delta, *dC_da = w->dC_da;
+  double *abar = w->abar;
+  const gsl_matrix *Y = batch->Y;
   double cost = 0.0;
 
   /* (COST.5) C = r sum_s C_s, so dC/dtheta = r sum_s dC_s/dtheta. */
@@ -159,36 +163,75 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
           a[l][k] = bpcheck_activation_f(net->f[l], z[l][k]);
       }
       /* (ACT.6) softmax: a^L_k = e^(z^L_k) / sum_i e^(z^L_i), which needs
-       * every z^L_i first. */
+       * every z^L_i first; with 1 - a^L_k beside it (COST.8). */
       if (net->f[l] == BPCHECK_SOFTMAX)
-        bpcheck_softmax(n[l], z[l], 1, a[l], 1);
+        bpcheck_softmax_pair(n[l], z[l], 1, a[l], 1, abar, 1);
     }
+    /* (COST.8) 1 - a^L_k without cancellation: sigma(-z) for a sigmoid. */
+    if (net->f[L] != BPCHECK_SOFTMAX)
+      for (size_t k = 0; k < n[L]; k++)
+        abar[k] = bpcheck_output_abar(net->f[L], z[L][k], a[L][k]);
 
-    /* The cost of this sample and its gradient with respect to the output:
-     * (COST.1)-(COST.4) C_s = sum_k term(a^L_k, y_k), dC_s/da^L_k. */
+    /* The cost of this sample, (COST.1)-(COST.4) C_s = sum_k term(a^L_k,
+     * y_k), computed from z^L where a^L saturates (output.c). */
+    cost += r * bpcheck_output_cost(net, z[L], a[L], 1, Y->data + s, Y->tda);
+
+    /* Its gradient with respect to the output, dC_s/da^L_k. */
     for (size_t k = 0; k < n[L]; k++) {
-      cost += r * bpcheck_cost_term(net->cost, a[L][k], y(k, s), n[L]);
-      dC_da[k] = bpcheck_cost_dterm(net->cost, a[L][k], y(k, s), n[L]);
+      /* (COST.9) a^L_k - y_k, as (1 - y) a - y (1 - a) where 1 - a has
+       * its own digits */
+      const double d =
+          net->f[L] == BPCHECK_SIGMOID || net->f[L] == BPCHECK_SOFTMAX
+              ? (1.0 - y(k, s)) * a[L][k] - y(k, s) * abar[k]
+              : a[L][k] - y(k, s);
+      switch (net->cost) {
+      case BPCHECK_QUADRATIC: dC_da[k] = d; break; /* (COST.1) */
+      case BPCHECK_MSE:
+        dC_da[k] = 2.0 * d / (double)n[L];
+        break;                    /* (COST.2) */
+      case BPCHECK_CROSS_ENTROPY: /* (COST.3) */
+        dC_da[k] = d / (a[L][k] * abar[k]);
+        break;
+      default: dC_da[k] = -y(k, s) / a[L][k]; /* (COST.4) */
+      }
       if (ZOO(HALF_DROPPED) && net->cost == BPCHECK_QUADRATIC)
         dC_da[k] *= 2; /* zoo: (COST.1) without its 1/2 */
     }
 
     /* Output layer. */
-    if (net->f[L] != BPCHECK_SOFTMAX) {
-      for (size_t k = 0; k < n[L]; k++)
+    for (size_t k = 0; k < n[L]; k++) {
+      if (net->f[L] == BPCHECK_SIGMOID && net->cost == BPCHECK_CROSS_ENTROPY) {
+        /* (COST.7) delta^L_k = dC/da^L_k a^L_k (1 - a^L_k) = a^L_k - y_k:
+         * f_L' cancels the denominator of (COST.3) */
+        delta[L][k] = ZOO(NO_OUTPUT_DERIVATIVE) /* zoo: (FC.4) */
+                          ? dC_da[k]
+                          : (1.0 - y(k, s)) * a[L][k] - y(k, s) * abar[k];
+      } else if (net->f[L] != BPCHECK_SOFTMAX) {
         /* (FC.4) delta^L_k = dC/da^L_k f_L'(z^L_k) */
         delta[L][k] = dC_da[k] * f_prime(net, L, z[L][k], a[L][k], m);
-    } else {
-      /* (ACT.8) delta^L_k = sum_i (da^L_i/dz^L_k) dC/da^L_i
-       *                   = a^L_k (dC/da^L_k - sum_i a^L_i dC/da^L_i),
-       * from the Jacobian (ACT.7) da_i/dz_k = a_i (delta_ik - a_k). */
-      double sum = 0.0;
-      for (size_t i = 0; i < n[L]; i++)
-        sum += a[L][i] * dC_da[i];
-      for (size_t k = 0; k < n[L]; k++)
+      } else if (net->cost == BPCHECK_CATEGORICAL_CROSS_ENTROPY) {
+        /* (COST.6) delta^L_k = a^L_k sum_i y_i - y_k
+         *                    = a^L_k sum_(i != k) y_i - y_k (1 - a^L_k) */
+        double sum = 0.0;
+        for (size_t i = 0; i < n[L]; i++)
+          if (i != k)
+            sum += y(i, s);
         delta[L][k] = ZOO(SOFTMAX_DIAGONAL) /* zoo: (ACT.7) diagonal only */
-                          ? a[L][k] * (1 - a[L][k]) * dC_da[k]
-                          : a[L][k] * (dC_da[k] - sum);
+                          ? -y(k, s) * abar[k]
+                          : a[L][k] * sum - y(k, s) * abar[k];
+      } else {
+        /* (ACT.9) delta^L_k = sum_i (da^L_i/dz^L_k) dC/da^L_i
+         *   = a^L_k (1 - a^L_k) dC/da^L_k - a^L_k sum_(i != k) a^L_i
+         * dC/da^L_i, from the Jacobian (ACT.7) da_i/dz_k = a_i (delta_ik -
+         * a_k): its diagonal, then the rest. */
+        double sum = 0.0;
+        for (size_t i = 0; i < n[L]; i++)
+          if (i != k)
+            sum += a[L][i] * dC_da[i];
+        delta[L][k] = a[L][k] * abar[k] * dC_da[k] -
+                      (ZOO(SOFTMAX_DIAGONAL) ? 0.0 /* zoo: (ACT.7) diagonal */
+                                             : a[L][k] * sum);
+      }
     }
 
     /* Backward pass, from layer L-1 down to layer 1: delta^l from

@@ -165,13 +165,12 @@ forward(const bpcheck_net *net, const bpcheck_batch *batch,
     position += Z->size1 * B;
   }
   w->relu_pattern = pattern;
-  /* (COST.5) C = r sum_s C_s, C_s = sum_k term(A^L_ks, Y_ks) */
-  const gsl_matrix *AL = &w->A[L], *Y = batch->Y;
+  /* (COST.5) C = r sum_s C_s, each C_s from z^L and a^L (output.c) */
+  const gsl_matrix *Y = batch->Y;
   double C = 0.0;
-  for (size_t k = 0; k < AL->size1; k++)
-    for (size_t s = 0; s < B; s++)
-      C += bpcheck_cost_term(net->cost, AL->data[k * AL->tda + s],
-                             Y->data[k * Y->tda + s], net->n[L]);
+  for (size_t s = 0; s < B; s++)
+    C += bpcheck_output_cost(net, w->Z[L].data + s, w->A[L].data + s, B,
+                             Y->data + s, Y->tda);
   return bpcheck_reduction_factor(net->reduction, B) * C;
 }
 
@@ -186,34 +185,36 @@ bpcheck_matrix_cost(const bpcheck_net *net, const bpcheck_batch *batch,
   return BPCHECK_SUCCESS;
 }
 
-/* D^L from A^L, Z^L and the targets: (MX.2), or (ACT.8) for softmax.
+/* D^L from Z^L, A^L and the targets: (MX.2), in the forms of output.c that
+ * stay accurate at saturated outputs.  With BPCHECK_VARIANT_WITHOUT_DF, the
+ * classic bug D^L = r grad_A C, f_L' left out (diagnose.c recognises it).
  * Z, A and D are the workspace's (row stride B); Y is the caller's. */
 static void
 output_delta(const bpcheck_net *net, const bpcheck_batch *batch,
-             bpcheck_matrix_workspace *w, int without_df)
+             bpcheck_matrix_workspace *w, int flags)
 {
   const size_t L = net->L, B = w->B, nL = net->n[L];
   const double r = bpcheck_reduction_factor(net->reduction, B);
   const double *Z = w->Z[L].data, *A = w->A[L].data;
   double *D = w->D[L].data;
   const gsl_matrix *Y = batch->Y;
-  for (size_t k = 0; k < nL; k++) /* D = r grad_A C, as yet */
-    for (size_t s = 0; s < B; s++)
-      D[k * B + s] = r * bpcheck_cost_dterm(net->cost, A[k * B + s],
-                                            Y->data[k * Y->tda + s], nL);
-  if (without_df) /* the bug that diagnose.c recognises */
-    return;
-  if (net->f[L] != BPCHECK_SOFTMAX) {
-    bpcheck_activation_dmul(net->f[L], nL * B, Z, D);
-    return;
-  }
-  for (size_t s = 0; s < B; s++) {
-    double sum = 0.0; /* sum_i a_i g_i of column s */
-    for (size_t i = 0; i < nL; i++)
-      sum += A[i * B + s] * D[i * B + s];
+  if (flags & BPCHECK_VARIANT_WITHOUT_DF) {
     for (size_t k = 0; k < nL; k++)
-      D[k * B + s] = A[k * B + s] * (D[k * B + s] - sum);
+      for (size_t s = 0; s < B; s++)
+        D[k * B + s] = r * bpcheck_cost_dterm(net->cost, A[k * B + s],
+                                              Y->data[k * Y->tda + s], nL);
+    return;
   }
+  for (size_t s = 0; s < B; s++)
+    bpcheck_output_sample(net, NULL, r, Z + s, A + s, B, Y->data + s, Y->tda,
+                          NULL, NULL, NULL, D + s, NULL);
+  if ((flags & BPCHECK_VARIANT_RELU_AT_ZERO_ONE) && net->f[L] == BPCHECK_RELU)
+    for (size_t i = 0; i < nL * B; i++) /* relu'(0) = 1: the delta of z > 0 */
+      if (Z[i] == 0.0)
+        D[i] = r *
+               bpcheck_output_diff(net->f[L], Z[i], A[i],
+                                   Y->data[(i / B) * Y->tda + i % B]) *
+               (net->cost == BPCHECK_MSE ? 2.0 / (double)nL : 1.0);
 }
 
 int
@@ -228,7 +229,7 @@ int
 bpcheck_matrix_backprop_variant(const bpcheck_net *net,
                                 const bpcheck_batch *batch,
                                 bpcheck_params *nabla, double *C,
-                                bpcheck_matrix_workspace *w, int without_df)
+                                bpcheck_matrix_workspace *w, int flags)
 {
   int status = check_fits(net, batch, w);
   if (status)
@@ -238,15 +239,20 @@ bpcheck_matrix_backprop_variant(const bpcheck_net *net,
 
   const size_t L = net->L;
   double cost = forward(net, batch, w);
-  output_delta(net, batch, w, without_df);
+  output_delta(net, batch, w, flags);
 
   for (size_t l = L - 1; l >= 1; l--) {
     gsl_matrix *D = &w->D[l];
     /* (MX.3) [n_l x B] = [n_(l+1) x n_l]^T [n_(l+1) x B] */
     gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &net->theta->W[l + 1],
                    &w->D[l + 1], 0.0, D);
-    bpcheck_activation_dmul(net->f[l], D->size1 * D->size2, w->Z[l].data,
-                            D->data);
+    if ((flags & BPCHECK_VARIANT_RELU_AT_ZERO_ONE) &&
+        net->f[l] == BPCHECK_RELU) /* relu'(0) = 1 */
+      for (size_t i = 0; i < D->size1 * D->size2; i++)
+        D->data[i] = w->Z[l].data[i] >= 0 ? D->data[i] : 0.0;
+    else
+      bpcheck_activation_dmul(net->f[l], D->size1 * D->size2, w->Z[l].data,
+                              D->data);
   }
 
   for (size_t l = 1; l <= L; l++) {
@@ -282,35 +288,40 @@ bpcheck_matrix_D(const bpcheck_matrix_workspace *w, size_t l)
 
 /* (CD.7) A first-order bound on the absolute rounding error of the cost
  * that the last forward pass in w computed (a running error analysis, as in
- * Higham, ch. 3).  Forward, with e^0 = 0 (the inputs are exact):
+ * Higham, ch. 3).  Forward, with e_a^0 = eps_in |x| (0 for double: the
+ * inputs are exact):
  *
  *   e_z^l = |W^l| (gamma_(n+1) |a^(l-1)| + e_a^(l-1)) + gamma_(n+1) |b^l|
- *   e_a^l_k = |f'(z_k)| e_z^l_k + 4 eps |a_k|       (softmax: a_k (e_z_k +
- *             sum_i a_i e_z_i) + (n + 4) eps a_k)
+ *   e_a^l_k = |f'(z_k)| e_z^l_k + 4 eps |a_k|
  *
- * (f' taken as 1 at a relu input within e_z of its kink, which may fall on
- * either side)
- * then each cost term errs by |dterm| e_a + 4 eps |term|, and their sum by
- * gamma_(n_L B) sum |term|.  Unlike a relative error m eps |C|, it holds
- * where the cost is small because a^L is close to y.  The D matrices hold
- * e_a, and then the bracket of the next layer, as scratch.  With absW (room
- * for the parameter block), the product with |W^l| is a dgemm; without, a
- * loop. */
+ * (gamma_(n+2) where the parameters are rounded into the precision first;
+ * f' taken as 1 at a relu input within e_z of its kink, which may fall on
+ * either side); then each sample's cost and its bound from e_z^L, by
+ * output.c (COST.6)-(COST.9), and their sum gamma_B sum |C_s|.  Unlike a
+ * relative error m eps |C|, it holds where the cost is small because a^L is
+ * close to y.  The D matrices hold e_a, and then the bracket of the next
+ * layer, as scratch.  With absW (room for the parameter block), the product
+ * with |W^l| is a dgemm; without, a loop. */
 double
 bpcheck_matrix_cost_error(const bpcheck_net *net, const bpcheck_batch *batch,
-                          bpcheck_matrix_workspace *w, double *absW,
+                          bpcheck_matrix_workspace *w,
+                          const bpcheck_rounding *u, double *absW,
                           double *const *ez, double *const *ea)
 {
   const size_t L = net->L, B = w->B;
+  if (!u)
+    u = &bpcheck_rounding_double;
+  const double eps = u->eps, rounded = u->eps_in > 0 ? 1.0 : 0.0;
   for (size_t l = 1; l <= L; l++) {
     const size_t n = net->n[l], np = net->n[l - 1];
-    const double g = bpcheck_gamma((double)np + 1.0);
+    const double g = bpcheck_gamma((double)np + 1.0 + rounded, eps);
     /* S = gamma |a^(l-1)| + e_a^(l-1), in place of e_a^(l-1) */
     gsl_matrix *S = l > 1 ? &w->D[l - 1] : &w->S0;
     const gsl_matrix *Ap = A_prev(batch, w, l);
+    const double e0 = l > 1 ? 0.0 : u->eps_in; /* e_a^0 = eps_in |x| */
     for (size_t j = 0; j < np; j++)
       for (size_t s = 0; s < B; s++)
-        S->data[j * S->tda + s] = g * fabs(Ap->data[j * Ap->tda + s]) +
+        S->data[j * S->tda + s] = (g + e0) * fabs(Ap->data[j * Ap->tda + s]) +
                                   (l > 1 ? S->data[j * S->tda + s] : 0.0);
     gsl_matrix *E = &w->D[l];
     for (size_t k = 0; k < n; k++) {
@@ -334,43 +345,34 @@ bpcheck_matrix_cost_error(const bpcheck_net *net, const bpcheck_batch *batch,
             E->data[k * E->tda + s] += Wkj * S->data[j * S->tda + s];
         }
     }
-    /* e_z, as yet: now e_a */
+    /* e_z, as yet */
     const double *Z = w->Z[l].data, *A = w->A[l].data;
     double *e = E->data;
     if (ez)
       memcpy(ez[l], e, n * B * sizeof *e);
-    if (net->f[l] != BPCHECK_SOFTMAX) {
-      for (size_t i = 0; i < n * B; i++) {
-        const double df = bpcheck_relu_at_kink(net->f[l], Z[i], e[i])
-                              ? 1.0
-                              : fabs(bpcheck_activation_df(net->f[l], Z[i]));
-        e[i] = df * e[i] + 4.0 * DBL_EPSILON * fabs(A[i]);
-      }
-    } else {
-      for (size_t s = 0; s < B; s++) {
-        double sum = 0.0;
-        for (size_t i = 0; i < n; i++)
-          sum += A[i * B + s] * e[i * B + s];
-        for (size_t k = 0; k < n; k++)
-          e[k * B + s] = A[k * B + s] * (e[k * B + s] + sum +
-                                         ((double)n + 4.0) * DBL_EPSILON);
-      }
+    if (l == L)
+      break; /* the output layer: from e_z, below */
+    /* now e_a (softmax is an output only) */
+    for (size_t i = 0; i < n * B; i++) {
+      const double df = bpcheck_relu_at_kink(net->f[l], Z[i], e[i])
+                            ? 1.0
+                            : fabs(bpcheck_activation_df(net->f[l], Z[i]));
+      e[i] = df * e[i] + 4.0 * eps * fabs(A[i]);
     }
     if (ea)
       memcpy(ea[l], e, n * B * sizeof *e);
   }
-  const size_t nL = net->n[L];
-  const double *A = w->A[L].data, *E = w->D[L].data;
+  const double *Z = w->Z[L].data, *A = w->A[L].data, *EZ = w->D[L].data;
+  const gsl_matrix *Y = batch->Y;
   double e = 0.0, terms = 0.0;
-  for (size_t k = 0; k < nL; k++)
-    for (size_t s = 0; s < B; s++) {
-      const double a = A[k * B + s], y = gsl_matrix_get(batch->Y, k, s);
-      const double t = fabs(bpcheck_cost_term(net->cost, a, y, nL));
-      e += fabs(bpcheck_cost_dterm(net->cost, a, y, nL)) * E[k * B + s] +
-           4.0 * DBL_EPSILON * t;
-      terms += t;
-    }
-  e += bpcheck_gamma((double)(nL * B)) * terms;
+  for (size_t s = 0; s < B; s++) {
+    double C_s, e_s;
+    bpcheck_output_sample(net, u, 1.0, Z + s, A + s, B, Y->data + s, Y->tda,
+                          EZ + s, &C_s, &e_s, NULL, NULL);
+    e += e_s;
+    terms += fabs(C_s);
+  }
+  e += bpcheck_gamma((double)B, eps) * terms;
   /* times r, which rounds once more */
-  return bpcheck_reduction_factor(net->reduction, B) * e * (1.0 + DBL_EPSILON);
+  return bpcheck_reduction_factor(net->reduction, B) * e * (1.0 + eps);
 }

@@ -101,13 +101,13 @@ trial(const bpcheck_space *s, bpcheck_mutant m, gsl_rng *rng, int caught[])
       (status = bpcheck_cstep_gradient(net, batch, cs, cw)) ||
       (status = bpcheck_bound_pair(net, batch, tol, bw)))
     goto done;
-  bpcheck_tolerance lm = {0, 0, 0, tol};
+  bpcheck_tolerance lm = {0, 0, 0, tol, NULL, 0, 0};
   caught[BPCHECK_CHECK_MATRIX] = bpcheck_compare(r, g, &lm, rep) != 0;
   for (size_t i = 0; i < err->size; i++)
     err->data[i] *= BPCHECK_FD_SAFETY;
-  bpcheck_tolerance fdt = {0, 0, 0, err};
+  bpcheck_tolerance fdt = {0, 0, 0, err, NULL, 0, 0};
   caught[BPCHECK_CHECK_FDIFF] = bpcheck_compare(fd, g, &fdt, rep) != 0;
-  bpcheck_tolerance cst = {0, 0, 0, tol};
+  bpcheck_tolerance cst = {0, 0, 0, tol, NULL, 0, 0};
   caught[BPCHECK_CHECK_CSTEP] = bpcheck_compare(cs, g, &cst, rep) != 0;
   bpcheck_directional_result dr;
   caught[BPCHECK_CHECK_DIRECTIONAL] =

@@ -93,7 +93,7 @@ check_cstep(trial_state *t, bpcheck_trial *out)
   int status;
   if ((status = bpcheck_cstep_gradient(t->net, t->batch, t->cs, t->cw)))
     return status;
-  bpcheck_tolerance cst = {0.0, 0.0, 0.0, t->tol};
+  bpcheck_tolerance cst = {0.0, 0.0, 0.0, t->tol, NULL, 0, 0};
   const bpcheck_params *both[2] = {t->lit, t->mat};
   const char *cs_name[2] = {"literal vs complex step",
                             "matrix vs complex step"};
@@ -150,7 +150,7 @@ compare_fdiff(trial_state *t, double scale, bpcheck_trial *out)
   for (size_t i = 0; i < t->fd_err->size; i++)
     if (isfinite(t->fd_err->data[i])) /* inf (skipped) stays so at scale 0 */
       t->fd_err->data[i] *= scale * BPCHECK_FD_SAFETY;
-  bpcheck_tolerance fd = {0.0, 0.0, 0.0, t->fd_err};
+  bpcheck_tolerance fd = {0.0, 0.0, 0.0, t->fd_err, NULL, 0, 0};
   const bpcheck_params *bp[2] = {t->lit, t->mat};
   const char *name[2] = {"literal vs central differences",
                          "matrix vs central differences"};
@@ -225,7 +225,7 @@ cross_check(trial_state *t, const bpcheck_space *s, bpcheck_trial *out)
     return status;
   for (size_t i = 0; i < t->tol->size; i++)
     t->tol->data[i] *= scale;
-  bpcheck_tolerance lm = {0.0, 0.0, 0.0, t->tol};
+  bpcheck_tolerance lm = {0.0, 0.0, 0.0, t->tol, NULL, 0, 0};
   int lm_status = bpcheck_compare(t->mat, t->lit, &lm, t->report);
   out->lm_ratio = t->report->max_ratio;
   if (lm_status == BPCHECK_EMISMATCH)

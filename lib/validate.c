@@ -40,6 +40,8 @@ try_case(bpcheck_case *c, const bpcheck_tolerance *tol,
 {
   const bpcheck_net *net = c->net;
   bpcheck_matrix_workspace *w = NULL;
+  bpcheck_params *abs = NULL, *alt = NULL;
+  bpcheck_tolerance t;
   int status;
   *ref = NULL;
   *report = NULL;
@@ -50,11 +52,15 @@ try_case(bpcheck_case *c, const bpcheck_tolerance *tol,
   if ((status = bpcheck_params_alloc(ref, net->L, net->n)) ||
       (status = bpcheck_report_alloc(report, net->L)) ||
       (status = bpcheck_matrix_alloc(&w, net, c->batch->B)) ||
-      (status = bpcheck_matrix_backprop(net, c->batch, *ref, NULL, w)))
+      (status = bpcheck_matrix_backprop(net, c->batch, *ref, NULL, w)) ||
+      (status =
+           bpcheck_tolerance_apply(net, c->batch, *ref, tol, &t, &abs, &alt)))
     goto done;
-  status = bpcheck_compare(*ref, c->grad, tol, *report);
+  status = bpcheck_compare(*ref, c->grad, &t, *report);
 done:
   bpcheck_matrix_free(w);
+  bpcheck_params_free(abs);
+  bpcheck_params_free(alt);
   return status;
 }
 
@@ -315,12 +321,20 @@ bpcheck_validate(const bpcheck_space *s, size_t trials, unsigned long seed,
   gsl_rng_free(rng);
   if (status == BPCHECK_EMISMATCH) {
     shrink(v, tol, fn, data);
-    int d = bpcheck_diagnose(v->failure->net, v->failure->batch, v->reference,
-                             v->failure->grad, tol, &v->diagnosis);
+    bpcheck_params *abs = NULL, *alt = NULL;
+    bpcheck_tolerance t;
+    int d = bpcheck_tolerance_apply(v->failure->net, v->failure->batch,
+                                    v->reference, tol, &t, &abs, &alt);
+    if (!d)
+      d = bpcheck_diagnose(v->failure->net, v->failure->batch, v->reference,
+                           v->failure->grad, &t, &v->diagnosis);
+    /* The detail of the shrunk failure, for bpcheck_errmsg(). */
+    if (!d)
+      bpcheck_compare(v->reference, v->failure->grad, &t, v->report);
+    bpcheck_params_free(abs);
+    bpcheck_params_free(alt);
     if (d)
       return d;
-    /* The detail of the shrunk failure, for bpcheck_errmsg(). */
-    bpcheck_compare(v->reference, v->failure->grad, tol, v->report);
   }
   return status;
 }

@@ -16,14 +16,21 @@ static const char usage[] =
     "Checks the case's \"gradients\" (a candidate's dC/dW and dC/db) entry "
     "by\n"
     "entry against the reference: the matrix backprop, itself confirmed\n"
-    "against the literal backprop and central differences. An entry passes\n"
-    "when |g - r| <= atol + rtol max(|g|, |r|). On a failure it names the\n"
-    "worst entry W^l_k,j or b^l_k and, where the pattern fits, the likely\n"
-    "bug. CASE.json may be - (standard input).\n"
+    "against the literal backprop and central differences. Each entry has\n"
+    "its own tolerance, derived from the rounding-error bounds of the\n"
+    "reference and of a correct implementation at the given precision:\n"
+    "2 (e_ref + e_impl) + eps max |r| over its W^l or b^l block. At an exact\n"
+    "relu kink any value between the two one-sided derivatives passes. On a\n"
+    "failure it names the worst entry W^l_k,j or b^l_k and, where the "
+    "pattern\n"
+    "fits, the likely bug. CASE.json may be - (standard input).\n"
     "\n"
-    "  --precision P    double (default: rtol 1e-6, atol 1e-9) or single\n"
-    "                   (a float32 implementation: rtol 1e-3, atol 1e-5)\n"
-    "  --rtol R, --atol A   override the precision's tolerances\n"
+    "  --precision P    double (default): a float64 implementation; single:\n"
+    "                   a float32 one (its inputs and arithmetic rounded to\n"
+    "                   float32, eps = 2^-23)\n"
+    "  --rtol R, --atol A   widen every entry's tolerance by atol + rtol\n"
+    "                   max(|g|, |r|) (e.g. for answers rounded to a few\n"
+    "                   digits)\n"
     "  --mode M         how the reference is confirmed: full (default), "
     "every\n"
     "                   entry by central differences; directional, along 4\n"
@@ -32,7 +39,9 @@ static const char usage[] =
     "  --max-params N   refuse larger cases (default 10000000)\n"
     "  --json           a machine-readable report on stdout\n"
     "\n"
-    "Exit codes: 0 every entry passed, 1 a mismatch, 2 bad usage or input.\n";
+    "Exit codes: 0 every entry passed, 1 a mismatch, 2 bad usage or input,\n"
+    "or a case that double precision cannot check (named: e.g. the cost\n"
+    "overflows).\n";
 
 int
 cmd_verify(int argc, char **argv)
@@ -96,11 +105,16 @@ cmd_verify(int argc, char **argv)
   bpcheck_tolerance tol = tolopts_get(&t);
   bpcheck_diagnosis d = {0};
   int code = EXIT_USAGE;
+  bpcheck_params *abs = NULL, *alt = NULL;
+  bpcheck_tolerance t_case;
   if (reference_gradient(vc, mode, &ref) == 0 &&
-      bpcheck_report_alloc(&rep, vc->net->L) == 0) {
-    int status = bpcheck_compare(ref, vc->grad, &tol, rep);
+      bpcheck_report_alloc(&rep, vc->net->L) == 0 &&
+      (bpcheck_tolerance_apply(vc->net, vc->batch, ref, &tol, &t_case, &abs,
+                               &alt) == 0 ||
+       (say_error("%s", bpcheck_errmsg()), 0))) {
+    int status = bpcheck_compare(ref, vc->grad, &t_case, rep);
     if (status == BPCHECK_EMISMATCH)
-      bpcheck_diagnose(vc->net, vc->batch, ref, vc->grad, &tol, &d);
+      bpcheck_diagnose(vc->net, vc->batch, ref, vc->grad, &t_case, &d);
     if (json)
       print_json_report(stdout, "verify", rep, &tol,
                         status == BPCHECK_EMISMATCH ? &d : NULL);
@@ -116,6 +130,8 @@ cmd_verify(int argc, char **argv)
   }
   bpcheck_report_free(rep);
   bpcheck_params_free(ref);
+  bpcheck_params_free(abs);
+  bpcheck_params_free(alt);
   bpcheck_case_free(vc);
   return code;
 }

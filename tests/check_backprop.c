@@ -77,7 +77,7 @@ START_TEST(test_combination)
   bpcheck_net_describe(x.net, desc, sizeof desc);
   fixture_gradients(&x);
 
-  bpcheck_tolerance lm = {0, 0, 0, x.tol};
+  bpcheck_tolerance lm = {0, 0, 0, x.tol, NULL, 0, 0};
   int status = bpcheck_compare(x.mat, x.lit, &lm, x.report);
   ck_assert_msg(
       status == BPCHECK_SUCCESS,
@@ -88,7 +88,7 @@ START_TEST(test_combination)
 
   for (size_t i = 0; i < x.err->size; i++)
     x.err->data[i] *= BPCHECK_FD_SAFETY;
-  bpcheck_tolerance fd = {0, 0, 0, x.err};
+  bpcheck_tolerance fd = {0, 0, 0, x.err, NULL, 0, 0};
   const bpcheck_params *bp[] = {x.lit, x.mat};
   for (int m = 0; m < 2; m++) {
     status = bpcheck_compare(x.fd, bp[m], &fd, x.report);

@@ -139,7 +139,7 @@ START_TEST(test_bound_holds)
   for (size_t m = 1; m < bound->size; m++)
     i = bound->data[m] > bound->data[i] ? m : i;
   x.lit->data[i] = x.mat->data[i] + 3 * bound->data[i];
-  bpcheck_tolerance lm = {0, 0, 0, x.tol};
+  bpcheck_tolerance lm = {0, 0, 0, x.tol, NULL, 0, 0};
   ck_assert_int_eq(bpcheck_compare(x.mat, x.lit, &lm, x.report),
                    BPCHECK_EMISMATCH);
   ck_assert_uint_eq(x.report->n_fail, 1);

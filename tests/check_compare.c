@@ -48,7 +48,7 @@ START_TEST(test_rejects_wrong_gradient)
   int is_bias;
   ck_assert_ok(bpcheck_params_entry(x.lit, i, &l, &is_bias, &k, &j));
 
-  bpcheck_tolerance lm = {0, 0, 0, x.tol}; /* (CD.9) */
+  bpcheck_tolerance lm = {0, 0, 0, x.tol, NULL, 0, 0}; /* (CD.9) */
   ck_assert_int_eq(bpcheck_compare(x.mat, x.lit, &lm, x.report),
                    BPCHECK_EMISMATCH);
   if (bug != FACTOR_2) { /* one entry wrong: that entry is named */
@@ -75,7 +75,7 @@ START_TEST(test_rejects_wrong_gradient)
    * is checked only where the estimate is finer than the error. */
   for (size_t m = 0; m < x.err->size; m++)
     x.err->data[m] *= BPCHECK_FD_SAFETY;
-  bpcheck_tolerance fd = {0, 0, 0, x.err};
+  bpcheck_tolerance fd = {0, 0, 0, x.err, NULL, 0, 0};
   double e = fabs(x.lit->data[i] - x.mat->data[i]);
   int visible = bug != ONE_ENTRY || e > x.err->data[i];
   int status = bpcheck_compare(x.fd, x.lit, &fd, x.report);
@@ -118,7 +118,7 @@ START_TEST(test_tolerance_terms)
   double rv[] = {1, 100, 0, 0}, gv[] = {1.5, 100, 0, 1e-3};
   memcpy(r->data, rv, sizeof rv);
   memcpy(g->data, gv, sizeof gv);
-  bpcheck_tolerance t = {0, 0, 0, NULL};
+  bpcheck_tolerance t = {0, 0, 0, NULL, NULL, 0, 0};
   ck_assert_int_eq(bpcheck_compare(r, g, &t, rep), BPCHECK_EMISMATCH);
   ck_assert_uint_eq(rep->n_fail, 2);
   t.btol = 0.005; /* 0.5 of max |W| = 100 covers W^1_0; b^1 max is 0 */
@@ -128,7 +128,8 @@ START_TEST(test_tolerance_terms)
   ck_assert_uint_eq(rep->worst.k, 1);
   t.atol = 1e-3;
   ck_assert_ok(bpcheck_compare(r, g, &t, rep));
-  t = (bpcheck_tolerance){0, 0.4, 0, NULL}; /* 0.4 max(1, 1.5) = 0.6 */
+  t = (bpcheck_tolerance){0,    0.4, 0, NULL,
+                          NULL, 0,   0}; /* 0.4 max(1, 1.5) = 0.6 */
   ck_assert_int_eq(bpcheck_compare(r, g, &t, rep), BPCHECK_EMISMATCH);
   ck_assert_uint_eq(rep->n_fail, 1); /* b^1_1: rtol 0.4 * 1e-3 < 1e-3 */
   a->data[3] = 1e-3;
@@ -141,7 +142,7 @@ START_TEST(test_tolerance_terms)
   ck_assert_uint_eq(rep->b[1].n_skipped, 1);
   /* A NaN never passes, whatever the tolerance. */
   g->data[0] = NAN;
-  t = (bpcheck_tolerance){1e9, 1e9, 1e9, NULL};
+  t = (bpcheck_tolerance){1e9, 1e9, 1e9, NULL, NULL, 0, 0};
   ck_assert_int_eq(bpcheck_compare(r, g, &t, rep), BPCHECK_EMISMATCH);
   ck_assert_uint_eq(rep->worst.index, 0);
   ck_assert(isinf(rep->max_ratio));
@@ -160,10 +161,11 @@ START_TEST(test_compare_errors)
   ck_assert_ok(bpcheck_params_alloc(&r, 1, n1));
   ck_assert_ok(bpcheck_params_alloc(&g, 1, n2));
   ck_assert_ok(bpcheck_report_alloc(&rep, 1));
-  bpcheck_tolerance t = {0, 0, 0, NULL};
+  bpcheck_tolerance t = {0, 0, 0, NULL, NULL, 0, 0};
   ck_assert_int_eq(bpcheck_compare(r, g, &t, rep), BPCHECK_EBADLEN);
   ck_assert_int_eq(
-      bpcheck_compare(r, r, &(bpcheck_tolerance){-1, 0, 0, NULL}, rep),
+      bpcheck_compare(r, r, &(bpcheck_tolerance){-1, 0, 0, NULL, NULL, 0, 0},
+                      rep),
       BPCHECK_EINVAL);
   t.abs = g;
   ck_assert_int_eq(bpcheck_compare(r, r, &t, rep), BPCHECK_EBADLEN);

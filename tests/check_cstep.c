@@ -74,7 +74,7 @@ START_TEST(test_equals_backprop)
   ck_assert_ok(bpcheck_literal_backprop(x.net, x.batch, x.lit, NULL, x.lw));
   ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
   ck_assert_ok(bpcheck_bound_pair(x.net, x.batch, x.tol, x.bw));
-  bpcheck_tolerance tol = {0, 0, 0, x.tol};
+  bpcheck_tolerance tol = {0, 0, 0, x.tol, NULL, 0, 0};
   ck_assert_msg(bpcheck_compare(x.fd, x.lit, &tol, x.report) == 0,
                 "combination %d: literal vs complex step: %s", _i,
                 bpcheck_errmsg());

@@ -9,8 +9,8 @@
 #include "suites.h"
 #include "testutil.h"
 
-static const bpcheck_tolerance tol = {BPCHECK_DOUBLE_ATOL, BPCHECK_DOUBLE_RTOL,
-                                      0, NULL};
+static const bpcheck_tolerance tol = {
+    BPCHECK_DOUBLE_ATOL, BPCHECK_DOUBLE_RTOL, 0, NULL, NULL, 0, 0};
 
 /* 3-4-4-2, W^2 square; the reference in x.mat, a copy to corrupt in x.lit. */
 static void

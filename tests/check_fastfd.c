@@ -79,7 +79,7 @@ START_TEST(test_fast_equals_naive)
   /* The fast check confirms both backprops ... */
   for (size_t i = 0; i < err->size; i++)
     err->data[i] *= BPCHECK_FD_SAFETY;
-  bpcheck_tolerance tol = {0, 0, 0, err};
+  bpcheck_tolerance tol = {0, 0, 0, err, NULL, 0, 0};
   ck_assert_ok(bpcheck_compare(g, x.lit, &tol, x.report));
   ck_assert_ok(bpcheck_compare(g, x.mat, &tol, x.report));
   /* ... and rejects a gradient with one sign flipped, naming the entry. */

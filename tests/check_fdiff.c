@@ -221,9 +221,9 @@ START_TEST(test_cost_error_bound)
   ck_assert_ok(bpcheck_matrix_cost(x.net, x.batch, &C, x.mw));
   /* With loops, and with |W^l| in scratch and dgemm: the same bound. */
   double e_C =
-      bpcheck_matrix_cost_error(x.net, x.batch, x.mw, NULL, NULL, NULL);
-  double e_blas =
-      bpcheck_matrix_cost_error(x.net, x.batch, x.mw, x.fd->data, NULL, NULL);
+      bpcheck_matrix_cost_error(x.net, x.batch, x.mw, NULL, NULL, NULL, NULL);
+  double e_blas = bpcheck_matrix_cost_error(x.net, x.batch, x.mw, NULL,
+                                            x.fd->data, NULL, NULL);
   ck_assert_double_eq_tol(e_blas, e_C, 1e-12 * e_C);
   long double ref = cost_ld(x.net, x.batch);
   ck_assert_msg(fabsl((long double)C - ref) <= e_C,

@@ -168,7 +168,7 @@ START_TEST(test_out_of_memory)
   ck_assert_ptr_nonnull(text);
   sweep("case parse", call_parse, text);
   bpcheck_case_dump_free(text);
-  bpcheck_tolerance tol = {1e-9, 1e-6, 0, NULL};
+  bpcheck_tolerance tol = {1e-9, 1e-6, 0, NULL, NULL, 0, 0};
   sweep("validate with shrinking", call_validate, &tol);
   fixture_free(&x);
 }
