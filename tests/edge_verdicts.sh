@@ -49,10 +49,11 @@ verdict() {
   got=$?
   bad=""
   [ "$got" -eq "$4" ] || bad="exit $got, expected $4"
-  # exit 2 must name what is not finite, never compare infinities
+  # exit 2 must name what is not finite, never compare infinities (or
+  # NaNs: "expected -nan, received -1e-100" names nothing either)
   if [ -z "$bad" ] && [ "$4" -eq 2 ] &&
-    grep -qi 'expected -\{0,1\}inf' "$tmp/out" "$tmp/err"; then
-    bad="exit 2, but the message says 'expected inf'"
+    grep -qiE 'expected -?(inf|nan)' "$tmp/out" "$tmp/err"; then
+    bad="exit 2, but the message says 'expected inf' (or nan)"
   fi
   if [ -z "$bad" ]; then
     pass=$((pass + 1))

@@ -357,14 +357,19 @@ def build(t):
 
     # -- float32 implementations (issue 11: pass double precision 1 in 4):
     # cases of the default space; 1 at double precision, 0 at single.
-    for layers, acts, cost, seed in (
-            ("3,4,2", "sigmoid", "quadratic", 1),
-            ("4,5,3", "relu,softmax", "categorical_cross_entropy", 2),
-            ("8,16,3", "tanh,sigmoid", "cross_entropy", 5),
-            ("3,4,4,2", "softplus,tanh,identity", "mse", 4)):
+    # (With the current core, about 1 in 3 of these pass at double.)
+    f32 = [(layers, acts, cost, seed) for seed in (1, 2, 3, 4, 5)
+           for layers, acts, cost in (
+               ("4,5,3", "relu,softmax", "categorical_cross_entropy"),
+               ("3,4,2", "softplus,identity", "mse"),
+               ("3,4,2", "sigmoid", "quadratic"),
+               ("5,6,2", "tanh,sigmoid", "cross_entropy"))]
+    f32 += [("8,16,3", "tanh,sigmoid", "cross_entropy", 5),
+            ("3,4,4,2", "softplus,tanh,identity", "mse", 4)]
+    for layers, acts, cost, seed in f32:
         c = t.gen(layers, acts, cost, 4, seed)
-        t.answers("f32_%s_%s" % (layers.replace(",", "-"),
-                                 acts.replace(",", "-")),
+        t.answers("f32_%s_%s_s%d" % (layers.replace(",", "-"),
+                                     acts.replace(",", "-"), seed),
                   c, ["float32"], "gen %s %s %s seed %d" %
                   (layers, acts, cost, seed))
 
