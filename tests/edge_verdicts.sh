@@ -13,7 +13,10 @@
 # manifest edge_cases.py writes (the "why" column, printed on a failure).
 # Then a randomized campaign: EDGE_CAMPAIGN (default 30) random gen cases,
 # seeds BPCHECK_SEED (default 1100) onwards, weights and biases x10 or
-# x100, answered exactly: never refused.
+# x100, answered exactly: never refused.  A failing campaign case prints
+# its seed and architecture; BPCHECK_SEED=S EDGE_CAMPAIGN=1 runs it alone.
+# EDGE_KEEP=DIR writes the cases (and the manifest) to DIR and keeps them;
+# EDGE_TABLE=FILE saves the verdicts (name, mode, expected, got).
 # Skipped (77) when /usr/bin/python3 has no mpmath or numpy.
 set -u
 /usr/bin/python3 -c 'import mpmath, numpy' 2>/dev/null || {
@@ -33,8 +36,9 @@ else
 fi
 
 seed=${BPCHECK_SEED:-1100}
+cases=${EDGE_KEEP:-$tmp/cases}
 /usr/bin/python3 "$exact/edge_cases.py" --bpcheck "$bpcheck" \
-  --campaign "${EDGE_CAMPAIGN:-30}" --seed "$seed" "$tmp/cases" \
+  --campaign "${EDGE_CAMPAIGN:-30}" --seed "$seed" "$cases" \
   >"$tmp/out" 2>&1 || {
   echo "FAIL: edge_cases.py could not write the table (campaign seed $seed)"
   sed 's/^/  /' "$tmp/out"
@@ -44,7 +48,7 @@ seed=${BPCHECK_SEED:-1100}
 
 # verdict NAME FILE PRECISION EXPECTED WHY MODE: one run of verify.
 verdict() {
-  ${BPCHECK_WRAPPER:-} "$bpcheck" verify "$tmp/cases/$2" --precision "$3" \
+  ${BPCHECK_WRAPPER:-} "$bpcheck" verify "$cases/$2" --precision "$3" \
     --mode "$6" >"$tmp/out" 2>"$tmp/err" </dev/null
   got=$?
   bad=""
@@ -75,9 +79,8 @@ while IFS="$tab" read -r name file precision expected why; do
   for mode in full directional auto; do
     verdict "$name" "$file" "$precision" "$expected" "$why" "$mode"
   done
-done <"$tmp/cases/manifest"
+done <"$cases/manifest"
 
-# EDGE_TABLE=FILE keeps the verdicts (name, mode, expected, got) for a report.
 [ -n "${EDGE_TABLE:-}" ] && cp "$tmp/verdicts" "$EDGE_TABLE"
 
 echo "edge_verdicts: $pass passed, $fail failed"
