@@ -258,6 +258,15 @@ def build(t):
         t.answers("softmax_ce_gap%d" % gap, c, ["exact", "negate"],
                   "softmax cross_entropy, logit gap %g" % gap)
 
+    # -- The same above 20000 parameters, where --mode auto checks along
+    # directions: gen 100,200,3 (20803 parameters), W^1 x10, W^2 x100, the
+    # outputs saturated (a from 1e-68 to 1 - 4e-5).  Exact 0, negated 1.
+    base = t.gen("100,200,3", "tanh,sigmoid", "cross_entropy", 2, 12)
+    t.answers("large_sig_ce_20803", scaled(scaled(base, 10, {1}), 100, {2}),
+              ["exact", "negate"],
+              "gen 100,200,3 tanh,sigmoid cross_entropy seed 12, W^1 x10, "
+              "W^2 x100 (auto mode goes directional)")
+
     # -- relu, relu, softmax with weights x10 (issue 11: reference NaN)
     base = t.gen("4,8,8,3", "relu,relu,softmax", "categorical_cross_entropy",
                  4, 7)
