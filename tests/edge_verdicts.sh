@@ -4,7 +4,8 @@
 # the exact cost and gradient alone (tests/exact/bpexact.py, mpmath at 60
 # digits confirmed at 90), in each of --mode full, directional and auto:
 #   0  every exact answer (rounded to double), every relu-kink subgradient,
-#      a float32 implementation's answer with --precision single;
+#      a careful float64 implementation's answer (NumPy: another summation
+#      order), a float32 implementation's answer with --precision single;
 #   1  zeros, negated or x1000 answers of tiny (and ordinary) gradients, a
 #      float32 answer at the default double precision;
 #   2  only where the exact cost or gradient is not a finite double, with a

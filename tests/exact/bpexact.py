@@ -41,11 +41,13 @@ Modes (write to standard output; CASE may be - for standard input):
                      (1-based, comma separated); the others stay exact
     --float32        a correct float32 implementation (NumPy float32,
                      stable forms), written as doubles
+    --float64        the same in float64: a correct double implementation
+                     that sums in another order than bpcheck
     --relu-prime-at-zero 1   the exact gradient with relu'(0) = 1
   bpexact.py --selftest         checks against central differences in mpmath
 
 Exit codes: 0 done; 2 bad usage or case; 4 the exact gradient (or the
-float32 one) is not a finite double: nothing is written, stderr says which
+float32/float64 one) is not a finite double: nothing is written, stderr says which
 entry; 5 the two precisions never agreed (should not happen).
 """
 
@@ -448,71 +450,77 @@ def first_none(gW, gb):
     return None
 
 
-# A correct float32 implementation ----------------------------------------
+# A correct float32 (or float64) implementation ----------------------------
 
-def float32_gradient(case, relu0=0):
-    """dC/dW, dC/db as a careful float32 implementation computes them:
-    parameters and data cast to float32, every operation in float32 (NumPy,
-    samples as columns), the stable forms of proofs/01 and 02 (sigmoid from
-    exp(-|z|), softmax with its maximum subtracted, the fused deltas a - y
-    of sigmoid + cross_entropy and a sum(y) - y of softmax +
-    categorical_cross_entropy).  Returned as lists of Python floats (the
-    float32 values, exactly)."""
+def float_gradient(case, relu0=0, dtype="float32"):
+    """dC/dW, dC/db as a careful implementation in dtype (float32 or
+    float64) computes them: parameters and data cast to dtype, every
+    operation in dtype (NumPy, samples as columns, its BLAS's summation
+    order), the stable forms of proofs/01 and 02: sigmoid and 1 - sigmoid
+    from exp(-|z|), tanh' = 1/cosh^2, softmax with its maximum subtracted
+    and 1 - a_k as the sum of the other exponentials over the total, the
+    fused deltas a - y of sigmoid + cross_entropy and a sum(y) - y of
+    softmax + categorical_cross_entropy, (ACT.8) with sums over i != k.
+    Returned as lists of Python floats (the dtype values, exactly); an
+    entry may be inf or nan where the dtype overflows."""
     import numpy as np
-    f32 = np.float32
+    ft = np.dtype(dtype).type
     n, acts, cost, red = architecture(case)
     L = len(n) - 1
-    W = [np.array(w, dtype=np.float64).astype(f32) for w in case["weights"]]
-    b = [np.array(v, dtype=np.float64).astype(f32).reshape(-1, 1)
-         for v in case["biases"]]
-    X = np.array(case["inputs"], dtype=np.float64).astype(f32).T
-    Y = np.array(case["targets"], dtype=np.float64).astype(f32).T
+    cast = lambda v: np.array(v, dtype=np.float64).astype(ft)  # noqa: E731
+    W = [cast(w) for w in case["weights"]]
+    b = [cast(v).reshape(-1, 1) for v in case["biases"]]
+    X = cast(case["inputs"]).T
+    Y = cast(case["targets"]).T
     B = X.shape[1]
-    r = f32(1.0) / f32(B) if red == "mean" else f32(1.0)
-    with np.errstate(over="ignore", under="ignore"):
+    r = ft(1.0) / ft(B) if red == "mean" else ft(1.0)
+    one = ft(1)
+    with np.errstate(over="ignore", under="ignore", divide="ignore",
+                     invalid="ignore"):
         def sig(z):
             e = np.exp(-np.abs(z))
-            one = f32(1) / (f32(1) + e)
-            other = e / (f32(1) + e)
-            return np.where(z >= 0, one, other), np.where(z >= 0, other, one)
+            big = one / (one + e)
+            small = e / (one + e)
+            return np.where(z >= 0, big, small), np.where(z >= 0, small, big)
         A, Z, CA = [X], [None], [None]
         for l in range(L):
-            z = (W[l] @ A[-1] + b[l]).astype(f32)
+            z = (W[l] @ A[-1] + b[l]).astype(ft)
             f = acts[l]
             ca = None
             if f == "sigmoid":
                 a, ca = sig(z)
             elif f == "softmax":
                 e = np.exp(z - z.max(axis=0, keepdims=True))
+                others = (np.ones((n[l + 1], n[l + 1]), ft) -
+                          np.eye(n[l + 1], dtype=ft)) @ e
                 S = e.sum(axis=0, keepdims=True)
                 a = e / S
-                ca = (S - e) / S
+                ca = others / S
             elif f == "tanh":
                 a = np.tanh(z)
             elif f == "relu":
-                a = np.maximum(z, f32(0))
+                a = np.maximum(z, ft(0))
             elif f == "softplus":
-                a = np.maximum(z, f32(0)) + np.log1p(np.exp(-np.abs(z)))
+                a = np.maximum(z, ft(0)) + np.log1p(np.exp(-np.abs(z)))
             else:
                 a = z
             Z.append(z)
-            A.append(a.astype(f32))
-            CA.append(ca)
+            A.append(a.astype(ft))
+            CA.append(None if ca is None else ca.astype(ft))
 
         def df(f, z, a, ca):
             if f == "sigmoid":
                 return a * ca
             if f == "tanh":
-                return f32(1) / np.cosh(z) ** 2
+                return one / np.cosh(z) ** 2
             if f == "relu":
-                return np.where(z > 0, f32(1), np.where(z < 0, f32(0),
-                                                        f32(relu0)))
+                return np.where(z > 0, one, np.where(z < 0, ft(0), ft(relu0)))
             if f == "softplus":
                 return sig(z)[0]
             return np.ones_like(z)
 
         a, z, ca = A[L], Z[L], CA[L]
-        nL = f32(n[L])
+        nL = ft(n[L])
         d = a - Y
         f = acts[-1]
         if f == "softmax":
@@ -523,25 +531,31 @@ def float32_gradient(case, relu0=0):
                     p = d / ca
                     q = d
                 else:
-                    g = d if cost == "quadratic" else f32(2) * d / nL
+                    g = d if cost == "quadratic" else ft(2) * d / nL
                     p = a * g
                     q = a * ca * g
-                delta = q - a * (p.sum(axis=0, keepdims=True) - p)
+                M = np.ones((n[L], n[L]), ft) - np.eye(n[L], dtype=ft)
+                delta = q - a * (M @ p)          # sum over i != k
         elif cost == "cross_entropy":
             delta = d
         else:
-            g = d if cost == "quadratic" else f32(2) * d / nL
+            g = d if cost == "quadratic" else ft(2) * d / nL
             delta = g * df(f, z, a, ca)
         gW, gb = [None] * L, [None] * L
         for l in range(L, 0, -1):
-            delta = delta.astype(f32)
-            gW[l - 1] = (r * (delta @ A[l - 1].T)).astype(f32)
-            gb[l - 1] = (r * delta.sum(axis=1)).astype(f32)
+            delta = delta.astype(ft)
+            gW[l - 1] = (r * (delta @ A[l - 1].T)).astype(ft)
+            gb[l - 1] = (r * delta.sum(axis=1)).astype(ft)
             if l > 1:
                 delta = (W[l - 1].T @ delta) * df(acts[l - 2], Z[l - 1],
                                                   A[l - 1], CA[l - 1])
-    tolist = lambda m: [[float(v) for v in row] for row in m]
-    return ([tolist(m) for m in gW], [[float(v) for v in v_] for v_ in gb])
+    tolist = lambda m: [[float(v) for v in row] for row in m]  # noqa: E731
+    return [tolist(m) for m in gW], [[float(v) for v in v_] for v_ in gb]
+
+
+def float32_gradient(case, relu0=0):
+    """A correct float32 implementation's answer (float_gradient)."""
+    return float_gradient(case, relu0, "float32")
 
 
 # The self-test -----------------------------------------------------------
@@ -712,16 +726,18 @@ def selftest(trials=30, seed=1):
                 print("ok: trial %d %s %s %s: |fd - g| <= %s" %
                       (t, case["layers"], ",".join(acts), cost,
                        mpmath.nstr(worst, 2)))
-        # the float32 answer is within float32 rounding of the exact one
+        # the float32 and float64 answers are within their rounding of the
+        # exact one
         if "relu" not in acts:
             ex = Exact(case)
-            fW, fb = float32_gradient(case)
-            scale_ = max(abs(v) for _, v in flatten(ex.gW, ex.gb)) or 1
-            err = max(abs(mpf(a) - e) for (_, a), (_, e) in
-                      zip(flatten(fW, fb), flatten(ex.gW, ex.gb)))
-            if err / scale_ > 1e-4:
-                bad("trial %d: float32 answer off by %s relative" %
-                    (t, mpmath.nstr(err / scale_, 3)))
+            for dtype, most in (("float32", 1e-4), ("float64", 1e-12)):
+                fW, fb = float_gradient(case, 0, dtype)
+                scale_ = max(abs(v) for _, v in flatten(ex.gW, ex.gb)) or 1
+                err = max(abs(mpf(a) - e) for (_, a), (_, e) in
+                          zip(flatten(fW, fb), flatten(ex.gW, ex.gb)))
+                if err / scale_ > most:
+                    bad("trial %d: %s answer off by %s relative" %
+                        (t, dtype, mpmath.nstr(err / scale_, 3)))
 
     # saturated: sigmoid + cross_entropy at z = +-700 and softmax gap 700,
     # the same doubles at 60 and at 300 digits
@@ -772,6 +788,7 @@ def main(argv=None):
     p.add_argument("--scale", metavar="F")
     p.add_argument("--only-layers", metavar="L1,L2")
     p.add_argument("--float32", action="store_true")
+    p.add_argument("--float64", action="store_true")
     p.add_argument("--relu-prime-at-zero", type=int, choices=(0, 1),
                    default=0)
     p.add_argument("--selftest", action="store_true")
@@ -782,17 +799,18 @@ def main(argv=None):
         p.error("a case file is needed")
     wrong = [m for m in ("zeros", "negate") if getattr(o, m)] + \
         (["scale"] if o.scale is not None else [])
-    if len(wrong) + o.float32 > 1:
-        p.error("one of --zeros, --negate, --scale, --float32")
+    if len(wrong) + o.float32 + o.float64 > 1:
+        p.error("one of --zeros, --negate, --scale, --float32, --float64")
     try:
         case = load_case(o.case)
         architecture(case)
-        if o.float32:
-            gW, gb = float32_gradient(case, o.relu_prime_at_zero)
+        if o.float32 or o.float64:
+            dtype = "float32" if o.float32 else "float64"
+            gW, gb = float_gradient(case, o.relu_prime_at_zero, dtype)
             bad = first_none(gW, gb)
             if bad:
-                print("bpexact: the float32 gradient is not finite at %s"
-                      % bad, file=sys.stderr)
+                print("bpexact: the %s gradient is not finite at %s"
+                      % (dtype, bad), file=sys.stderr)
                 return 4
             print(dumps_case(case, gW, gb))
             return 0
