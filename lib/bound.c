@@ -143,14 +143,12 @@ backward_errors(const bpcheck_net *net, const bpcheck_rounding *u,
     }
 }
 
-int
-bpcheck_bound_gradient_at(const bpcheck_net *net, const bpcheck_batch *batch,
-                          bpcheck_precision p, bpcheck_params *bound,
-                          bpcheck_bound_workspace *w)
+/* The bound of a backprop with rounding u. */
+static int
+gradient_bound(const bpcheck_net *net, const bpcheck_batch *batch,
+               const bpcheck_rounding *u, bpcheck_params *bound,
+               bpcheck_bound_workspace *w)
 {
-  const bpcheck_rounding single = {FLT_EPSILON, FLT_EPSILON / 2};
-  const bpcheck_rounding *u =
-      p == BPCHECK_PRECISION_SINGLE ? &single : &bpcheck_rounding_double;
   int status = bpcheck_params_match(net->theta, bound);
   if (status)
     return status;
@@ -205,8 +203,21 @@ int
 bpcheck_bound_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                        bpcheck_params *bound, bpcheck_bound_workspace *w)
 {
-  return bpcheck_bound_gradient_at(net, batch, BPCHECK_PRECISION_DOUBLE, bound,
-                                   w);
+  return gradient_bound(net, batch, &bpcheck_rounding_double, bound, w);
+}
+
+int
+bpcheck_bound_gradient_at(const bpcheck_net *net, const bpcheck_batch *batch,
+                          bpcheck_precision p, bpcheck_params *bound,
+                          bpcheck_bound_workspace *w)
+{
+  /* An implementation in p that forms a - y directly; in float32 its
+   * inputs, parameters and targets are rounded to float first (to
+   * nearest: eps / 2). */
+  const bpcheck_rounding single = {FLT_EPSILON, FLT_EPSILON / 2, 1};
+  const bpcheck_rounding dbl = {DBL_EPSILON, 0.0, 1};
+  return gradient_bound(
+      net, batch, p == BPCHECK_PRECISION_SINGLE ? &single : &dbl, bound, w);
 }
 
 int

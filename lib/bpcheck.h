@@ -314,7 +314,9 @@ typedef enum {
   BPCHECK_PRECISION_DOUBLE = 0,
   BPCHECK_PRECISION_SINGLE
 } bpcheck_precision;
-/* The same bound for a backprop computed at precision p. */
+/* The same bound for a correct backprop computed at precision p by the
+ * usual formulas: the reference's, except that it forms a - y directly
+ * (proofs/06, (CD.10)). */
 int bpcheck_bound_gradient_at(const bpcheck_net *net,
                               const bpcheck_batch *batch, bpcheck_precision p,
                               bpcheck_params *bound,
@@ -385,8 +387,9 @@ int bpcheck_cstep_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
  * difference of C along v, within BPCHECK_FD_SAFETY times its error
  * estimate (DR.1), (DR.2).  The parameters are restored exactly. */
 typedef struct {
-  size_t checked, failed, kinks;  /* directions; kinks: skipped (ACT.3) */
-  double max_ratio;               /* max |v.g - D_v| / tolerance */
+  size_t checked, failed, kinks; /* directions; kinks: skipped (ACT.3) */
+  size_t overflows; /* skipped: C(theta +/- h v) not a finite double */
+  double max_ratio; /* max |v.g - D_v| / tolerance */
   double expected, received, tol; /* D_v and v.g of the worst direction */
 } bpcheck_directional_result;
 

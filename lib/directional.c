@@ -135,10 +135,12 @@ check_range(bpcheck_net *net, const bpcheck_batch *batch,
   if (status)
     return status;
   memset(res, 0, sizeof *res);
-  double tmax = 0, gth = 0; /* max |theta|, sum |g_i theta_i| */
+  double tmax = 0, gth = 0, gsum = 0; /* max |theta|, sum |g_i theta_i|,
+                                         sum |g_i| */
   for (size_t i = first; i < first + count; i++) {
     tmax = fmax(tmax, fabs(w->theta0[i]));
     gth += fabs(g->data[i] * w->theta0[i]);
+    gsum += fabs(g->data[i]);
   }
   /* (CD.4) along v, every component moves by at most h. */
   const double h = bpcheck_fdiff_step(tmax, BPCHECK_FDIFF_KINK_ROOT);
@@ -160,7 +162,14 @@ check_range(bpcheck_net *net, const bpcheck_batch *batch,
     /* (DR.2) theta + h v is rounded in every component: eps |theta_i| each,
      * through g_i. */
     double err = trunc_err + round_err + gth * DBL_EPSILON / h;
-    double ratio = fabs(vg - r5) / (BPCHECK_FD_SAFETY * err);
+    if (!isfinite(r5) || !isfinite(err)) { /* the steps overflow C */
+      res->overflows++;
+      continue;
+    }
+    /* and v.g itself rounds: gamma_P sum |g_i| */
+    err += bpcheck_gamma((double)count, DBL_EPSILON) * gsum;
+    const double diff = fabs(vg - r5);
+    double ratio = diff == 0 ? 0.0 : diff / (BPCHECK_FD_SAFETY * err);
     res->checked++;
     if (ratio > res->max_ratio) {
       res->max_ratio = ratio;

@@ -18,9 +18,14 @@ void bpcheck_test_fail_allocation(size_t n);
  * machine epsilon eps of its precision (DBL_EPSILON, or FLT_EPSILON for a
  * float32 implementation) and eps_in, the relative rounding of the case's
  * inputs, parameters and targets into that precision (0 for double: they
- * are doubles already). */
+ * are doubles already).  With direct set, the bound is that of an
+ * implementation that forms a - y (and a sum y - y after a softmax with
+ * categorical cross entropy) directly, as implementations do, instead of
+ * by (COST.9): where a is near y that difference keeps only the digits a
+ * and y share, and a correct candidate may lose the rest. */
 typedef struct {
   double eps, eps_in;
+  int direct;
 } bpcheck_rounding;
 extern const bpcheck_rounding bpcheck_rounding_double;
 

@@ -39,26 +39,36 @@
 
 #include "internal.h"
 
-const bpcheck_rounding bpcheck_rounding_double = {DBL_EPSILON, 0.0};
+const bpcheck_rounding bpcheck_rounding_double = {DBL_EPSILON, 0.0, 0};
 
-/* The sums of a softmax column (COST.8). */
+/* The sums of a softmax column (COST.8).  The others' sum is also kept
+ * shifted by their own maximum m2, R = e^(m2 - m) S2: where every other
+ * output underflows (a logit gap above 745), R is 0 but ln R and the
+ * ratios a_k / (1 - a_t) = e^(z_k - m2) / S2 are not. */
 typedef struct {
   double m;    /* max_i z_i = z_t */
   double R;    /* sum_(i != t) e^(z_i - m) */
   double logE; /* ln(1 + R) */
+  double m2;   /* max_(i != t) z_i (-inf for one output) */
+  double S2;   /* sum_(i != t) e^(z_i - m2), >= 1 (0 for one output) */
   size_t t;
 } softmax_sums;
 
 static softmax_sums
 sums_of(size_t n, const double *z, size_t zs)
 {
-  softmax_sums S = {z[0], 0.0, 0.0, 0};
+  softmax_sums S = {z[0], 0.0, 0.0, -INFINITY, 0.0, 0};
   for (size_t i = 1; i < n; i++)
     if (z[i * zs] > S.m)
       S.m = z[i * zs], S.t = i;
   for (size_t i = 0; i < n; i++)
-    if (i != S.t)
+    if (i != S.t) {
       S.R += exp(z[i * zs] - S.m);
+      S.m2 = fmax(S.m2, z[i * zs]);
+    }
+  for (size_t i = 0; i < n; i++)
+    if (i != S.t)
+      S.S2 += exp(z[i * zs] - S.m2);
   S.logE = log1p(S.R);
   return S;
 }
@@ -73,7 +83,15 @@ softmax_abar(const softmax_sums *S, double e_k, size_t k)
 static double
 softmax_log_abar(const softmax_sums *S, double e_k, size_t k)
 {
-  return (k == S->t ? log(S->R) : log1p(S->R - e_k)) - S->logE;
+  return (k == S->t ? (S->m2 - S->m) + log(S->S2) : log1p(S->R - e_k)) -
+         S->logE;
+}
+
+/* a_k / (1 - a_t) for k != t: e^(z_k - m2) / S2, at most 1. */
+static double
+softmax_ratio(const softmax_sums *S, double z_k)
+{
+  return exp(z_k - S->m2) / S->S2;
 }
 
 void
@@ -231,7 +249,7 @@ element(const bpcheck_net *net, const bpcheck_rounding *u, double r, double z,
   /* e_d: a and abar carry |f'| e_z from z and 4 eps of their own (exp, one
    * add, one divide); (1 - y) a - y abar three roundings more. */
   const double ed_ = dfb * ez +
-                     (f == BPCHECK_SIGMOID
+                     (f == BPCHECK_SIGMOID && !(u && u->direct)
                           ? 7.0 * eps * (fabs((1.0 - y) * a) + fabs(y * abar))
                           : 4.0 * eps * fabs(a) + eps * fabs(d)) +
                      ey;
@@ -266,19 +284,77 @@ element(const bpcheck_net *net, const bpcheck_rounding *u, double r, double z,
   }
 }
 
-/* H_k = a_k dC/da_k of a softmax output, from a, abar and d = a - y. */
-static double
-softmax_H(bpcheck_cost c, size_t n, double a, double abar, double d, double y)
+/* One output of a softmax column: a, abar = 1 - a, d = a - y (COST.9),
+ * and the bounds ea, eab, ed of each (eps, ein as in bpcheck_rounding). */
+typedef struct {
+  double a, abar, d, ea, eab, ed;
+} softmax_out;
+
+/* H_k = a_k dC/da_k and P_k = (1 - a_k) H_k, with their bounds.  After a
+ * cross entropy P = d, and H = d / (1 - a) is not formed for t. */
+static void
+softmax_HP(bpcheck_cost c, size_t n, const softmax_out *o, double y,
+           double eps, double ein, int is_t, double *H, double *eH, double *P,
+           double *eP)
 {
+  const double a = o->a, d = o->d;
   switch (c) {
-  case BPCHECK_QUADRATIC: return a * d;
-  case BPCHECK_MSE: return 2.0 * a * d / (double)n;
-  case BPCHECK_CROSS_ENTROPY: return d / abar; /* (COST.3) */
-  default: return -y;                          /* (COST.4) */
+  case BPCHECK_QUADRATIC: /* (COST.1) */
+    *H = a * d, *eH = o->ea * fabs(d) + a * o->ed + eps * fabs(*H);
+    break;
+  case BPCHECK_MSE: /* (COST.2) */
+    *H = 2.0 * a * d / (double)n;
+    *eH = 2.0 / n * (o->ea * fabs(d) + a * o->ed) + 3.0 * eps * fabs(*H);
+    break;
+  case BPCHECK_CROSS_ENTROPY: /* (COST.3) */
+    *H = is_t ? 0.0 : d / o->abar;
+    *eH = is_t ? 0.0
+               : (o->ed + fabs(*H) * o->eab) / o->abar + 2.0 * eps * fabs(*H);
+    *P = d, *eP = o->ed;
+    return;
+  default: *H = -y, *eH = ein * fabs(y); /* (COST.4) */
   }
+  *P = o->abar * *H;
+  *eP = o->eab * fabs(*H) + o->abar * *eH + eps * fabs(*P);
 }
 
-/* The softmax column: (ACT.9), its cost, and their bounds. */
+/* a_k of a softmax column with sums S. */
+static double
+a_of(const softmax_sums *S, const double *z, size_t zs, size_t k)
+{
+  return (k == S->t ? 1.0 : exp(z[k * zs] - S->m)) / (1.0 + S->R);
+}
+
+/* Output k of a softmax column with sums S; V = sum_(i != k) a_i e_z_i
+ * (for e_a: a_k (abar_k e_z_k + V) through z by (ACT.7), and the roundings
+ * of the exponentials and of R). */
+static softmax_out
+softmax_output(const softmax_sums *S, size_t n, double zk, double yk,
+               double ezk, double V, double eps, double ein, int direct,
+               size_t k, double *e_k)
+{
+  softmax_out o;
+  *e_k = k == S->t ? 1.0 : exp(zk - S->m);
+  o.a = *e_k / (1.0 + S->R);
+  o.abar = softmax_abar(S, *e_k, k);
+  o.d = diff(BPCHECK_SOFTMAX, o.a, o.abar, yk);
+  const double Pz = o.a * (o.abar * ezk + fmax(V, 0.0));
+  o.ea = Pz + (n + 4.0) * eps * o.a;
+  o.eab = Pz + (n + 6.0) * eps * o.abar;
+  o.ed = Pz +
+         (direct ? (n + 4.0) * eps * o.a + eps * fabs(o.d)
+                 : 7.0 * eps * (fabs((1.0 - yk) * o.a) + fabs(yk * o.abar))) +
+         ein * fabs(yk);
+  return o;
+}
+
+/* The softmax column: (ACT.9), its cost, and their bounds.  With P_k =
+ * (1 - a_k) H_k, the term of t in U_k is a_k H_t = rho_k P_t, rho_k = a_k /
+ * (1 - a_t) <= 1, so that no H_t is formed (after a cross entropy it is
+ * (a_t - y_t) / (1 - a_t), which overflows where 1 - a_t underflows):
+ *
+ *   delta_t = P_t - a_t sum_(i != t) H_i
+ *   delta_k = P_k - a_k (sum_(i != t) H_i - H_k) - rho_k P_t     (k != t) */
 static void
 softmax_column(const bpcheck_net *net, const bpcheck_rounding *u, double r,
                const double *z, size_t zs, const double *y, size_t ys,
@@ -288,91 +364,86 @@ softmax_column(const bpcheck_net *net, const bpcheck_rounding *u, double r,
   const size_t n = net->n[net->L];
   const bpcheck_cost c = net->cost;
   const softmax_sums S = sums_of(n, z, zs);
-  const double E = 1.0 + S.R, eps = u ? u->eps : 0.0;
-  const double ein = u ? u->eps_in : 0.0;
-  /* Sums over i != t, and the values at t, for U_k and its bound. */
-  double Ht = 0, Hsum = 0, Habs = 0, eHt = 0, eHsum = 0, Vt = 0, Vsum = 0;
-  double cost = 0, ecost = 0;
+  const double eps = u ? u->eps : 0.0, ein = u ? u->eps_in : 0.0;
+  const int direct = u && u->direct;
   const double eLog = bpcheck_gamma(n + 2.0, eps) + 2.0 * eps;
-  for (int pass = 0; pass < 2; pass++)
-    for (size_t k = 0; k < n; k++) {
-      const double zk = z[k * zs], yk = y[k * ys];
-      const double e_k = k == S.t ? 1.0 : exp(zk - S.m);
-      const double a = e_k / E, abar = softmax_abar(&S, e_k, k);
-      const double d = diff(BPCHECK_SOFTMAX, a, abar, yk);
-      const double H = softmax_H(c, n, a, abar, d, yk);
-      const double ezk = ez ? ez[k * zs] : 0.0;
-      if (pass == 0) { /* the sums; V = sum a_i e_z_i, for e_a */
-        if (k == S.t)
-          Ht = H, Vt = a * ezk;
-        else
-          Hsum += H, Habs += fabs(H), Vsum += a * ezk;
-        if (C)
-          cost += softmax_term(c, n, &S, zk, e_k, k, yk);
-        continue;
-      }
-      /* e_a, e_abar: a_k (abar_k e_z_k + sum_(i != k) a_i e_z_i) through z
-       * (ACT.7), and the roundings of the exponentials and of R. */
-      const double V = k == S.t ? Vsum : Vsum - a * ezk + Vt;
-      const double P = a * (abar * ezk + fmax(V, 0.0));
-      const double ea = P + (n + 4.0) * eps * a;
-      const double eab = P + (n + 6.0) * eps * abar;
-      const double edd = P +
-                         7.0 * eps * (fabs((1.0 - yk) * a) + fabs(yk * abar)) +
-                         ein * fabs(yk);
-      double eH;
-      switch (c) {
-      case BPCHECK_QUADRATIC:
-        eH = ea * fabs(d) + a * edd + eps * fabs(H);
-        break;
-      case BPCHECK_MSE:
-        eH = 2.0 / n * (ea * fabs(d) + a * edd) + 3.0 * eps * fabs(H);
-        break;
-      case BPCHECK_CROSS_ENTROPY:
-        eH = (edd + fabs(H) * eab) / abar + 2.0 * eps * fabs(H);
-        break;
-      default: eH = ein * fabs(yk);
-      }
-      if (k == S.t)
-        eHt = eH;
-      else
-        eHsum += eH;
-      if (eC) { /* dC_s/dz_k = delta_k / r, through e_z; and the logs */
-        double t_round;
-        if (c == BPCHECK_CATEGORICAL_CROSS_ENTROPY)
-          t_round = fabs(yk) * (eps * fabs(S.m - zk) + eLog * (1.0 + S.logE));
-        else if (c == BPCHECK_CROSS_ENTROPY)
-          t_round =
-              eLog * (fabs(yk) * (1.0 + fabs(zk - S.m) + S.logE) +
-                      fabs(1.0 - yk) * (n + 1.0 + S.logE +
-                                        fabs(softmax_log_abar(&S, e_k, k))));
-        else
-          t_round = fabs(d) * (edd - P) * (c == BPCHECK_MSE ? 2.0 / n : 1.0) +
-                    3.0 * eps * fabs(d * d);
-        ecost += t_round;
-      }
-      if (pass == 1 && (delta || ed || eC)) {
-        /* U_k = sum_(i != k) H_i: the sum without t, then t's term */
-        const double U = k == S.t ? Hsum : (Hsum - H) + Ht;
-        const double Pk = c == BPCHECK_CROSS_ENTROPY ? d : abar * H;
-        const double ePk = c == BPCHECK_CROSS_ENTROPY
-                               ? edd
-                               : eab * fabs(H) + abar * eH + eps * fabs(Pk);
-        const double eU = (k == S.t ? eHsum : eHsum + eHt) +
-                          bpcheck_gamma(n + 2.0, eps) *
-                              (k == S.t ? Habs : Habs + fabs(H) + fabs(Ht));
-        const double dk = Pk - a * U;
-        if (delta)
-          delta[k * zs] = r * dk;
-        if (ed)
-          ed[k * zs] = r *
-                       (ePk + ea * fabs(U) + a * eU +
-                        2.0 * eps * (fabs(Pk) + fabs(a * U))) *
-                       (1.0 + eps);
-        if (eC)
-          ecost += fabs(dk) * ezk;
-      }
+  double Sy = 0; /* sum_i y_i, for a direct a sum y - y */
+  for (size_t k = 0; k < n; k++)
+    Sy += y[k * ys];
+  /* First: sum_(i != t) a_i e_z_i, a_t e_z_t, the largest e_z. */
+  double Vs = 0, Vt = 0, ezmax = 0;
+  for (size_t k = 0; ez && k < n; k++) {
+    const double a = a_of(&S, z, zs, k), ezk = ez[k * zs];
+    ezmax = fmax(ezmax, ezk);
+    if (k == S.t)
+      Vt = a * ezk;
+    else
+      Vs += a * ezk;
+  }
+  /* Then the cost, P_t, and over i != t: sum H_i, sum |H_i|, sum e_H_i. */
+  double Hs = 0, Habs = 0, eHs = 0, Pt = 0, ePt = 0, cost = 0, ecost = 0;
+  for (size_t k = 0; k < n; k++) {
+    const double zk = z[k * zs], yk = y[k * ys], ezk = ez ? ez[k * zs] : 0;
+    double e_k, H, eH, P, eP;
+    const double V = k == S.t ? Vs : Vs - a_of(&S, z, zs, k) * ezk + Vt;
+    const softmax_out o =
+        softmax_output(&S, n, zk, yk, ezk, V, eps, ein, direct, k, &e_k);
+    softmax_HP(c, n, &o, yk, eps, ein, k == S.t, &H, &eH, &P, &eP);
+    if (k == S.t)
+      Pt = P, ePt = eP;
+    else
+      Hs += H, Habs += fabs(H), eHs += eH;
+    if (C)
+      cost += softmax_term(c, n, &S, zk, e_k, k, yk);
+    if (!eC)
+      continue;
+    /* the rounding of the cost term, apart from z's (below) */
+    if (c == BPCHECK_CATEGORICAL_CROSS_ENTROPY)
+      ecost += fabs(yk) * (eps * fabs(S.m - zk) + eLog * (1.0 + S.logE));
+    else if (c == BPCHECK_CROSS_ENTROPY)
+      ecost += eLog * (fabs(yk) * (1.0 + fabs(zk - S.m) + S.logE) +
+                       fabs(1.0 - yk) * (n + 1.0 + S.logE +
+                                         fabs(softmax_log_abar(&S, e_k, k))));
+    else
+      ecost += fabs(o.d) *
+                   (7.0 * eps * (fabs((1.0 - yk) * o.a) + fabs(yk * o.abar)) +
+                    ein * fabs(yk)) *
+                   (c == BPCHECK_MSE ? 2.0 / n : 1.0) +
+               3.0 * eps * o.d * o.d;
+  }
+  /* Last, delta_k, now that the sums over i != t are known. */
+  for (size_t k = 0; (delta || ed || eC) && k < n; k++) {
+    const double zk = z[k * zs], yk = y[k * ys], ezk = ez ? ez[k * zs] : 0;
+    double e_k, dk, e;
+    const double V = k == S.t ? Vs : Vs - a_of(&S, z, zs, k) * ezk + Vt;
+    const softmax_out o =
+        softmax_output(&S, n, zk, yk, ezk, V, eps, ein, direct, k, &e_k);
+    if (k == S.t) {
+      dk = Pt - o.a * Hs;
+      e = ePt + o.ea * fabs(Hs) + o.a * (eHs + bpcheck_gamma(n, eps) * Habs) +
+          2.0 * eps * (fabs(Pt) + fabs(o.a * Hs));
+    } else {
+      double H, eH, P, eP;
+      softmax_HP(c, n, &o, yk, eps, ein, 0, &H, &eH, &P, &eP);
+      /* rho = e^(z_k) / sum_(i != t) e^(z_i): relative error through z at
+       * most 2 max e_z, and n + 4 roundings */
+      const double rho = softmax_ratio(&S, zk);
+      const double erho = rho * (2.0 * ezmax + (n + 4.0) * eps);
+      const double U = Hs - H;
+      const double eU = eHs + bpcheck_gamma(n + 1.0, eps) * (Habs + fabs(H));
+      dk = P - o.a * U - rho * Pt;
+      e = eP + o.ea * fabs(U) + o.a * eU + rho * ePt + fabs(Pt) * erho +
+          3.0 * eps * (fabs(P) + fabs(o.a * U) + fabs(rho * Pt));
     }
+    if (direct && c == BPCHECK_CATEGORICAL_CROSS_ENTROPY) /* a sum y - y */
+      e += (n + 6.0) * eps * (o.a * fabs(Sy) + fabs(yk));
+    if (delta)
+      delta[k * zs] = r * dk;
+    if (ed)
+      ed[k * zs] = r * e * (1.0 + eps);
+    if (eC) /* dC_s/dz_k = delta_k / r, through e_z */
+      ecost += fabs(dk) * ezk;
+  }
   if (C)
     *C = cost;
   if (eC)

@@ -49,16 +49,11 @@ bpcheck_tolerance_derive(const bpcheck_net *net, const bpcheck_batch *batch,
   if ((status = bpcheck_bound_alloc(&bw, net, batch->B)) ||
       (status = bpcheck_bound_gradient(net, batch, tol, bw)))
     goto done;
-  if (single) {
-    if ((status = bpcheck_params_alloc(&ep, net->L, net->n)) ||
-        (status = bpcheck_bound_gradient_at(net, batch, p, ep, bw)))
-      goto done;
-    for (size_t i = 0; i < tol->size; i++)
-      tol->data[i] += ep->data[i];
-  } else {
-    for (size_t i = 0; i < tol->size; i++)
-      tol->data[i] *= 2.0; /* e_p = e */
-  }
+  if ((status = bpcheck_params_alloc(&ep, net->L, net->n)) ||
+      (status = bpcheck_bound_gradient_at(net, batch, p, ep, bw)))
+    goto done;
+  for (size_t i = 0; i < tol->size; i++)
+    tol->data[i] += ep->data[i];
   for (size_t l = 1; l <= net->L; l++) {
     size_t first[2] = {bpcheck_params_index_W(r, l, 0, 0),
                        bpcheck_params_index_b(r, l, 0)};
