@@ -75,6 +75,44 @@ f_complex(bpcheck_activation f, double complex z)
   }
 }
 
+/* ln a_k and ln(1 - a_k) of a softmax column, in complex arithmetic, in
+ * forms whose imaginary parts do not cancel either (they are the
+ * derivative: Im ln a_t = Im z_t - Im ln E would be a difference of two
+ * nearly equal numbers where a_t is near 1):
+ *
+ *   ln a_t = -ln(1 + sum_(i != t) e^(z_i - z_t))     ln a_k = (z_k - mx) - ln
+ * E ln(1 - a_t) = ln sum_(i != t) e^(z_i - mx) - ln E    ln(1 - a_k) = ln(1 -
+ * a_k)
+ *
+ * with t the output of the largest real part mx, and each sum shifted by
+ * its own largest real part, so that its log stays finite where its terms
+ * underflow (a gap above 745). */
+static double complex
+log_sum_except(const double complex *z, size_t n, size_t k, double shift)
+{
+  double mk = -INFINITY;
+  double complex rest = 0;
+  for (size_t i = 0; i < n; i++)
+    if (i != k)
+      mk = fmax(mk, creal(z[i]));
+  for (size_t i = 0; i < n; i++)
+    if (i != k)
+      rest += cexp(z[i] - mk);
+  return (mk - shift) + clog(rest);
+}
+
+static double complex
+softmax_log(const double complex *z, size_t n, size_t t, double mx,
+            double complex logE, size_t k, int complement)
+{
+  if (!complement)
+    return k == t ? -clog(1.0 + cexp(log_sum_except(z, n, t, creal(z[t])) +
+                                     (creal(z[t]) - z[t])))
+                  : (z[k] - mx) - logE;
+  return k == t ? log_sum_except(z, n, t, mx) - logE
+                : clog(1.0 - cexp((z[k] - mx) - logE));
+}
+
 /* One sample's cost from z^L and a^L, in the forms of output.c that stay
  * accurate at saturated outputs (COST.6)-(COST.9): only the imaginary part
  * is used, but it is the derivative of the real part's formula, so that
@@ -88,35 +126,38 @@ cost_complex(const bpcheck_net *net, const double complex *z,
   const bpcheck_cost c = net->cost;
   double complex C = 0, E = 0, logE = 0;
   double mx = -INFINITY;
+  size_t t = 0;
   if (f == BPCHECK_SOFTMAX) { /* (ACT.6) shifted by max Re z */
     for (size_t k = 0; k < n; k++)
-      mx = fmax(mx, creal(z[k]));
+      if (creal(z[k]) > mx)
+        mx = creal(z[k]), t = k;
     for (size_t k = 0; k < n; k++)
       E += cexp(z[k] - mx);
     logE = clog(E);
   }
   for (size_t k = 0; k < n; k++) {
     const double y = gsl_matrix_get(batch->Y, k, s);
-    double complex abar = 0, rest = 0; /* 1 - a_k; sum_(i != k) e_i */
-    if (f == BPCHECK_SOFTMAX) {
-      for (size_t i = 0; i < n; i++)
-        if (i != k)
-          rest += cexp(z[i] - mx);
-      abar = rest / E;
-    } else if (f == BPCHECK_SIGMOID)
-      abar = f_complex(BPCHECK_SIGMOID, -z[k]);
     if (c == BPCHECK_CATEGORICAL_CROSS_ENTROPY) { /* softmax: (COST.4) */
-      C += y != 0 ? y * ((mx - z[k]) + logE) : 0;
+      C -= y != 0 ? y * softmax_log(z, n, t, mx, logE, k, 0) : 0;
     } else if (c == BPCHECK_CROSS_ENTROPY && f == BPCHECK_SIGMOID) {
-      C += f_complex(BPCHECK_SOFTPLUS, z[k]) - y * z[k]; /* (COST.3) */
-    } else if (c == BPCHECK_CROSS_ENTROPY) {             /* after a softmax */
+      /* (COST.3) softplus(z) - y z, the z of softplus's max(z, 0) taken
+       * into (1 - y) z so that nothing cancels at y = 1 */
+      C += creal(z[k]) > 0 ? (1 - y) * z[k] + clog(1.0 + cexp(-z[k]))
+                           : -y * z[k] + clog(1.0 + cexp(z[k]));
+    } else if (c == BPCHECK_CROSS_ENTROPY) { /* after a softmax */
       if (y != 0)
-        C -= y * ((z[k] - mx) - logE);
+        C -= y * softmax_log(z, n, t, mx, logE, k, 0);
       if (y != 1)
-        C -= (1 - y) * (clog(rest) - logE);
+        C -= (1 - y) * softmax_log(z, n, t, mx, logE, k, 1);
     } else {
+      /* (COST.9) with 1 - a_k on its own */
+      double complex abar = 0;
+      if (f == BPCHECK_SOFTMAX)
+        abar = cexp(log_sum_except(z, n, k, mx)) / E;
+      else if (f == BPCHECK_SIGMOID)
+        abar = f_complex(BPCHECK_SIGMOID, -z[k]);
       const double complex d = f == BPCHECK_SIGMOID || f == BPCHECK_SOFTMAX
-                                   ? (1 - y) * a[k] - y * abar /* (COST.9) */
+                                   ? (1 - y) * a[k] - y * abar
                                    : a[k] - y;
       C += c == BPCHECK_QUADRATIC ? 0.5 * d * d : d * d / (double)n;
     }

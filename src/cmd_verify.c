@@ -116,13 +116,14 @@ cmd_verify(int argc, char **argv)
     if (status == BPCHECK_EMISMATCH)
       bpcheck_diagnose(vc->net, vc->batch, ref, vc->grad, &t_case, &d);
     if (json)
-      print_json_report(stdout, "verify", rep, &tol,
+      print_json_report(stdout, "verify", rep, &t_case,
                         status == BPCHECK_EMISMATCH ? &d : NULL);
     else {
       char desc[256];
       bpcheck_net_describe(vc->net, desc, sizeof desc);
       printf("bpcheck verify: %s, batch %zu\n", desc, vc->batch->B);
-      print_report(stdout, ref, vc->grad, rep, &tol, &d);
+      print_report(stdout, ref, vc->grad, rep, &t_case, &d);
+      print_tolerance_parts(stdout, vc, ref, rep, &t_case);
     }
     code = status == BPCHECK_SUCCESS     ? EXIT_PASS
            : status == BPCHECK_EMISMATCH ? EXIT_MISMATCH

@@ -251,6 +251,37 @@ print_report(FILE *out, const bpcheck_params *ref, const bpcheck_params *g,
     fprintf(out, "likely bug: %s\n", d->text);
 }
 
+void
+print_tolerance_parts(FILE *out, const bpcheck_case *c,
+                      const bpcheck_params *ref, const bpcheck_report *rep,
+                      const bpcheck_tolerance *tol)
+{
+  const bpcheck_net *net = c->net;
+  bpcheck_params *e = NULL, *ep = NULL;
+  bpcheck_bound_workspace *w = NULL;
+  if (rep->n_checked == 0 || bpcheck_params_alloc(&e, net->L, net->n) ||
+      bpcheck_params_alloc(&ep, net->L, net->n) ||
+      bpcheck_bound_alloc(&w, net, c->batch->B) ||
+      bpcheck_bound_gradient(net, c->batch, e, w) ||
+      bpcheck_bound_gradient_at(net, c->batch, tol->precision, ep, w))
+    goto done;
+  const size_t i = rep->worst.index;
+  char name[64];
+  entry_name(&rep->worst, name, sizeof name);
+  fprintf(out,
+          "model at %s: reference's bound e = %.3g, a correct %s "
+          "implementation's e_p = %.3g; tolerance %g (e + e_p) + floor = "
+          "%.3g\n",
+          name, e->data[i],
+          tol->precision == BPCHECK_PRECISION_SINGLE ? "float32" : "float64",
+          ep->data[i], BPCHECK_TOL_K, rep->worst.tol);
+  (void)ref;
+done:
+  bpcheck_params_free(e);
+  bpcheck_params_free(ep);
+  bpcheck_bound_free(w);
+}
+
 /* A JSON string: the characters that need it escaped. */
 static void
 json_string(FILE *out, const char *s)
@@ -294,12 +325,14 @@ print_json_report(FILE *out, const char *command, const bpcheck_report *rep,
               br->max_abserr, br->max_relerr);
     }
   fprintf(out, "]");
+  /* The entry closest to its limit (the failing one on a failure). */
+  fprintf(out,
+          ",\"worst\":{\"entry\":\"%s\",\"expected\":%.17g,"
+          "\"received\":%.17g,\"error\":%.6g,\"tolerance\":%.6g,"
+          "\"ratio\":%.6g}",
+          worst, rep->worst.expected, rep->worst.received, rep->worst.abserr,
+          rep->worst.tol, rep->max_ratio);
   if (rep->n_fail) {
-    fprintf(out,
-            ",\"worst\":{\"entry\":\"%s\",\"expected\":%.17g,"
-            "\"received\":%.17g,\"error\":%.6g,\"tolerance\":%.6g}",
-            worst, rep->worst.expected, rep->worst.received, rep->worst.abserr,
-            rep->worst.tol);
     if (d)
       fprintf(out,
               ",\"diagnosis\":{\"bug\":\"%s\",\"factor\":%.6g,"

@@ -22,5 +22,7 @@ Suite *make_cstep_suite(void);
 Suite *make_directional_suite(void);
 Suite *make_mutants_suite(void);
 Suite *make_bound_suite(void);
+Suite *make_output_suite(void);
+Suite *make_tolerance_suite(void);
 
 #endif
