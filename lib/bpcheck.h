@@ -685,18 +685,6 @@ int bpcheck_mutant_hunt(const bpcheck_space *s, bpcheck_mutant m,
 
 /* Validating other implementations ------------------------------------- */
 
-/* Default tolerances of `verify` and `run`: |g - r| <= atol + rtol max(|g|,
- * |r|).  A correct float64 implementation that sums in another order is
- * within ~n eps ~ 1e-13 of the magnitudes of its terms; rtol = 1e-6 leaves a
- * factor 1e7 for that and for cancellation, and atol = 1e-9 covers entries
- * that cancel to nearly 0.  Every classic bug changes entries by a factor
- * (2, -1, B, ...) or a whole term: relative errors of order 1, which 1e-6
- * flags.  float32 (eps = 6e-8): the same argument gives 1e-3 and 1e-5. */
-#define BPCHECK_DOUBLE_RTOL 1e-6
-#define BPCHECK_DOUBLE_ATOL 1e-9
-#define BPCHECK_SINGLE_RTOL 1e-3
-#define BPCHECK_SINGLE_ATOL 1e-5
-
 typedef enum {
   BPCHECK_BUG_NONE = 0,
   BPCHECK_BUG_FACTOR,            /* g = c r, c in factor */
@@ -742,7 +730,7 @@ typedef struct {
 
 /* Randomized differential testing of a candidate: trial t draws a case from
  * s with seed + t, asks fn, and compares with the matrix backprop within
- * tol (atol, rtol).  On the first mismatch the case is shrunk -- fewer
+ * tol (with tol->derive, the derived tolerance of each case).  On the first mismatch the case is shrunk -- fewer
  * layers, fewer nodes, fewer samples, simpler values -- while it still
  * fails, then diagnosed.  progress (may be NULL) is called after each
  * trial with (trial, data).  Returns BPCHECK_SUCCESS, BPCHECK_EMISMATCH,
