@@ -490,7 +490,7 @@ typedef struct {
 
 typedef struct {
   double max_abserr; /* over the block */
-  double max_relerr; /* |g - r| / |r|, over entries with r != 0 */
+  double max_relerr; /* |g - r| / |r| (inf where r = 0 and g is not) */
   double max_ratio;  /* max abserr / tol */
   size_t n_fail, n_skipped;
   size_t n_kink;       /* entries with two one-sided values (alt != r) */
@@ -693,6 +693,10 @@ typedef enum {
   BPCHECK_BUG_TRANSPOSED,        /* dC/dW^layer transposed */
   BPCHECK_BUG_BIAS,              /* only the biases wrong */
   BPCHECK_BUG_ONE_LAYER,         /* errors confined to one layer */
+  BPCHECK_BUG_PRECISION,         /* errors of float32's size */
+  BPCHECK_BUG_SHORTCUT,          /* delta^L = a - y where it does not hold */
+  BPCHECK_BUG_ENTRY,             /* one entry wrong, the rest right */
+  BPCHECK_BUG_SMALL,             /* small errors: an approximation */
   BPCHECK_BUG_UNKNOWN
 } bpcheck_bug;
 
@@ -730,11 +734,11 @@ typedef struct {
 
 /* Randomized differential testing of a candidate: trial t draws a case from
  * s with seed + t, asks fn, and compares with the matrix backprop within
- * tol (with tol->derive, the derived tolerance of each case).  On the first mismatch the case is shrunk -- fewer
- * layers, fewer nodes, fewer samples, simpler values -- while it still
- * fails, then diagnosed.  progress (may be NULL) is called after each
- * trial with (trial, data).  Returns BPCHECK_SUCCESS, BPCHECK_EMISMATCH,
- * BPCHECK_ECANDIDATE, or an error. */
+ * tol (with tol->derive, the derived tolerance of each case).  On the first
+ * mismatch the case is shrunk -- fewer layers, fewer nodes, fewer samples,
+ * simpler values -- while it still fails, then diagnosed.  progress (may be
+ * NULL) is called after each trial with (trial, data).  Returns
+ * BPCHECK_SUCCESS, BPCHECK_EMISMATCH, BPCHECK_ECANDIDATE, or an error. */
 int bpcheck_validate(const bpcheck_space *s, size_t trials, unsigned long seed,
                      const bpcheck_tolerance *tol, bpcheck_candidate_fn fn,
                      void *data, void (*progress)(size_t trial, void *data),

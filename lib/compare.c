@@ -83,6 +83,8 @@ compare_block(const bpcheck_params *ref, const bpcheck_params *cand,
     br->max_abserr = fmax(br->max_abserr, abserr);
     if (r[i] != 0)
       br->max_relerr = fmax(br->max_relerr, abserr / fabs(r[i]));
+    else if (abserr > 0) /* an error where the reference is 0 */
+      br->max_relerr = INFINITY;
     bpcheck_entry e = {.index = first + i,
                        .expected = r[i],
                        .received = g[i],

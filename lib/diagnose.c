@@ -11,9 +11,16 @@
  *   output derivative     g is the gradient with delta^L = dC/da^L, without
  *                         f_L'(z^L) (FC.4)
  *   transposed            a square W^l block where g = (r)^T
+ *   precision             every entry within the tolerance of a float32
+ *                         implementation (CD.10): use --precision single
+ *   shortcut              g is the gradient with delta^L = a - y after a
+ *                         softmax where (COST.6) or (COST.7) does not give it
+ *   one entry             a single entry fails
  *   bias not reduced      the weights pass, and the biases are B r_b (summed
  *                         where the cost takes the mean) or one sample's
- *   one layer             every failing entry is in W^l or b^l of one l */
+ *   one layer             every failing entry is in W^l or b^l of one l
+ *   small                 every relative error below 1e-2: an approximated
+ *                         function rather than a wrong formula */
 
 #include <math.h>
 #include <stdio.h>
@@ -62,6 +69,19 @@ factor(const double *r, const double *g, size_t n)
   for (size_t i = 0; i < n; i++)
     gr += g[i] * r[i], rr += r[i] * r[i];
   return rr > 0 ? gr / rr : 0.0;
+}
+
+/* The largest |g_i - r_i| / |r_i| (inf where r_i = 0 and g_i is not). */
+static double
+max_relerr(const double *r, const double *g, size_t n)
+{
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double e = fabs(g[i] - r[i]);
+    if (e > 0)
+      m = fmax(m, r[i] != 0 ? e / fabs(r[i]) : INFINITY);
+  }
+  return m;
 }
 
 /* Within a relative 1e-6 of a known value? */
@@ -121,12 +141,58 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
     return BPCHECK_SUCCESS;
   }
 
-  /* The activation derivative missing at the output layer. */
+  /* Errors of float32's size, checked at double precision. */
   bpcheck_params *alt = NULL;
   bpcheck_matrix_workspace *w = NULL;
   if ((status = bpcheck_params_alloc(&alt, r->L, r->n)) ||
-      (status = bpcheck_matrix_alloc(&w, net, B)) ||
-      (status = bpcheck_matrix_backprop_variant(net, batch, alt, NULL, w,
+      (status = bpcheck_matrix_alloc(&w, net, B)))
+    goto done;
+  if (tol->derive && tol->precision == BPCHECK_PRECISION_DOUBLE) {
+    if ((status = bpcheck_tolerance_derive(
+             net, batch, BPCHECK_PRECISION_SINGLE, r, alt, NULL, NULL)))
+      goto done;
+    const bpcheck_tolerance single = {
+        tol->atol, tol->rtol, 0, alt, tol->alt, 0, BPCHECK_PRECISION_SINGLE};
+    if (matches(r->data, g->data, P, 1.0, &single, alt->data)) {
+      d->bug = BPCHECK_BUG_PRECISION;
+      snprintf(d->text, sizeof d->text,
+               "every error is of the size float32 rounding leaves (largest "
+               "relative error %.2g): the implementation computes in single "
+               "precision; check it with --precision single, or compute in "
+               "float64",
+               max_relerr(r->data, g->data, P));
+      goto done;
+    }
+  }
+
+  /* delta^L = a - y where it does not hold: after a softmax with
+   * categorical cross entropy when the targets do not sum to 1 (COST.6),
+   * or with binary cross entropy (COST.7 is the sigmoid's). */
+  if (net->f[net->L] == BPCHECK_SOFTMAX && net->cost != BPCHECK_QUADRATIC &&
+      net->cost != BPCHECK_MSE) {
+    if ((status = bpcheck_matrix_backprop_variant(net, batch, alt, NULL, w,
+                                                  BPCHECK_VARIANT_SHORTCUT)))
+      goto done;
+    if (matches(alt->data, g->data, P, 1.0, tol, block_abs(tol, 0))) {
+      d->bug = BPCHECK_BUG_SHORTCUT;
+      d->layer = net->L;
+      if (net->cost == BPCHECK_CATEGORICAL_CROSS_ENTROPY)
+        snprintf(d->text, sizeof d->text,
+                 "the candidate uses the shortcut delta^L = a - y, which "
+                 "holds only when each sample's targets sum to 1; in "
+                 "general delta^L = a sum(y) - y (COST.6)");
+      else
+        snprintf(d->text, sizeof d->text,
+                 "the candidate uses delta^L = a - y, the shortcut of a "
+                 "sigmoid output with cross entropy (COST.7); after a softmax "
+                 "the cross entropy's gradient goes through the softmax "
+                 "Jacobian (ACT.8)");
+      goto done;
+    }
+  }
+
+  /* The activation derivative missing at the output layer. */
+  if ((status = bpcheck_matrix_backprop_variant(net, batch, alt, NULL, w,
                                                 BPCHECK_VARIANT_WITHOUT_DF)))
     goto done;
   if (net->f[net->L] != BPCHECK_IDENTITY &&
@@ -177,6 +243,25 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
       }
     }
   }
+  size_t n_wrong = 0, wrong = 0;
+  for (size_t i = 0; i < P; i++)
+    if (!matches(r->data + i, g->data + i, 1, 1.0, tol, block_abs(tol, i)))
+      n_wrong++, wrong = i;
+  if (n_wrong == 1 && P > 1) {
+    char name[64];
+    bpcheck_params_entry_name(r, wrong, name, sizeof name);
+    size_t l, k, j;
+    int is_bias;
+    bpcheck_params_entry(r, wrong, &l, &is_bias, &k, &j);
+    d->bug = BPCHECK_BUG_ENTRY;
+    d->layer = l;
+    snprintf(d->text, sizeof d->text,
+             "only %s is wrong (expected %.6g, received %.6g); every other "
+             "entry is right: an indexing slip at that one place (an "
+             "off-by-one bound, a stale value) rather than a wrong formula",
+             name, r->data[wrong], g->data[wrong]);
+    goto done;
+  }
   if (!weights_fail && biases_fail) {
     d->bug = BPCHECK_BUG_BIAS;
     double cb = 0;
@@ -194,6 +279,17 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
                "the bias gradient is summed over the batch where the cost "
                "takes the mean (factor %zu); the weights are right",
                B);
+    else if (near(cb, -1.0))
+      snprintf(d->text, sizeof d->text,
+               "the bias gradient of layer %zu has the wrong sign while every "
+               "weight gradient is right: dC/db^l_k = delta^l_k (FC.7)",
+               l0);
+    else if (B == 1)
+      snprintf(d->text, sizeof d->text,
+               "the bias gradient is wrong while every weight gradient is "
+               "right (layer %zu, %.6g times the reference): dC/db^l_k = "
+               "delta^l_k (FC.7)",
+               l0, cb);
     else
       snprintf(d->text, sizeof d->text,
                "the bias gradient is wrong while every weight gradient is "
@@ -204,6 +300,36 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
   if (failing_layers == 0) {
     d->bug = BPCHECK_BUG_NONE;
     snprintf(d->text, sizeof d->text, "every entry is within tolerance");
+    goto done;
+  }
+  const double rel = max_relerr(r->data, g->data, P);
+  if (rel < 1e-2) {
+    d->bug = BPCHECK_BUG_SMALL;
+    snprintf(d->text, sizeof d->text,
+             "every error is small (at most %.2g relative) but well above "
+             "rounding, and not a constant factor or a sign: typical of an "
+             "approximated function (a lookup-table or polynomial "
+             "activation, a clipped log) or of a wrong term that is small "
+             "in this case",
+             rel);
+    goto done;
+  }
+  if (failing_layers == 1 && r->L == 1) {
+    d->bug = BPCHECK_BUG_ONE_LAYER;
+    d->layer = 1;
+    snprintf(d->text, sizeof d->text,
+             "the errors are in the network's one layer: look at delta^1 = "
+             "dC/da^1 f'(z^1) (FC.4) or dC/dW^1 = x delta^1 (FC.6)");
+    goto done;
+  }
+  if (failing_layers == 1 && last == r->L) {
+    d->bug = BPCHECK_BUG_ONE_LAYER;
+    d->layer = last;
+    snprintf(d->text, sizeof d->text,
+             "the errors are confined to the output layer %zu (W^%zu, b^%zu) "
+             "while the layers below are right: look at dC/dW^%zu = "
+             "a^(%zu) delta^%zu (FC.6) and dC/db^%zu (FC.7)",
+             last, last, last, last, last - 1, last, last);
     goto done;
   }
   if (failing_layers == 1) {

@@ -80,7 +80,13 @@ double bpcheck_fdiff_richardson(size_t levels, const double *delta, double h,
  * (diagnose.c compares a candidate against it);
  * BPCHECK_VARIANT_RELU_AT_ZERO_ONE, relu'(0) taken as 1 instead of 0 (the
  * other one-sided derivative at an exact kink, (CD.11)). */
-enum { BPCHECK_VARIANT_WITHOUT_DF = 1, BPCHECK_VARIANT_RELU_AT_ZERO_ONE = 2 };
+enum {
+  BPCHECK_VARIANT_WITHOUT_DF = 1,
+  BPCHECK_VARIANT_RELU_AT_ZERO_ONE = 2,
+  /* delta^L = r (a - y) whatever the output and cost: the shortcut of
+   * (COST.6) and (COST.7) where it does not hold (diagnose.c) */
+  BPCHECK_VARIANT_SHORTCUT = 4
+};
 int bpcheck_matrix_backprop_variant(const bpcheck_net *net,
                                     const bpcheck_batch *batch,
                                     bpcheck_params *nabla, double *C,

@@ -198,6 +198,12 @@ output_delta(const bpcheck_net *net, const bpcheck_batch *batch,
   const double *Z = w->Z[L].data, *A = w->A[L].data;
   double *D = w->D[L].data;
   const gsl_matrix *Y = batch->Y;
+  if (flags & BPCHECK_VARIANT_SHORTCUT) {
+    for (size_t k = 0; k < nL; k++)
+      for (size_t s = 0; s < B; s++)
+        D[k * B + s] = r * (A[k * B + s] - Y->data[k * Y->tda + s]);
+    return;
+  }
   if (flags & BPCHECK_VARIANT_WITHOUT_DF) {
     for (size_t k = 0; k < nL; k++)
       for (size_t s = 0; s < B; s++)

@@ -304,7 +304,8 @@ print_json_report(FILE *out, const char *command, const bpcheck_report *rep,
 {
   static const char *const bugs[] = {
       "none",       "factor", "sign",      "output_derivative",
-      "transposed", "bias",   "one_layer", "unknown"};
+      "transposed", "bias",   "one_layer", "precision",
+      "shortcut",   "entry",  "small",     "unknown"};
   char worst[64];
   entry_name(&rep->worst, worst, sizeof worst);
   fprintf(out,

@@ -6,6 +6,9 @@
 #include <math.h>
 #include <string.h>
 
+#include <float.h>
+
+#include "internal.h"
 #include "suites.h"
 #include "testutil.h"
 
@@ -192,6 +195,114 @@ START_TEST(test_unknown_and_none)
 }
 END_TEST
 
+/* The diagnosis under the derived tolerance of a double implementation
+ * (CD.10), as verify and run make it. */
+static bpcheck_diagnosis
+diagnose_derived(fixture *x)
+{
+  bpcheck_tolerance spec = {0, 0, 0, NULL, NULL, 1, BPCHECK_PRECISION_DOUBLE},
+                    t;
+  bpcheck_params *abs, *alt;
+  bpcheck_diagnosis d;
+  ck_assert_ok(bpcheck_tolerance_apply(x->net, x->batch, x->mat, &spec, &t,
+                                       &abs, &alt));
+  ck_assert_ok(bpcheck_diagnose(x->net, x->batch, x->mat, x->lit, &t, &d));
+  bpcheck_params_free(abs);
+  bpcheck_params_free(alt);
+  return d;
+}
+
+/* A float32 answer checked at double precision: named as such. */
+START_TEST(test_precision)
+{
+  fixture x;
+  init(&x, BPCHECK_QUADRATIC);
+  for (size_t i = 0; i < x.lit->size; i++)
+    x.lit->data[i] = (float)x.mat->data[i] * (1.0f + (i % 3) * FLT_EPSILON);
+  bpcheck_diagnosis d = diagnose_derived(&x);
+  ck_assert_int_eq(d.bug, BPCHECK_BUG_PRECISION);
+  ck_assert_ptr_nonnull(strstr(d.text, "--precision single"));
+  fixture_free(&x);
+}
+END_TEST
+
+/* delta^L = a - y after a softmax, with targets that do not sum to 1 (or
+ * with binary cross entropy). */
+START_TEST(test_shortcut)
+{
+  static const size_t n[] = {3, 4, 3};
+  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SOFTMAX};
+  const bpcheck_cost costs[2] = {BPCHECK_CATEGORICAL_CROSS_ENTROPY,
+                                 BPCHECK_CROSS_ENTROPY};
+  for (int c = 0; c < 2; c++) {
+    fixture x;
+    fixture_init(&x, 2, n, f, costs[c], BPCHECK_MEAN, 3, test_seed(19));
+    gsl_matrix_scale(x.batch->Y, 0.7); /* each sample's targets sum to 0.7 */
+    ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
+    ck_assert_ok(bpcheck_matrix_backprop_variant(
+        x.net, x.batch, x.lit, NULL, x.mw, BPCHECK_VARIANT_SHORTCUT));
+    bpcheck_diagnosis d = diagnose_derived(&x);
+    ck_assert_int_eq(d.bug, BPCHECK_BUG_SHORTCUT);
+    ck_assert_ptr_nonnull(strstr(d.text, c == 0 ? "(COST.6)" : "(COST.7)"));
+    fixture_free(&x);
+  }
+}
+END_TEST
+
+/* One wrong entry is named, not taken for a bias bug or a layer. */
+START_TEST(test_one_entry)
+{
+  fixture x;
+  init(&x, BPCHECK_QUADRATIC);
+  gsl_vector_set(&x.lit->b[2], 1, 2 * gsl_vector_get(&x.mat->b[2], 1) + 0.1);
+  bpcheck_diagnosis d = diagnose_derived(&x);
+  ck_assert_int_eq(d.bug, BPCHECK_BUG_ENTRY);
+  ck_assert_ptr_nonnull(strstr(d.text, "only b^2_1"));
+  fixture_free(&x);
+}
+END_TEST
+
+/* At batch 1 a bias sign error is named, and no batch question asked. */
+START_TEST(test_bias_sign_batch1)
+{
+  static const size_t n[] = {3, 4, 2};
+  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_IDENTITY};
+  fixture x;
+  fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 1, test_seed(5));
+  ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
+  memcpy(x.lit->data, x.mat->data, x.mat->size * sizeof(double));
+  gsl_vector_scale(&x.lit->b[1], -1);
+  gsl_vector_scale(&x.lit->b[2], -1);
+  bpcheck_diagnosis d = diagnose_derived(&x);
+  ck_assert_int_eq(d.bug, BPCHECK_BUG_BIAS);
+  ck_assert_ptr_nonnull(strstr(d.text, "wrong sign"));
+  ck_assert_ptr_null(strstr(d.text, "batch"));
+  fixture_free(&x);
+}
+END_TEST
+
+/* A one-layer network gets no sentence about layers after it; errors
+ * below 1e-2 relative are called small. */
+START_TEST(test_one_layer_network_and_small)
+{
+  static const size_t n[] = {3, 2};
+  static const bpcheck_activation f[] = {BPCHECK_SIGMOID};
+  fixture x;
+  fixture_init(&x, 1, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 3, test_seed(6));
+  ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
+  for (size_t i = 0; i < x.lit->size; i++)
+    x.lit->data[i] = x.mat->data[i] * (1 + 0.2 * (double)(i % 4));
+  bpcheck_diagnosis d = diagnose_derived(&x);
+  ck_assert_int_eq(d.bug, BPCHECK_BUG_ONE_LAYER);
+  ck_assert_ptr_null(strstr(d.text, "after it"));
+  for (size_t i = 0; i < x.lit->size; i++)
+    x.lit->data[i] = x.mat->data[i] * (1 + 1e-4 * (double)(i % 4));
+  d = diagnose_derived(&x);
+  ck_assert_int_eq(d.bug, BPCHECK_BUG_SMALL);
+  fixture_free(&x);
+}
+END_TEST
+
 /* Candidates in C for bpcheck_validate ----------------------------------- */
 
 typedef enum { RIGHT, SIGN_FLIP, REFUSES } behaviour;
@@ -281,6 +392,11 @@ make_diagnose_suite(void)
   tcase_add_test(core, test_transposed);
   tcase_add_test(core, test_bias_summed);
   tcase_add_test(core, test_one_layer);
+  tcase_add_test(core, test_precision);
+  tcase_add_test(core, test_shortcut);
+  tcase_add_test(core, test_one_entry);
+  tcase_add_test(core, test_bias_sign_batch1);
+  tcase_add_test(core, test_one_layer_network_and_small);
   tcase_add_test(core, test_unknown_and_none);
   tcase_add_test(core, test_validate_right);
   tcase_add_test(core, test_validate_shrinks);
