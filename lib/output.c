@@ -266,7 +266,8 @@ element(const bpcheck_net *net, const bpcheck_rounding *u, double r, double z,
       *ed = r * (ed_ + eps * fabs(d)) * (1.0 + eps);
     return;
   }
-  const double G = dC_da(c, d, n), s = c == BPCHECK_MSE ? 2.0 / n : 1.0;
+  const double G = dC_da(c, d, n),
+               s = c == BPCHECK_MSE ? 2.0 / (double)n : 1.0;
   const double eG = s * ed_ + 2.0 * eps * fabs(G);
   const double t = c == BPCHECK_MSE ? d * d / (double)n : 0.5 * d * d;
   if (C)
@@ -304,7 +305,8 @@ softmax_HP(bpcheck_cost c, size_t n, const softmax_out *o, double y,
     break;
   case BPCHECK_MSE: /* (COST.2) */
     *H = 2.0 * a * d / (double)n;
-    *eH = 2.0 / n * (o->ea * fabs(d) + a * o->ed) + 3.0 * eps * fabs(*H);
+    *eH =
+        2.0 / (double)n * (o->ea * fabs(d) + a * o->ed) + 3.0 * eps * fabs(*H);
     break;
   case BPCHECK_CROSS_ENTROPY: /* (COST.3) */
     *H = is_t ? 0.0 : d / o->abar;
@@ -339,10 +341,10 @@ softmax_output(const softmax_sums *S, size_t n, double zk, double yk,
   o.abar = softmax_abar(S, *e_k, k);
   o.d = diff(BPCHECK_SOFTMAX, o.a, o.abar, yk);
   const double Pz = o.a * (o.abar * ezk + fmax(V, 0.0));
-  o.ea = Pz + (n + 4.0) * eps * o.a;
-  o.eab = Pz + (n + 6.0) * eps * o.abar;
+  o.ea = Pz + ((double)n + 4.0) * eps * o.a;
+  o.eab = Pz + ((double)n + 6.0) * eps * o.abar;
   o.ed = Pz +
-         (direct ? (n + 4.0) * eps * o.a + eps * fabs(o.d)
+         (direct ? ((double)n + 4.0) * eps * o.a + eps * fabs(o.d)
                  : 7.0 * eps * (fabs((1.0 - yk) * o.a) + fabs(yk * o.abar))) +
          ein * fabs(yk);
   return o;
@@ -366,7 +368,7 @@ softmax_column(const bpcheck_net *net, const bpcheck_rounding *u, double r,
   const softmax_sums S = sums_of(n, z, zs);
   const double eps = u ? u->eps : 0.0, ein = u ? u->eps_in : 0.0;
   const int direct = u && u->direct;
-  const double eLog = bpcheck_gamma(n + 2.0, eps) + 2.0 * eps;
+  const double eLog = bpcheck_gamma((double)n + 2.0, eps) + 2.0 * eps;
   double Sy = 0; /* sum_i y_i, for a direct a sum y - y */
   for (size_t k = 0; k < n; k++)
     Sy += y[k * ys];
@@ -402,13 +404,13 @@ softmax_column(const bpcheck_net *net, const bpcheck_rounding *u, double r,
       ecost += fabs(yk) * (eps * fabs(S.m - zk) + eLog * (1.0 + S.logE));
     else if (c == BPCHECK_CROSS_ENTROPY)
       ecost += eLog * (fabs(yk) * (1.0 + fabs(zk - S.m) + S.logE) +
-                       fabs(1.0 - yk) * (n + 1.0 + S.logE +
+                       fabs(1.0 - yk) * ((double)n + 1.0 + S.logE +
                                          fabs(softmax_log_abar(&S, e_k, k))));
     else
       ecost += fabs(o.d) *
                    (7.0 * eps * (fabs((1.0 - yk) * o.a) + fabs(yk * o.abar)) +
                     ein * fabs(yk)) *
-                   (c == BPCHECK_MSE ? 2.0 / n : 1.0) +
+                   (c == BPCHECK_MSE ? 2.0 / (double)n : 1.0) +
                3.0 * eps * o.d * o.d;
   }
   /* Last, delta_k, now that the sums over i != t are known. */
@@ -420,7 +422,8 @@ softmax_column(const bpcheck_net *net, const bpcheck_rounding *u, double r,
         softmax_output(&S, n, zk, yk, ezk, V, eps, ein, direct, k, &e_k);
     if (k == S.t) {
       dk = Pt - o.a * Hs;
-      e = ePt + o.ea * fabs(Hs) + o.a * (eHs + bpcheck_gamma(n, eps) * Habs) +
+      e = ePt + o.ea * fabs(Hs) +
+          o.a * (eHs + bpcheck_gamma((double)n, eps) * Habs) +
           2.0 * eps * (fabs(Pt) + fabs(o.a * Hs));
     } else {
       double H, eH, P, eP;
@@ -428,15 +431,16 @@ softmax_column(const bpcheck_net *net, const bpcheck_rounding *u, double r,
       /* rho = e^(z_k) / sum_(i != t) e^(z_i): relative error through z at
        * most 2 max e_z, and n + 4 roundings */
       const double rho = softmax_ratio(&S, zk);
-      const double erho = rho * (2.0 * ezmax + (n + 4.0) * eps);
+      const double erho = rho * (2.0 * ezmax + ((double)n + 4.0) * eps);
       const double U = Hs - H;
-      const double eU = eHs + bpcheck_gamma(n + 1.0, eps) * (Habs + fabs(H));
+      const double eU =
+          eHs + bpcheck_gamma((double)n + 1.0, eps) * (Habs + fabs(H));
       dk = P - o.a * U - rho * Pt;
       e = eP + o.ea * fabs(U) + o.a * eU + rho * ePt + fabs(Pt) * erho +
           3.0 * eps * (fabs(P) + fabs(o.a * U) + fabs(rho * Pt));
     }
     if (direct && c == BPCHECK_CATEGORICAL_CROSS_ENTROPY) /* a sum y - y */
-      e += (n + 6.0) * eps * (o.a * fabs(Sy) + fabs(yk));
+      e += ((double)n + 6.0) * eps * (o.a * fabs(Sy) + fabs(yk));
     if (delta)
       delta[k * zs] = r * dk;
     if (ed)
