@@ -29,6 +29,9 @@ struct bpcheck_literal_workspace {
   double **delta; /* delta[l][k] = delta^l_k = dC_s/dz^l_k */
   double *dC_da;  /* dC_s/da^L_k */
   double *block;  /* the memory behind z, a, delta and dC_da */
+  double **fp;    /* fp[l][k] = f_l'(z^l_k) as used, for the trace */
+  double **back;  /* back[l][j] = sum_k W^(l+1)_kj delta^(l+1)_k (FC.5) */
+  double *fblock; /* the memory behind fp and back */
 };
 
 #define W(l, k, j) gsl_matrix_get(&net->theta->W[(l)], (k), (j))
@@ -52,8 +55,13 @@ bpcheck_literal_alloc(bpcheck_literal_workspace **out, const bpcheck_net *net)
     w->a = bpcheck_calloc(L + 1, sizeof *w->a);
     w->delta = bpcheck_calloc(L + 1, sizeof *w->delta);
     w->block = bpcheck_calloc(total, sizeof *w->block);
+    w->fp = bpcheck_calloc(L + 1, sizeof *w->fp);
+    w->back = bpcheck_calloc(L + 1, sizeof *w->back);
+    w->fblock = bpcheck_calloc(2 * (total - net->n[L]) / 3, /* 2 n_l */
+                               sizeof *w->fblock);
   }
-  if (!w || !w->n || !w->z || !w->a || !w->delta || !w->block) {
+  if (!w || !w->n || !w->z || !w->a || !w->delta || !w->block || !w->fp ||
+      !w->back || !w->fblock) {
     bpcheck_literal_free(w);
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for the literal workspace");
   }
@@ -64,6 +72,11 @@ bpcheck_literal_alloc(bpcheck_literal_workspace **out, const bpcheck_net *net)
     w->delta[l] = p, p += net->n[l];
   }
   w->dC_da = p;
+  p = w->fblock;
+  for (size_t l = 0; l <= L; l++) {
+    w->fp[l] = p, p += net->n[l];
+    w->back[l] = p, p += net->n[l];
+  }
   *out = w;
   return BPCHECK_SUCCESS;
 }
@@ -78,6 +91,9 @@ bpcheck_literal_free(bpcheck_literal_workspace *w)
   free(w->a);
   free(w->delta);
   free(w->block);
+  free(w->fp);
+  free(w->back);
+  free(w->fblock);
   free(w);
 }
 
@@ -177,7 +193,8 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
     if (net->f[L] != BPCHECK_SOFTMAX) {
       for (size_t k = 0; k < n[L]; k++)
         /* (FC.4) delta^L_k = dC/da^L_k f_L'(z^L_k) */
-        delta[L][k] = dC_da[k] * f_prime(net, L, z[L][k], a[L][k], m);
+        delta[L][k] =
+            dC_da[k] * (w->fp[L][k] = f_prime(net, L, z[L][k], a[L][k], m));
     } else {
       /* (ACT.8) delta^L_k = sum_i (da^L_i/dz^L_k) dC/da^L_i
        *                   = a^L_k (dC/da^L_k - sum_i a^L_i dC/da^L_i),
@@ -199,7 +216,8 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
         double sum = 0.0;
         for (size_t k = 0; k < n[l + 1]; k++)
           sum += W_back(net, w, l + 1, k, j, m) * delta[l + 1][k];
-        delta[l][j] = sum * f_prime(net, l, z[l][j], a[l][j], m);
+        w->back[l][j] = sum; /* kept for the trace */
+        delta[l][j] = sum * (w->fp[l][j] = f_prime(net, l, z[l][j], a[l][j], m));
       }
     }
 
@@ -234,6 +252,8 @@ bpcheck_literal_quantity(const bpcheck_literal_workspace *w, literal_q q,
   case LITERAL_Z: return w->z[l];
   case LITERAL_A: return w->a[l];
   case LITERAL_DELTA: return w->delta[l];
+  case LITERAL_FP: return w->fp[l];
+  case LITERAL_BACK: return w->back[l];
   default: return w->dC_da;
   }
 }
