@@ -238,7 +238,7 @@ typedef enum {
   BPCHECK_TRACE_C,      /* C of the batch */
   BPCHECK_TRACE_FPRIME, /* f_l'(z^l_k), the factor of delta^l_k */
   BPCHECK_TRACE_BACK,   /* dC_s/da^l_k = sum_i W^(l+1)_ik delta^(l+1)_i */
-  BPCHECK_TRACE_SOFTMAX_SUM /* sum_i a^L_i dC_s/da^L_i (ACT.8), k = 0 */
+  BPCHECK_TRACE_SM_SUM  /* sum_i a^L_i dC_s/da^L_i (ACT.8), k = 0 */
 } bpcheck_trace_kind;
 
 typedef struct {

@@ -217,7 +217,8 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
         for (size_t k = 0; k < n[l + 1]; k++)
           sum += W_back(net, w, l + 1, k, j, m) * delta[l + 1][k];
         w->back[l][j] = sum; /* kept for the trace */
-        delta[l][j] = sum * (w->fp[l][j] = f_prime(net, l, z[l][j], a[l][j], m));
+        delta[l][j] =
+            sum * (w->fp[l][j] = f_prime(net, l, z[l][j], a[l][j], m));
       }
     }
 

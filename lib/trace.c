@@ -3,8 +3,9 @@
  *
  * Each sample is run alone through bpcheck_literal_backprop as a batch of
  * one (r = 1 for both reductions), and the workspace's z, a, delta and the
- * factors of delta (f'(z), the backward sum) are read back; the batch's gradient is then the literal backprop of the whole
- * batch, which is r times the sum of the per-sample gradients (COST.5). */
+ * factors of delta (f'(z), the backward sum) are read back; the batch's
+ * gradient is then the literal backprop of the whole batch, which is r times
+ * the sum of the per-sample gradients (COST.5). */
 
 #include <stdlib.h>
 
@@ -49,8 +50,7 @@ fprime_equation(bpcheck_activation f)
   return f < BPCHECK_SOFTMAX ? eq[f] : "ACT.7";
 }
 
-static const char *const cost_eq[] = {"COST.1", "COST.2", "COST.3",
-                                      "COST.4"};
+static const char *const cost_eq[] = {"COST.1", "COST.2", "COST.3", "COST.4"};
 
 /* The forward pass of sample s: z^l_k and a^l_k, node by node; a softmax
  * layer needs every z^l_i before any a^l_k (ACT.6). */
@@ -92,7 +92,7 @@ emit_backward(const bpcheck_net *net, size_t s,
       double sum = 0.0; /* (ACT.8), in literal.c's order */
       for (size_t i = 0; i < n[L]; i++)
         sum += a[i] * dC_da[i];
-      if (emit(fn, data, BPCHECK_TRACE_SOFTMAX_SUM, s, L, 0, 0, sum, "ACT.8"))
+      if (emit(fn, data, BPCHECK_TRACE_SM_SUM, s, L, 0, 0, sum, "ACT.8"))
         return 1;
     }
     for (size_t k = 0; k < n[l]; k++) {

@@ -53,7 +53,7 @@ keep(const bpcheck_trace_event *e, void *data)
   case BPCHECK_TRACE_C: r->C = e->value; break;
   case BPCHECK_TRACE_FPRIME: r->fp[s][l][k] = e->value; break;
   case BPCHECK_TRACE_BACK: r->back[s][l][k] = e->value; break;
-  case BPCHECK_TRACE_SOFTMAX_SUM: r->sm[s] = e->value; break;
+  case BPCHECK_TRACE_SM_SUM: r->sm[s] = e->value; break;
   }
   return 0;
 }
@@ -167,7 +167,7 @@ keep_when(const bpcheck_trace_event *e, void *data)
   case BPCHECK_TRACE_A: w->a[s][l][k] = t; break;
   case BPCHECK_TRACE_COST: w->C_s[s] = t; break;
   case BPCHECK_TRACE_DC_DA: w->dC_da[s][k] = t; break;
-  case BPCHECK_TRACE_SOFTMAX_SUM: w->sm[s] = t; break;
+  case BPCHECK_TRACE_SM_SUM: w->sm[s] = t; break;
   case BPCHECK_TRACE_BACK: w->back[s][l][k] = t; break;
   case BPCHECK_TRACE_FPRIME: w->fp[s][l][k] = t; break;
   case BPCHECK_TRACE_DELTA: w->delta[s][l][k] = t; break;
@@ -288,9 +288,9 @@ START_TEST(test_trace_labels)
   static const size_t n[] = {2, 3};
   static const char *cost_eq[] = {"COST.1", "COST.2", "COST.3", "COST.4"};
   for (int c = 0; c < BPCHECK_N_COSTS; c++) {
-    const bpcheck_activation f[] = {
-        c == BPCHECK_CATEGORICAL_CROSS_ENTROPY ? BPCHECK_SOFTMAX
-                                               : BPCHECK_SIGMOID};
+    const bpcheck_activation f[] = {c == BPCHECK_CATEGORICAL_CROSS_ENTROPY
+                                        ? BPCHECK_SOFTMAX
+                                        : BPCHECK_SIGMOID};
     fixture x;
     fixture_init(&x, 1, n, f, (bpcheck_cost)c, BPCHECK_SUM, 1, 1);
     labels b = {0};

@@ -1,0 +1,129 @@
+#!/bin/sh
+# cli_trace.sh -- `bpcheck trace` and `bpcheck quiz` as a student meets them:
+# the labels, the order, the indices of wide layers, the factors of each
+# delta, the notation table, --matrix, --dot, --mutant, and quiz sessions
+# run from a script.  Run by `make check`.
+set -u
+top="${srcdir:-$(dirname "$0")/..}"
+. "$top/tests/clilib.sh"
+
+# ok CONDITION-STATUS DESCRIPTION: counts a shell test.
+ok() {
+  if [ "$1" -eq 0 ]; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL: $2"
+  fi
+}
+# line_of TEXT: the number of the first line of the last output with TEXT.
+line_of() { grep -nF -- "$1" "$tmp/out" | head -1 | cut -d: -f1; }
+# aligned: every line of the last output with a value and a label has its
+# value at the same column (the label, which may hold " = ", cut first).
+aligned() {
+  sed -n 's/  ([^()]*)$//p' "$tmp/out" | grep '^  .* = ' |
+    awk '{ i = 0; s = $0; p = 0
+           while ((i = index(s, " = ")) > 0) { p += i + 2; s = substr(s, i + 3) }
+           print p }' | sort -u | wc -l
+}
+
+# Labels: the targets carry the cost's equation, a^0 = x is a definition.
+expect 0 "trace cce" -- trace --layers 2,3 --activations softmax \
+  --cost categorical_cross_entropy
+grep -E '^  y_0 .*\(COST\.4\)$' "$tmp/out" >/dev/null
+ok $? "the targets of a categorical cross entropy are labelled (COST.4)"
+grep -F '(COST.1)' "$tmp/out" >/dev/null
+ok $((1 - $?)) "no (COST.1) beside a categorical cross entropy"
+grep -E '^  a\^0_0 = x_0 .*\(definition\)$' "$tmp/out" >/dev/null
+ok $? "a^0_0 = x_0 is a definition, not (FC.1)"
+
+# Order: a softmax output's a^L_k after every z^L_i.
+expect 0 "trace softmax order" -- trace --layers 2,3,3 \
+  --activations tanh,softmax --cost categorical_cross_entropy
+[ "$(line_of 'a^2_0 = e^z^2_0')" -gt "$(line_of 'z^2_2 = sum_j')" ]
+ok $? "a^2_0 of a softmax is printed after z^2_2, which it needs"
+contains out "delta^2_1 = a^2_1 (dC/da^2_1 - sum_i a^2_i dC/da^2_i)" \
+  "the softmax delta with its layer index"
+contains out "sum_i a^2_i dC/da^2_i" "the softmax sum is its own line"
+
+# Two-digit indices: a comma between k and j, and the values aligned.
+expect 0 "trace wide" -- trace --layers 11,12,1
+contains out "z^1_11 = sum_j W^1_11,j a^0_j + b^1_11" "W^1_11,j, not W^1_11j"
+contains out "dC/da^1_10 = sum_k W^2_k,10 delta^2_k" "W^2_k,10, not W^2_k10"
+contains out "dC/dW^1_11,10 = a^0_10 delta^1_11" "the gradient's indices"
+grep -E 'W\^[0-9]+_[0-9]+j|W\^[0-9]+_k[0-9]' "$tmp/out" >/dev/null
+ok $((1 - $?)) "no index run together"
+[ "$(aligned)" -eq 1 ]
+ok $? "every value of a wide trace in the same column"
+
+# The factors of each delta, Nielsen's names and the notation table.
+expect 0 "trace factors" -- trace --layers 2,3,1
+contains out "dC/da^2_0 = a^2_0 - y_0" "dC/da with its formula"
+contains out "f_2'(z^2_0) = sigmoid'(z^2_0)" "f'(z) of the output, a line"
+contains out "dC/da^1_2 = sum_k W^2_k,2 delta^2_k" "the backward sum, a line"
+contains out "delta^1_2 = dC/da^1_2 f_1'(z^1_2)" "delta from its factors"
+contains out "(FC.4 = BP1)" "BP1"
+contains out "(FC.5 = BP2)" "BP2"
+contains out "(FC.7 = BP3)" "BP3"
+contains out "(FC.6 = BP4)" "BP4"
+contains out "the receiving node, in layer l    (Nielsen: j)" "notation: k"
+contains out "the emitting node, in layer l-1   (Nielsen: k)" "notation: j"
+contains out "the nodes of layer l are 0..n_l-1" "notation: 0-based"
+[ "$(aligned)" -eq 1 ]
+ok $? "every value in the same column"
+
+# The two-node chain in the trace's names (proofs/03).
+expect 0 "trace chain" -- trace --layers 1,1,1
+contains out "w_2 = W^2_0,0, delta_1 = delta^1_0" "the chain's names mapped"
+contains out "dC/da^1_0 = sum_k W^2_k,0 delta^2_k" "delta_1's factor w_2 delta_2"
+grep -F 'W^2_0,0' "$top/proofs/03-two-node-chain.md" >/dev/null &&
+  grep -F 'delta^1_0' "$top/proofs/03-two-node-chain.md" >/dev/null
+ok $? "proofs/03 maps w_2 and delta_1 to the trace's names"
+grep -F 'lib/net.c' "$top/proofs/05-matrix-form.md" >/dev/null
+ok $? "proofs/05 says where step 6 is run"
+
+# --matrix: the six steps.
+expect 0 "trace matrix" -- trace --layers 2,3,1 --matrix --eta 0.5
+for step in "step 1: forward" "step 2: the error of the output layer" \
+  "step 3: the errors of the hidden layers" "step 4: the gradient of the w" \
+  "step 5: the gradient of the biases" "step 6: the update"; do
+  contains out "$step" "--matrix prints $step"
+done
+contains out "D^2 = grad_A C (.) f_2'(Z^2)" "(MX.2)"
+contains out "(MX.3 = BP2)" "(MX.3)"
+contains out "dC/dW^1 = D^1 (A^0)^T = delta^1 (a^0)^T, an outer product" \
+  "B = 1: the outer product"
+contains out "(lower)" "step 6 lowers the cost"
+expect 0 "trace matrix batch" -- trace --layers 2,2,2 --batch 3 --matrix \
+  --activations relu,softmax --cost categorical_cross_entropy
+contains out "dC/dW^1 = D^1 (A^0)^T = sum_s D^1_s (A^0_s)^T" "the batch form"
+contains out "(give --eta E to take the step)" "step 6 without --eta"
+expect 2 "eta without matrix" -- trace --layers 2,1 --eta 0.1
+expect 2 "bad eta" -- trace --layers 2,1 --matrix --eta -1
+
+# --dot: a graph Graphviz renders.
+expect 0 "trace dot" -- trace --layers 2,3,1 --dot "$tmp/net.dot"
+grep -F 'W^2_0,1 = ' "$tmp/net.dot" >/dev/null
+ok $? "every edge labelled W^l_k,j with its value"
+grep -F 'delta^1_2 = ' "$tmp/net.dot" >/dev/null
+ok $? "every node with its delta"
+if command -v dot >/dev/null 2>&1; then
+  dot -Tsvg "$tmp/net.dot" >"$tmp/net.svg" 2>"$tmp/dot.err" &&
+    grep -q '<svg' "$tmp/net.svg" && [ ! -s "$tmp/dot.err" ]
+  ok $? "dot -Tsvg renders the graph without a warning"
+else
+  echo "cli_trace: graphviz absent: dot -Tsvg skipped"
+fi
+expect 2 "dot unwritable" -- trace --layers 2,1 --dot "$tmp/no/such/dir/x.dot"
+contains err "cannot write" "says so"
+
+# --mutant: the wrong lines marked, the violated equation named.
+expect 0 "trace mutant" -- trace --layers 2,3,2 --mutant df_of_a
+contains out "mutant df_of_a: violates (ACT.1)" "the equation named"
+contains out "WRONG, right: " "a wrong line marked with the right value"
+contains out "the first is f_2'(z^2_0) (ACT.1)" "the first wrong line"
+expect 0 "trace mutant recursion" -- trace --layers 2,3,2 \
+  --mutant not_transposed
+contains out "the first is dC/da^1_0 (FC.5 = BP2)" "the sum of (FC.5) first"
+expect 2 "trace bad mutant" -- trace --layers 2,1 --mutant nope
+contains err "unknown mutant 'nope'" "names it"
+
+echo "cli_trace: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
