@@ -125,5 +125,74 @@ contains out "the first is dC/da^1_0 (FC.5 = BP2)" "the sum of (FC.5) first"
 expect 2 "trace bad mutant" -- trace --layers 2,1 --mutant nope
 contains err "unknown mutant 'nope'" "names it"
 
+# quiz: the right answers (the trace's values, in its order) from a script.
+# answers STOP TRACE-ARGS...: the trace's value of every asked quantity;
+# STOP = batch: not the batch's lines (a batch of one is not asked them).
+answers() {
+  stop=$1
+  shift
+  "$bpcheck" trace "$@" | awk -v stop="$stop" \
+    '$0 ~ "^" stop ":" { exit } /^  / { print }' |
+    sed 's/  ([^()]*)$//' | awk -F' = ' '
+      { q = $1; sub(/^ +/, "", q) }
+      q ~ /^(z\^|a\^[1-9]|C_|C$|delta\^|dC\/dW\^|dC\/db\^)/ ||
+      (q ~ /^dC\/da\^/ && $0 !~ /sum_k W/) {
+        v = $NF; gsub(/ /, "", v); print v }'
+}
+# quiz_with FILE ARGS...: bpcheck quiz ARGS with FILE on stdin.
+quiz_with() {
+  input=$1
+  shift
+  ${BPCHECK_WRAPPER:-} "$bpcheck" quiz "$@" <"$input" >"$tmp/out" 2>"$tmp/err"
+}
+answers batch --layers 2,3,1 >"$tmp/right"
+[ "$(wc -l <"$tmp/right")" -eq 27 ]
+ok $? "27 answers for a 2-3-1 network (8 forward, C, dC/da, 4 deltas, 13 gradients)"
+quiz_with "$tmp/right" --layers 2,3,1
+ok $? "quiz: the right answers exit 0"
+contains out "quiz: 27 of 27 right" "every answer right"
+contains out "y_0 = " "the target given"
+# One wrong answer (delta^1_0, the 12th) exits 1 and shows its factors.
+sed '12s/.*/0.5/' "$tmp/right" >"$tmp/one-wrong"
+quiz_with "$tmp/one-wrong" --layers 2,3,1
+ok $(($? != 1)) "quiz: one wrong answer exits 1"
+contains out "wrong: delta^1_0 = -0.02234645285" "the right value"
+contains out "dC/da^1_0 = sum_k W^2_k,0 delta^2_k = -0.09730849176" \
+  "its factor dC/da^1_0"
+contains out "f_1'(z^1_0) = sigmoid'(z^1_0) = 0.2296454549" "its factor f'"
+contains out "quiz: 26 of 27 right" "the count"
+# Judged at the precision typed: z^1_0 = 0.5869688441.
+{ echo 0.587; sed -n '2,$p' "$tmp/right"; } >"$tmp/three-digits"
+quiz_with "$tmp/three-digits" --layers 2,3,1
+ok $? "0.587 is z^1_0 = 0.5869688 to the three digits typed"
+{ echo 0.5869; sed -n '2,$p' "$tmp/right"; } >"$tmp/four-digits"
+quiz_with "$tmp/four-digits" --layers 2,3,1
+ok $(($? != 1)) "0.5869 is not z^1_0 = 0.5869688 to four digits"
+contains out "the digits you typed allow 5e-05" "the tolerance typed"
+contains out "W^1_0,1 = -0.3000864631" "the factors of z: the weights"
+{ echo 5.87e-1; sed -n '2,$p' "$tmp/right"; } >"$tmp/exponent"
+quiz_with "$tmp/exponent" --layers 2,3,1
+ok $? "5.87e-1 is three digits too"
+{ echo zero; sed -n '2,$p' "$tmp/right"; } >"$tmp/nan"
+quiz_with "$tmp/nan" --layers 2,3,1
+ok $(($? != 1)) "a word is a wrong answer"
+contains out "not a number" "says so"
+head -5 "$tmp/right" >"$tmp/short"
+quiz_with "$tmp/short" --layers 2,3,1
+ok $(($? != 1)) "stdin ending early exits 1"
+contains out "stdin ended after 5 of 27 questions" "says so"
+# A softmax network and a batch of two: the batch's gradient is asked too.
+set -- --layers 2,3,3 --activations tanh,softmax \
+  --cost categorical_cross_entropy --batch 2 --seed 4
+answers none "$@" >"$tmp/right2"
+quiz_with "$tmp/right2" "$@"
+ok $? "quiz of a softmax network, batch 2, answered right"
+contains out "[sample 1] delta^2_2 = a^2_2 (dC/da^2_2 - sum_i a^2_i" \
+  "the samples named"
+expect 0 "quiz help" -- quiz --help
+contains out "one number per line" "quiz --help"
+expect 2 "quiz without layers" -- quiz
+expect 2 "quiz bad option" -- quiz --layers 2,1 --frob
+
 echo "cli_trace: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
