@@ -410,7 +410,12 @@ write_dot(const char *path, const bpcheck_net *net, const trace_record *r,
           "// bpcheck trace --dot: %s; nodes: sample 0, edges: the batch's "
           "gradient\n",
           desc);
-  fprintf(f, "digraph bpcheck {\n  rankdir=LR;\n  nodesep=0.3;\n"
+  fprintf(f,
+          "digraph bpcheck {\n  labelloc=t;\n  fontname=\"monospace\";\n"
+          "  label=\"%s: node values of sample 0, edges W^l_k,j and the "
+          "batch's dC/dW^l_k,j\";\n",
+          desc);
+  fprintf(f, "  rankdir=LR;\n  ordering=out;\n  nodesep=0.3;\n"
              "  ranksep=2.2;\n"
              "  node [shape=box, style=rounded, fontname=\"monospace\", "
              "fontsize=10];\n"
