@@ -21,7 +21,7 @@
 static const char usage[] =
     "Usage: bpcheck quiz --layers N0,N1,...,NL [--activations A|A1,..,AL]\n"
     "                    [--cost C] [--reduction R] [--batch B] [--seed S]\n"
-    "                    [--digits D]\n"
+    "                    [--digits D] [--targets range|any]\n"
     "       bpcheck quiz CASE.json [--digits D]\n"
     "An exercise on the network bpcheck trace prints (same options, same\n"
     "numbers): the parameters, inputs and targets are given, then every\n"
@@ -37,7 +37,7 @@ static const char usage[] =
     "\n"
     "  --digits D   significant digits of the values shown, 1..17\n"
     "               (default 10)\n"
-    "  (the network options as in bpcheck trace --help)\n"
+    "  (the network options as in bpcheck trace --help)\n" NETOPTS_TARGETS_HELP
     "\n"
     "Exit: 0 every answer right; 1 a wrong answer, or stdin ended before\n"
     "the last question; 2 bad usage.\n";

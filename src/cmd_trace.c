@@ -18,7 +18,7 @@ static const char usage[] =
     "Usage: bpcheck trace --layers N0,N1,...,NL [--activations A|A1,..,AL]\n"
     "                     [--cost C] [--reduction R] [--batch B] [--seed S]\n"
     "                     [--digits D] [--matrix [--eta E]] [--dot FILE]\n"
-    "                     [--mutant NAME]\n"
+    "                     [--mutant NAME] [--targets range|any]\n"
     "       bpcheck trace CASE.json [same options but the network's]\n"
     "Builds a random network and batch from the seed and prints, in the\n"
     "order it is computed, every quantity of the literal backprop with its\n"
@@ -37,7 +37,7 @@ static const char usage[] =
     "  --reduction R      mean (default) or sum, over the batch\n"
     "  --batch B          samples (default 1)\n"
     "  --seed S           seed of the parameters and the batch (default\n"
-    "                     $BPCHECK_SEED, else 1)\n"
+    "                     $BPCHECK_SEED, else 1)\n" NETOPTS_TARGETS_HELP
     "  --digits D         significant digits printed, 1..17 (default 10)\n"
     "  --matrix           the matrix form instead, under the headings step 1\n"
     "                     to step 6 of the algorithm (proofs/05): W, Z, A, D\n"

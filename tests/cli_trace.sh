@@ -156,8 +156,8 @@ contains out "y_0 = " "the target given"
 sed '12s/.*/0.5/' "$tmp/right" >"$tmp/one-wrong"
 quiz_with "$tmp/one-wrong" --layers 2,3,1
 ok $(($? != 1)) "quiz: one wrong answer exits 1"
-contains out "wrong: delta^1_0 = -0.02234645285" "the right value"
-contains out "dC/da^1_0 = sum_k W^2_k,0 delta^2_k = -0.09730849176" \
+contains out "wrong: delta^1_0 = -0.003528033632" "the right value"
+contains out "dC/da^1_0 = sum_k W^2_k,0 delta^2_k = -0.01536295867" \
   "its factor dC/da^1_0"
 contains out "f_1'(z^1_0) = sigmoid'(z^1_0) = 0.2296454549" "its factor f'"
 contains out "quiz: 26 of 27 right" "the count"
@@ -193,6 +193,36 @@ expect 0 "quiz help" -- quiz --help
 contains out "one number per line" "quiz --help"
 expect 2 "quiz without layers" -- quiz
 expect 2 "quiz bad option" -- quiz --layers 2,1 --frob
+
+# Targets in the output's range (--targets range, the default), or the
+# cost's whole domain (--targets any).
+targets() { # the y_k values of the last trace
+  grep -E '^  y_[0-9]+ ' "$tmp/out" | sed 's/  ([^()]*)$//' |
+    awk -F' = ' '{ v = $NF; gsub(/ /, "", v); print v }'
+}
+expect 0 "softmax targets" -- trace --layers 2,4 --activations softmax \
+  --batch 5 --seed 9
+[ "$(targets | grep -cx 1)" -eq 5 ] && [ "$(targets | grep -cx 0)" -eq 15 ]
+ok $? "one-hot targets after softmax: one 1 and three 0 per sample"
+expect 0 "sigmoid targets" -- trace --layers 2,3 --batch 6 --seed 9
+targets | awk '$1 <= 0 || $1 >= 1 { bad = 1 } END { exit bad }'
+ok $? "targets in (0, 1) after sigmoid"
+expect 0 "tanh targets" -- trace --layers 2,3 --activations tanh --batch 6
+targets | awk '$1 <= -1 || $1 >= 1 { bad = 1 } END { exit bad }'
+ok $? "targets in (-1, 1) after tanh"
+expect 0 "any targets" -- trace --layers 2,3 --batch 6 --seed 9 --targets any
+targets | awk '$1 < 0 || $1 > 1 { out = 1 } END { exit !out }'
+ok $? "--targets any: the old N(0,1) targets, outside (0, 1)"
+expect 0 "gen any" -- gen --layers 2,3 --seed 9 --targets any -o "$tmp/any.json"
+expect 0 "gen range" -- gen --layers 2,3 --seed 9 -o "$tmp/range.json"
+sed 's/"targets".*//' "$tmp/any.json" >"$tmp/any.head"
+sed 's/"targets".*//' "$tmp/range.json" >"$tmp/range.head"
+cmp -s "$tmp/any.head" "$tmp/range.head"
+ok $? "gen: the same parameters and inputs, only the targets differ"
+cmp -s "$tmp/any.json" "$tmp/range.json"
+ok $((1 - $?)) "gen: the targets differ"
+expect 2 "bad targets" -- gen --layers 2,3 --targets onehot
+contains err "--targets: 'onehot' is not range or any" "names it"
 
 echo "cli_trace: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
