@@ -224,5 +224,54 @@ ok $((1 - $?)) "gen: the targets differ"
 expect 2 "bad targets" -- gen --layers 2,3 --targets onehot
 contains err "--targets: 'onehot' is not range or any" "names it"
 
+# Every answer wrong: the factors of every kind of quantity.
+set -- --layers 2,3,3 --activations tanh,softmax \
+  --cost categorical_cross_entropy --batch 2 --seed 4
+sed 's/.*/ 1e9 /' "$tmp/right2" >"$tmp/all-wrong"
+quiz_with "$tmp/all-wrong" "$@"
+ok $(($? != 1)) "every answer wrong exits 1"
+contains out "quiz: 0 of $(wc -l <"$tmp/right2") right" "none right"
+contains out "sum_i a^2_i dC/da^2_i = " "the softmax delta's factor, the sum"
+contains out "z^2_2 = sum_j W^2_2,j a^1_j + b^2_2 = " "softmax a: every z"
+contains out "      r = 0.5" "the batch's factor r"
+contains out "sample 1: dC/dW^2_2,1 = " "the batch's gradient from the samples"
+contains out "sample 1: C_1 = " "the batch's cost from the samples"
+answers batch --layers 2,2,2 --seed 2 >"$tmp/right3"
+sed 's/.*/1e9/' "$tmp/right3" >"$tmp/all-wrong3"
+quiz_with "$tmp/all-wrong3" --layers 2,2,2 --seed 2 --digits 4
+ok $(($? != 1)) "every answer of a sigmoid network wrong exits 1"
+contains out "dC/da^2_1 = a^2_1 - y_1 = " "the output delta's factor dC/da"
+contains out "f_2'(z^2_1) = sigmoid'(z^2_1) = " "the output delta's factor f'"
+{ echo "0.5 x"; sed -n '2,$p' "$tmp/right3"; } >"$tmp/garbage"
+quiz_with "$tmp/garbage" --layers 2,2,2 --seed 2
+contains out "not a number" "a number followed by a word is not a number"
+# A case file, as trace and quiz take it.
+expect 0 "gen a case" -- gen --layers 2,2,1 --seed 5 -o "$tmp/case.json"
+expect 0 "trace a case" -- trace "$tmp/case.json"
+contains out "from $tmp/case.json" "names the file"
+answers batch "$tmp/case.json" >"$tmp/right4"
+quiz_with "$tmp/right4" "$tmp/case.json"
+ok $? "quiz of a case file answered right"
+expect 2 "trace no case" -- trace "$tmp/none.json"
+expect 2 "quiz no case" -- quiz "$tmp/none.json"
+expect 2 "quiz both" -- quiz --layers 2,1 "$tmp/case.json"
+contains err "not both" "explains"
+expect 2 "quiz digits" -- quiz --layers 2,1 --digits 0
+expect 0 "trace help" -- trace --help
+contains out "--mutant NAME" "trace --help lists --mutant"
+contains out "--targets T" "trace --help lists --targets"
+expect 2 "trace bad option" -- trace --layers 2,1 --frob
+# The other costs' dC/da, a network without a hidden layer, a mutant that
+# changes nothing here.
+expect 0 "trace mse" -- trace --layers 2,2 --cost mse
+contains out "dC/da^1_0 = 2 (a^1_0 - y_0) / n_L" "mse's dC/da"
+expect 0 "trace cross entropy" -- trace --layers 2,2 --cost cross_entropy
+contains out "dC/da^1_1 = (a^1_1 - y_1) / (a^1_1 (1 - a^1_1))" "CE's dC/da"
+expect 0 "trace matrix, one layer" -- trace --layers 2,2 --matrix
+contains out "(no hidden layer)" "step 3 without a hidden layer"
+expect 0 "trace mutant, no change" -- trace --layers 2,2 \
+  --mutant softmax_diagonal
+contains out "no line changes on this network" "says so"
+
 echo "cli_trace: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
