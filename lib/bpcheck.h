@@ -215,9 +215,14 @@ int bpcheck_literal_backprop(const bpcheck_net *net,
 
 /* Every quantity of the literal backprop, in the order it is computed, with
  * its indices and the equation it comes from: what a student writes on paper.
- * For each sample s: x, then z^l_k and a^l_k of the forward pass, the cost
- * C_s, dC_s/da^L_k, every delta^l_k, every dC_s/dW^l_kj and dC_s/db^l_k;
- * after the last sample the batch's dC/dW^l_kj, dC/db^l_k (COST.5) and C. */
+ * For each sample s: x and y, then z^l_k and a^l_k of the forward pass (a
+ * softmax layer: every z^L_k before its a^L_k), the cost C_s, dC_s/da^L_k;
+ * then backward, layer by layer, each delta^l_k after its factors: f_l'(z^l_k)
+ * and, in a hidden layer, the sum dC_s/da^l_k = sum_i W^(l+1)_ik
+ * delta^(l+1)_i (FC.5); for a softmax output the sum sum_i a^L_i dC/da^L_i
+ * (ACT.8); then every dC_s/dW^l_kj and dC_s/db^l_k; after the last sample
+ * the batch's dC/dW^l_kj, dC/db^l_k (COST.5) and C.  x is labelled
+ * "definition" (a^0 = x), y with the cost's equation. */
 typedef enum {
   BPCHECK_TRACE_X,      /* a^0_j = x_j of sample s (j in k) */
   BPCHECK_TRACE_Y,      /* y_k of sample s */
@@ -230,7 +235,10 @@ typedef enum {
   BPCHECK_TRACE_DB,     /* dC_s/db^l_k of sample s */
   BPCHECK_TRACE_GRAD_W, /* dC/dW^l_kj of the batch (s unused) */
   BPCHECK_TRACE_GRAD_B, /* dC/db^l_k of the batch */
-  BPCHECK_TRACE_C       /* C of the batch */
+  BPCHECK_TRACE_C,      /* C of the batch */
+  BPCHECK_TRACE_FPRIME, /* f_l'(z^l_k), the factor of delta^l_k */
+  BPCHECK_TRACE_BACK,   /* dC_s/da^l_k = sum_i W^(l+1)_ik delta^(l+1)_i */
+  BPCHECK_TRACE_SM_SUM  /* sum_i a^L_i dC_s/da^L_i (ACT.8), k = 0 */
 } bpcheck_trace_kind;
 
 typedef struct {
@@ -276,6 +284,10 @@ int bpcheck_literal_backprop_mutant(const bpcheck_net *net,
                                     bpcheck_params *nabla, double *C,
                                     bpcheck_literal_workspace *w,
                                     bpcheck_mutant m);
+/* bpcheck_trace of the literal backprop with mutant m switched on. */
+int bpcheck_trace_mutant(const bpcheck_net *net, const bpcheck_batch *batch,
+                         bpcheck_params *nabla, bpcheck_literal_workspace *w,
+                         bpcheck_trace_fn fn, void *data, bpcheck_mutant m);
 /* Its short name ("no_output_derivative"), the equation it violates
  * ("(FC.4)"), and what it does. */
 const char *bpcheck_mutant_name(bpcheck_mutant m);

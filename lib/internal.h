@@ -44,7 +44,14 @@ uint64_t bpcheck_matrix_relu_pattern(const bpcheck_matrix_workspace *w);
 
 /* The quantities of the last sample of a literal backprop: z^l, a^l and
  * delta^l as arrays of n_l, and dC/da^L (trace.c reads them). */
-typedef enum { LITERAL_Z, LITERAL_A, LITERAL_DELTA, LITERAL_DC_DA } literal_q;
+typedef enum {
+  LITERAL_Z,
+  LITERAL_A,
+  LITERAL_DELTA,
+  LITERAL_DC_DA,
+  LITERAL_FP,  /* f_l'(z^l_k) as the backprop used it */
+  LITERAL_BACK /* sum_k W^(l+1)_kj delta^(l+1)_k, hidden layers (FC.5) */
+} literal_q;
 const double *bpcheck_literal_quantity(const bpcheck_literal_workspace *w,
                                        literal_q q, size_t l);
 

@@ -30,6 +30,9 @@ struct bpcheck_literal_workspace {
   double *dC_da;  /* dC_s/da^L_k */
   double *abar;   /* 1 - a^L_k, computed on its own (COST.8) */
   double *block;  /* the memory behind z, a, delta, dC_da and abar */
+  double **fp;    /* fp[l][k] = f_l'(z^l_k) as used, for the trace */
+  double **back;  /* back[l][j] = sum_k W^(l+1)_kj delta^(l+1)_k (FC.5) */
+  double *fblock; /* the memory behind fp and back */
 };
 
 #define W(l, k, j) gsl_matrix_get(&net->theta->W[(l)], (k), (j))
@@ -53,8 +56,13 @@ bpcheck_literal_alloc(bpcheck_literal_workspace **out, const bpcheck_net *net)
     w->a = bpcheck_calloc(L + 1, sizeof *w->a);
     w->delta = bpcheck_calloc(L + 1, sizeof *w->delta);
     w->block = bpcheck_calloc(total, sizeof *w->block);
+    w->fp = bpcheck_calloc(L + 1, sizeof *w->fp);
+    w->back = bpcheck_calloc(L + 1, sizeof *w->back);
+    w->fblock = bpcheck_calloc(2 * (total - net->n[L]) / 3, /* 2 n_l */
+                               sizeof *w->fblock);
   }
-  if (!w || !w->n || !w->z || !w->a || !w->delta || !w->block) {
+  if (!w || !w->n || !w->z || !w->a || !w->delta || !w->block || !w->fp ||
+      !w->back || !w->fblock) {
     bpcheck_literal_free(w);
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for the literal workspace");
   }
@@ -66,6 +74,11 @@ bpcheck_literal_alloc(bpcheck_literal_workspace **out, const bpcheck_net *net)
   }
   w->dC_da = p, p += net->n[L];
   w->abar = p;
+  p = w->fblock;
+  for (size_t l = 0; l <= L; l++) {
+    w->fp[l] = p, p += net->n[l];
+    w->back[l] = p, p += net->n[l];
+  }
   *out = w;
   return BPCHECK_SUCCESS;
 }
@@ -80,6 +93,9 @@ bpcheck_literal_free(bpcheck_literal_workspace *w)
   free(w->a);
   free(w->delta);
   free(w->block);
+  free(w->fp);
+  free(w->back);
+  free(w->fblock);
   free(w);
 }
 
@@ -203,12 +219,14 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
       if (net->f[L] == BPCHECK_SIGMOID && net->cost == BPCHECK_CROSS_ENTROPY) {
         /* (COST.7) delta^L_k = dC/da^L_k a^L_k (1 - a^L_k) = a^L_k - y_k:
          * f_L' cancels the denominator of (COST.3) */
+        w->fp[L][k] = bpcheck_activation_df(net->f[L], z[L][k]);
         delta[L][k] = ZOO(NO_OUTPUT_DERIVATIVE) /* zoo: (FC.4) */
                           ? dC_da[k]
                           : (1.0 - y(k, s)) * a[L][k] - y(k, s) * abar[k];
       } else if (net->f[L] != BPCHECK_SOFTMAX) {
         /* (FC.4) delta^L_k = dC/da^L_k f_L'(z^L_k) */
-        delta[L][k] = dC_da[k] * f_prime(net, L, z[L][k], a[L][k], m);
+        delta[L][k] =
+            dC_da[k] * (w->fp[L][k] = f_prime(net, L, z[L][k], a[L][k], m));
       } else if (net->cost == BPCHECK_CATEGORICAL_CROSS_ENTROPY) {
         /* (COST.6) delta^L_k = a^L_k sum_i y_i - y_k
          *                    = a^L_k sum_(i != k) y_i - y_k (1 - a^L_k) */
@@ -242,7 +260,9 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
         double sum = 0.0;
         for (size_t k = 0; k < n[l + 1]; k++)
           sum += W_back(net, w, l + 1, k, j, m) * delta[l + 1][k];
-        delta[l][j] = sum * f_prime(net, l, z[l][j], a[l][j], m);
+        w->back[l][j] = sum; /* kept for the trace */
+        delta[l][j] =
+            sum * (w->fp[l][j] = f_prime(net, l, z[l][j], a[l][j], m));
       }
     }
 
@@ -277,6 +297,8 @@ bpcheck_literal_quantity(const bpcheck_literal_workspace *w, literal_q q,
   case LITERAL_Z: return w->z[l];
   case LITERAL_A: return w->a[l];
   case LITERAL_DELTA: return w->delta[l];
+  case LITERAL_FP: return w->fp[l];
+  case LITERAL_BACK: return w->back[l];
   default: return w->dC_da;
   }
 }

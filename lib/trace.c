@@ -2,9 +2,10 @@
  * equation it comes from (proofs/04-fully-connected.md).
  *
  * Each sample is run alone through bpcheck_literal_backprop as a batch of
- * one (r = 1 for both reductions), and the workspace's z, a and delta are
- * read back; the batch's gradient is then the literal backprop of the whole
- * batch, which is r times the sum of the per-sample gradients (COST.5). */
+ * one (r = 1 for both reductions), and the workspace's z, a, delta and the
+ * factors of delta (f'(z), the backward sum) are read back; the batch's
+ * gradient is then the literal backprop of the whole batch, which is r times
+ * the sum of the per-sample gradients (COST.5). */
 
 #include <stdlib.h>
 
@@ -34,11 +35,88 @@ emit(bpcheck_trace_fn fn, void *data, bpcheck_trace_kind kind, size_t s,
   return fn(&e, data);
 }
 
-/* The label of the output layer's delta: (FC.4), or (ACT.8) for softmax. */
+/* The label of the output layer's delta, as literal.c computes it: (FC.4);
+ * (COST.7) a - y for a sigmoid with cross entropy; after a softmax (COST.6)
+ * with categorical cross entropy, else (ACT.9), which is (ACT.8) with the
+ * diagonal apart. */
 static const char *
 output_equation(const bpcheck_net *net)
 {
-  return net->f[net->L] == BPCHECK_SOFTMAX ? "ACT.8" : "FC.4";
+  const bpcheck_activation f = net->f[net->L];
+  if (f == BPCHECK_SIGMOID && net->cost == BPCHECK_CROSS_ENTROPY)
+    return "COST.7";
+  if (f != BPCHECK_SOFTMAX)
+    return "FC.4";
+  return net->cost == BPCHECK_CATEGORICAL_CROSS_ENTROPY ? "COST.6" : "ACT.9";
+}
+
+/* The label of f'(z) for activation f: (ACT.1)-(ACT.5). */
+static const char *
+fprime_equation(bpcheck_activation f)
+{
+  static const char *eq[] = {"ACT.1", "ACT.2", "ACT.3", "ACT.4", "ACT.5"};
+  return f < BPCHECK_SOFTMAX ? eq[f] : "ACT.7";
+}
+
+static const char *const cost_eq[] = {"COST.1", "COST.2", "COST.3", "COST.4"};
+
+/* The forward pass of sample s: z^l_k and a^l_k, node by node; a softmax
+ * layer needs every z^l_i before any a^l_k (ACT.6). */
+static int
+emit_forward(const bpcheck_net *net, size_t s,
+             const bpcheck_literal_workspace *w, bpcheck_trace_fn fn,
+             void *data)
+{
+  for (size_t l = 1; l <= net->L; l++) {
+    const double *z = bpcheck_literal_quantity(w, LITERAL_Z, l);
+    const double *a = bpcheck_literal_quantity(w, LITERAL_A, l);
+    const int softmax = net->f[l] == BPCHECK_SOFTMAX;
+    for (size_t k = 0; k < net->n[l]; k++)
+      if (emit(fn, data, BPCHECK_TRACE_Z, s, l, k, 0, z[k], "FC.1") ||
+          (!softmax &&
+           emit(fn, data, BPCHECK_TRACE_A, s, l, k, 0, a[k], "FC.2")))
+        return 1;
+    for (size_t k = 0; softmax && k < net->n[l]; k++)
+      if (emit(fn, data, BPCHECK_TRACE_A, s, l, k, 0, a[k], "ACT.6"))
+        return 1;
+  }
+  return 0;
+}
+
+/* The backward pass of sample s: each delta after its factors. */
+static int
+emit_backward(const bpcheck_net *net, size_t s,
+              const bpcheck_literal_workspace *w, bpcheck_trace_fn fn,
+              void *data)
+{
+  const size_t L = net->L, *n = net->n;
+  const double *a = bpcheck_literal_quantity(w, LITERAL_A, L);
+  const double *dC_da = bpcheck_literal_quantity(w, LITERAL_DC_DA, L);
+  for (size_t l = L; l >= 1; l--) {
+    const double *delta = bpcheck_literal_quantity(w, LITERAL_DELTA, l);
+    const double *fp = bpcheck_literal_quantity(w, LITERAL_FP, l);
+    const double *back = bpcheck_literal_quantity(w, LITERAL_BACK, l);
+    if (l == L && net->f[L] == BPCHECK_SOFTMAX) {
+      double sum = 0.0; /* (ACT.8), in literal.c's order */
+      for (size_t i = 0; i < n[L]; i++)
+        sum += a[i] * dC_da[i];
+      if (emit(fn, data, BPCHECK_TRACE_SM_SUM, s, L, 0, 0, sum, "ACT.8"))
+        return 1;
+    }
+    for (size_t k = 0; k < n[l]; k++) {
+      if (l < L &&
+          emit(fn, data, BPCHECK_TRACE_BACK, s, l, k, 0, back[k], "FC.5"))
+        return 1;
+      if (net->f[l] != BPCHECK_SOFTMAX &&
+          emit(fn, data, BPCHECK_TRACE_FPRIME, s, l, k, 0, fp[k],
+               fprime_equation(net->f[l])))
+        return 1;
+      if (emit(fn, data, BPCHECK_TRACE_DELTA, s, l, k, 0, delta[k],
+               l == L ? output_equation(net) : "FC.5"))
+        return 1;
+    }
+  }
+  return 0;
 }
 
 /* The events of sample s, whose quantities are in w and gradient in g. */
@@ -49,24 +127,16 @@ emit_sample(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
             void *data)
 {
   const size_t L = net->L, *n = net->n;
-  for (size_t j = 0; j < n[0]; j++)
+  for (size_t j = 0; j < n[0]; j++) /* a^0 = x: a definition */
     if (emit(fn, data, BPCHECK_TRACE_X, s, 0, j, 0,
-             gsl_matrix_get(batch->X, j, s), "FC.1"))
+             gsl_matrix_get(batch->X, j, s), "definition"))
       return 1;
-  for (size_t k = 0; k < n[L]; k++)
+  for (size_t k = 0; k < n[L]; k++) /* y enters the cost's equation */
     if (emit(fn, data, BPCHECK_TRACE_Y, s, L, k, 0,
-             gsl_matrix_get(batch->Y, k, s), "COST.1"))
+             gsl_matrix_get(batch->Y, k, s), cost_eq[net->cost]))
       return 1;
-  for (size_t l = 1; l <= L; l++) {
-    const double *z = bpcheck_literal_quantity(w, LITERAL_Z, l);
-    const double *a = bpcheck_literal_quantity(w, LITERAL_A, l);
-    for (size_t k = 0; k < n[l]; k++)
-      if (emit(fn, data, BPCHECK_TRACE_Z, s, l, k, 0, z[k], "FC.1") ||
-          emit(fn, data, BPCHECK_TRACE_A, s, l, k, 0, a[k],
-               net->f[l] == BPCHECK_SOFTMAX ? "ACT.6" : "FC.2"))
-        return 1;
-  }
-  static const char *cost_eq[] = {"COST.1", "COST.2", "COST.3", "COST.4"};
+  if (emit_forward(net, s, w, fn, data))
+    return 1;
   if (emit(fn, data, BPCHECK_TRACE_COST, s, L, 0, 0, C_s, cost_eq[net->cost]))
     return 1;
   const double *dC_da = bpcheck_literal_quantity(w, LITERAL_DC_DA, L);
@@ -74,13 +144,8 @@ emit_sample(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
     if (emit(fn, data, BPCHECK_TRACE_DC_DA, s, L, k, 0, dC_da[k],
              cost_eq[net->cost]))
       return 1;
-  for (size_t l = L; l >= 1; l--) {
-    const double *delta = bpcheck_literal_quantity(w, LITERAL_DELTA, l);
-    for (size_t k = 0; k < n[l]; k++)
-      if (emit(fn, data, BPCHECK_TRACE_DELTA, s, l, k, 0, delta[k],
-               l == L ? output_equation(net) : "FC.5"))
-        return 1;
-  }
+  if (emit_backward(net, s, w, fn, data))
+    return 1;
   for (size_t l = 1; l <= L; l++)
     for (size_t k = 0; k < n[l]; k++) {
       for (size_t j = 0; j < n[l - 1]; j++)
@@ -117,6 +182,15 @@ bpcheck_trace(const bpcheck_net *net, const bpcheck_batch *batch,
               bpcheck_params *nabla, bpcheck_literal_workspace *w,
               bpcheck_trace_fn fn, void *data)
 {
+  return bpcheck_trace_mutant(net, batch, nabla, w, fn, data,
+                              BPCHECK_MUTANT_NONE);
+}
+
+int
+bpcheck_trace_mutant(const bpcheck_net *net, const bpcheck_batch *batch,
+                     bpcheck_params *nabla, bpcheck_literal_workspace *w,
+                     bpcheck_trace_fn fn, void *data, bpcheck_mutant m)
+{
   int status = bpcheck_params_match(net->theta, nabla);
   if (status)
     return status;
@@ -129,7 +203,7 @@ bpcheck_trace(const bpcheck_net *net, const bpcheck_batch *batch,
     sample_view one;
     double C_s;
     view_sample(&one, batch, s);
-    status = bpcheck_literal_backprop(net, &one.batch, g, &C_s, w);
+    status = bpcheck_literal_backprop_mutant(net, &one.batch, g, &C_s, w, m);
     if (status || emit_sample(net, batch, s, C_s, g, w, fn, data)) {
       bpcheck_params_free(g);
       return status;
@@ -137,7 +211,7 @@ bpcheck_trace(const bpcheck_net *net, const bpcheck_batch *batch,
   }
   bpcheck_params_free(g);
   double C;
-  if ((status = bpcheck_literal_backprop(net, batch, nabla, &C, w)))
+  if ((status = bpcheck_literal_backprop_mutant(net, batch, nabla, &C, w, m)))
     return status;
   emit_batch(net, nabla, C, fn, data);
   return BPCHECK_SUCCESS;

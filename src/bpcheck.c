@@ -24,7 +24,10 @@ static const char usage[] =
     "               (--exec 'CMD', JSON Lines on its stdin and stdout)\n"
     "  mutants      the bug zoo: which check catches which classic bug\n"
     "  trace        every z, a and delta of a small network, indexed, with\n"
-    "               the equation it comes from (for teaching)\n"
+    "               the equation it comes from (for teaching); --matrix,\n"
+    "               --dot FILE, --mutant NAME\n"
+    "  quiz         the trace as an exercise: answers on stdin, one number\n"
+    "               per line, judged at the precision typed\n"
     "  help         this text; 'bpcheck COMMAND --help' for its options\n"
     "\n"
     "Options:\n"
@@ -64,6 +67,8 @@ main(int argc, char **argv)
     return cmd_verify(argc - 1, argv + 1);
   if (strcmp(cmd, "run") == 0)
     return cmd_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "quiz") == 0)
+    return cmd_quiz(argc - 1, argv + 1);
   if (strcmp(cmd, "mutants") == 0)
     return cmd_mutants(argc - 1, argv + 1);
   if (cmd[0] == '-') /* options of the default command */

@@ -1,7 +1,9 @@
 /* netopts.c -- one random network and batch from the command line. */
 
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "netopts.h"
 #include "options.h"
@@ -15,6 +17,7 @@ netopts_init(netopts *o)
   o->cost = BPCHECK_QUADRATIC;
   o->red = BPCHECK_MEAN;
   o->have_seed = 0;
+  o->any_targets = 0;
 }
 
 int
@@ -39,9 +42,43 @@ netopts_parse(netopts *o, int opt, const char *arg)
     bad = parse_seed("--seed", arg, &o->seed);
     o->have_seed = 1;
     break;
+  case OPT_TARGETS:
+    if (strcmp(arg, "any") == 0 || strcmp(arg, "range") == 0)
+      o->any_targets = strcmp(arg, "any") == 0;
+    else {
+      say_error("--targets: '%s' is not range or any", arg);
+      bad = 1;
+    }
+    break;
   default: return 0;
   }
   return bad ? -1 : 1;
+}
+
+/* Targets a student meets in class, in the range of the output activation
+ * f: one-hot after softmax, U(0,1) after sigmoid, U(-1,1) after tanh, the
+ * library's draw folded to >= 0 after relu and softplus, unchanged after
+ * the identity.  Drawn after everything else, so that the parameters and
+ * the inputs are those of --targets any. */
+static void
+targets_in_range(bpcheck_batch *batch, bpcheck_activation f, gsl_rng *rng)
+{
+  gsl_matrix *Y = batch->Y;
+  for (size_t s = 0; s < batch->B; s++) {
+    size_t hot = f == BPCHECK_SOFTMAX ? gsl_rng_uniform_int(rng, Y->size1) : 0;
+    for (size_t k = 0; k < Y->size1; k++) {
+      double y = gsl_matrix_get(Y, k, s);
+      switch (f) {
+      case BPCHECK_SOFTMAX: y = k == hot; break;
+      case BPCHECK_SIGMOID: y = gsl_rng_uniform_pos(rng); break;
+      case BPCHECK_TANH: y = 2 * gsl_rng_uniform_pos(rng) - 1; break;
+      case BPCHECK_RELU:
+      case BPCHECK_SOFTPLUS: y = fabs(y); break;
+      default: break;
+      }
+      gsl_matrix_set(Y, k, s, y);
+    }
+  }
 }
 
 int
@@ -64,6 +101,8 @@ netopts_case(netopts *o, const char *cmd, bpcheck_case **out)
     gsl_rng_set(rng, o->seed);
     bpcheck_net_init_random(c->net, rng);
     status = bpcheck_batch_init_random(c->batch, c->net, rng);
+    if (status == BPCHECK_SUCCESS && !o->any_targets)
+      targets_in_range(c->batch, c->net->f[o->L], rng);
   }
   if (rng)
     gsl_rng_free(rng);

@@ -1,6 +1,14 @@
 /* netopts.h -- the options that describe one random network and batch,
- * shared by `gen` and `trace`: --layers, --activations, --cost,
- * --reduction, --batch, --seed. */
+ * shared by `gen`, `trace` and `quiz`: --layers, --activations, --cost,
+ * --reduction, --batch, --seed, --targets. */
+
+/* The help text of --targets, for the commands' usage. */
+#define NETOPTS_TARGETS_HELP                                                  \
+  "  --targets T        range (default): targets in the output's range,\n"    \
+  "                     one-hot after softmax, in (0,1) after sigmoid,\n"     \
+  "                     (-1,1) after tanh, >= 0 after relu and softplus;\n"   \
+  "                     any: the cost's whole domain (y ~ N(0,1) for\n"       \
+  "                     quadratic and mse)\n"
 
 #ifndef BPCHECK_NETOPTS_H
 #define BPCHECK_NETOPTS_H
@@ -13,7 +21,8 @@ enum {
   OPT_COST,
   OPT_RED,
   OPT_BATCH,
-  OPT_NET_SEED
+  OPT_NET_SEED,
+  OPT_TARGETS
 };
 
 #define NET_LONG_OPTIONS                                                      \
@@ -22,6 +31,7 @@ enum {
       {"cost", required_argument, NULL, OPT_COST},                            \
       {"reduction", required_argument, NULL, OPT_RED},                        \
       {"batch", required_argument, NULL, OPT_BATCH},                          \
+      {"targets", required_argument, NULL, OPT_TARGETS},                      \
   {                                                                           \
     "seed", required_argument, NULL, OPT_NET_SEED                             \
   }
@@ -33,6 +43,7 @@ typedef struct {
   bpcheck_reduction red;
   unsigned long seed;
   int have_seed;
+  int any_targets; /* --targets any: the library's draw, unrestricted */
 } netopts;
 
 void netopts_init(netopts *o);

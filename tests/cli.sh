@@ -59,12 +59,14 @@ contains out "reproduce: bpcheck selftest --trials 1 --seed 3" \
 
 # trace: the walk-through of a 2-3-1 network
 expect 0 "trace" -- trace --layers 2,3,1
-contains out "z^1_2 = sum_j W^1_2j a^0_j + b^1_2" "forward, indexed"
+contains out "z^1_2 = sum_j W^1_2,j a^0_j + b^1_2" "forward, indexed"
 contains out "(FC.5)" "the recursion cited"
 contains out "dC/dW^1_2,1 = a^0_1 delta^1_2" "weight gradient, indexed"
 contains out "dC/db^2_0 = r sum_s dC_s/db^2_0" "the batch"
-[ "$(grep -c '(FC.1)' "$tmp/out")" -eq 6 ] && pass=$((pass + 1)) ||
-  { fail=$((fail + 1)); echo "FAIL: trace prints 2 inputs and 4 z"; }
+[ "$(grep -c '(FC.1)$' "$tmp/out")" -eq 4 ] && pass=$((pass + 1)) ||
+  { fail=$((fail + 1)); echo "FAIL: trace prints 4 z (FC.1)"; }
+[ "$(grep -c '(definition)$' "$tmp/out")" -eq 2 ] && pass=$((pass + 1)) ||
+  { fail=$((fail + 1)); echo "FAIL: trace prints 2 inputs, a^0 = x"; }
 expect 0 "trace softmax" -- trace --layers 3,2 --activations softmax \
   --cost categorical_cross_entropy --batch 2 --digits 17
 contains out "(ACT.8)" "softmax delta cited"
