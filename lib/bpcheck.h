@@ -709,6 +709,7 @@ typedef enum {
   BPCHECK_BUG_SHORTCUT,          /* delta^L = a - y where it does not hold */
   BPCHECK_BUG_ENTRY,             /* one entry wrong, the rest right */
   BPCHECK_BUG_SMALL,             /* small errors: an approximation */
+  BPCHECK_BUG_ROUNDED,           /* the answer printed with few digits */
   BPCHECK_BUG_UNKNOWN
 } bpcheck_bug;
 

@@ -11,6 +11,8 @@
  *   output derivative     g is the gradient with delta^L = dC/da^L, without
  *                         f_L'(z^L) (FC.4)
  *   transposed            a square W^l block where g = (r)^T
+ *   rounded               every g_i printed with d <= 12 significant digits
+ *                         and within half a unit of its last digit of r_i
  *   precision             every entry within the tolerance of a float32
  *                         implementation (CD.10): use --precision single
  *   shortcut              g is the gradient with delta^L = a - y after a
@@ -22,7 +24,9 @@
  *   small                 every relative error below 1e-2: an approximated
  *                         function rather than a wrong formula */
 
+#include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -84,6 +88,38 @@ max_relerr(const double *r, const double *g, size_t n)
   return m;
 }
 
+/* The fewest significant digits d (1..17) that print every g_i exactly. */
+static int
+digits_of(const double *g, size_t n)
+{
+  int d = 1;
+  char buf[40];
+  for (size_t i = 0; i < n; i++)
+    while (d < 17) {
+      snprintf(buf, sizeof buf, "%.*g", d, g[i]);
+      if (strtod(buf, NULL) == g[i])
+        break;
+      d++;
+    }
+  return d;
+}
+
+/* Is every |g_i - r_i| within half a unit of the d-th significant digit
+ * of g_i (and a rounding of r_i beside)? */
+static int
+rounded_to(const double *r, const double *g, size_t n, int d)
+{
+  for (size_t i = 0; i < n; i++) {
+    const double m = fmax(fabs(g[i]), fabs(r[i]));
+    if (m == 0)
+      continue;
+    const double unit = pow(10.0, floor(log10(m)) - (d - 1));
+    if (!(fabs(g[i] - r[i]) <= 0.5 * unit * (1 + 1e-9) + 4 * DBL_EPSILON * m))
+      return 0;
+  }
+  return 1;
+}
+
 /* Within a relative 1e-6 of a known value? */
 static int
 near(double c, double known)
@@ -138,6 +174,19 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
       d->bug = BPCHECK_BUG_FACTOR;
       name_factor(net, B, c, d->text, sizeof d->text);
     }
+    return BPCHECK_SUCCESS;
+  }
+
+  /* An answer printed with few digits: every error within half a unit of
+   * the last digit printed. */
+  const int d_g = digits_of(g->data, P);
+  if (d_g <= 12 && rounded_to(r->data, g->data, P, d_g)) {
+    d->bug = BPCHECK_BUG_ROUNDED;
+    snprintf(d->text, sizeof d->text,
+             "the answer looks rounded to %d significant digits: every error "
+             "is within half a unit of the last digit printed; print 17 "
+             "digits (%%.17g, repr) or accept them with --rtol %.0e",
+             d_g, 0.5 * pow(10.0, 1 - d_g));
     return BPCHECK_SUCCESS;
   }
 

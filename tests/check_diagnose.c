@@ -4,6 +4,8 @@
  * reported as such. */
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <float.h>
@@ -226,6 +228,25 @@ START_TEST(test_precision)
 }
 END_TEST
 
+/* An answer printed with 6 significant digits: named, with the --rtol
+ * that accepts it. */
+START_TEST(test_rounded)
+{
+  fixture x;
+  init(&x, BPCHECK_QUADRATIC);
+  char buf[32];
+  for (size_t i = 0; i < x.lit->size; i++) {
+    snprintf(buf, sizeof buf, "%.6g", x.mat->data[i]);
+    x.lit->data[i] = strtod(buf, NULL);
+  }
+  bpcheck_diagnosis d = diagnose_derived(&x);
+  ck_assert_int_eq(d.bug, BPCHECK_BUG_ROUNDED);
+  ck_assert_ptr_nonnull(strstr(d.text, "6 significant digits"));
+  ck_assert_ptr_nonnull(strstr(d.text, "--rtol 5e-06"));
+  fixture_free(&x);
+}
+END_TEST
+
 /* delta^L = a - y after a softmax, with targets that do not sum to 1 (or
  * with binary cross entropy). */
 START_TEST(test_shortcut)
@@ -393,6 +414,7 @@ make_diagnose_suite(void)
   tcase_add_test(core, test_bias_summed);
   tcase_add_test(core, test_one_layer);
   tcase_add_test(core, test_precision);
+  tcase_add_test(core, test_rounded);
   tcase_add_test(core, test_shortcut);
   tcase_add_test(core, test_one_entry);
   tcase_add_test(core, test_bias_sign_batch1);
