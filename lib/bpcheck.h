@@ -720,6 +720,9 @@ typedef struct {
   char text[320];
 } bpcheck_diagnosis;
 
+/* The bug's name in reports ("factor", "sign", ...). */
+const char *bpcheck_bug_name(bpcheck_bug b);
+
 /* The likely bug behind the candidate g's differences from the reference r
  * (proofs/ equations cited in d->text). */
 int bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,

@@ -149,6 +149,18 @@ name_factor(const bpcheck_net *net, size_t B, double c, char *text, size_t len)
   snprintf(text, len, "every entry is %.6g times the reference%s", c, why);
 }
 
+const char *
+bpcheck_bug_name(bpcheck_bug b)
+{
+  static const char *const names[] = {
+      "none",  "factor",    "sign",      "output_derivative", "transposed",
+      "bias",  "one_layer", "precision", "shortcut",          "entry",
+      "small", "rounded",   "unknown"};
+  _Static_assert(sizeof names / sizeof *names == BPCHECK_BUG_UNKNOWN + 1,
+                 "a name for every bpcheck_bug");
+  return (int)b >= 0 && b <= BPCHECK_BUG_UNKNOWN ? names[b] : "invalid";
+}
+
 int
 bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
                  const bpcheck_params *r, const bpcheck_params *g,

@@ -302,10 +302,6 @@ void
 print_json_report(FILE *out, const char *command, const bpcheck_report *rep,
                   const bpcheck_tolerance *tol, const bpcheck_diagnosis *d)
 {
-  static const char *const bugs[] = {
-      "none",       "factor", "sign",      "output_derivative",
-      "transposed", "bias",   "one_layer", "precision",
-      "shortcut",   "entry",  "small",     "unknown"};
   char worst[64];
   entry_name(&rep->worst, worst, sizeof worst);
   fprintf(out,
@@ -338,7 +334,7 @@ print_json_report(FILE *out, const char *command, const bpcheck_report *rep,
       fprintf(out,
               ",\"diagnosis\":{\"bug\":\"%s\",\"factor\":%.6g,"
               "\"layer\":%zu,\"text\":",
-              bugs[d->bug], d->factor, d->layer),
+              bpcheck_bug_name(d->bug), d->factor, d->layer),
           json_string(out, d->text), fprintf(out, "}");
   }
   fprintf(out, "}\n");
