@@ -530,7 +530,7 @@ int bpcheck_compare(const bpcheck_params *r, const bpcheck_params *g,
 
 /* Case files ------------------------------------------------------------ */
 
-/* A case file (DESIGN.md): the network, the batch, and the candidate's
+/* A case file (doc/reference.md): the network, the batch, and the candidate's
  * "gradients" when the file has them (else grad is NULL). */
 typedef struct {
   bpcheck_net *net;

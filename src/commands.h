@@ -3,7 +3,7 @@
 #ifndef BPCHECK_COMMANDS_H
 #define BPCHECK_COMMANDS_H
 
-/* Exit codes (DESIGN.md): a CI script can rely on them. */
+/* Exit codes (doc/reference.md): a CI script can rely on them. */
 enum {
   EXIT_PASS = 0,     /* everything passed */
   EXIT_MISMATCH = 1, /* a gradient mismatch was found */

@@ -9,7 +9,7 @@
 #include "suites.h"
 #include "testutil.h"
 
-/* The costs of DESIGN.md, one output's term, in complex arithmetic. */
+/* The costs of doc/reference.md, one output's term, in complex arithmetic. */
 static double complex
 term_c(bpcheck_cost c, double complex a, double y, size_t n_L)
 {
