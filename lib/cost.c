@@ -42,31 +42,24 @@ bpcheck_cost_dterm(bpcheck_cost c, double a, double y, size_t n_L)
   }
 }
 
-/* sum_s [term(z_s, a_s, y_s) - t0_s] over n samples of an element-wise
- * output, the switch taken once (the fast check's inner loop, fastfd.c);
- * a - y directly where no complement is needed (output.c). */
+/* sum_s [term(z_s, y_s) - t0_s] over n samples of an element-wise output,
+ * each term from z (the fast check's inner loop, fastfd.c); a - y directly
+ * where no complement is needed (output.c). */
 double
 bpcheck_cost_change(bpcheck_activation f, bpcheck_cost c, size_t n,
-                    const double *z, const double *a, const double *y,
-                    const double *t0, size_t n_L)
+                    const double *z, const double *y, const double *t0,
+                    size_t n_L)
 {
   double sum = 0.0;
-  if (f == BPCHECK_SIGMOID || c == BPCHECK_CROSS_ENTROPY) {
-    for (size_t s = 0; s < n; s++)
-      sum += bpcheck_output_term(f, c, n_L, z[s], a[s], y[s]) - t0[s];
-    return sum;
-  }
-  if (c == BPCHECK_QUADRATIC) {
+  if (f == BPCHECK_IDENTITY && c == BPCHECK_QUADRATIC) {
     for (size_t s = 0; s < n; s++) {
-      const double d = a[s] - y[s];
+      const double d = z[s] - y[s];
       sum += 0.5 * d * d - t0[s];
     }
     return sum;
   }
-  for (size_t s = 0; s < n; s++) { /* (COST.2) */
-    const double d = a[s] - y[s];
-    sum += d * d / (double)n_L - t0[s];
-  }
+  for (size_t s = 0; s < n; s++)
+    sum += bpcheck_output_term_z(f, c, n_L, z[s], y[s]) - t0[s];
   return sum;
 }
 

@@ -192,9 +192,8 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
         A[c] = bpcheck_activation_f(net->f[l], zp) - Al[k * B + s];
       } else if (net->f[L] != BPCHECK_SOFTMAX) {
         /* At an element-wise output only a^L_k changes, and its term. */
-        dC += bpcheck_output_term(net->f[L], net->cost, nl, zp,
-                                  bpcheck_activation_f(net->f[L], zp),
-                                  Y->data[k * Y->tda + s]) -
+        dC += bpcheck_output_term_z(net->f[L], net->cost, nl, zp,
+                                    Y->data[k * Y->tda + s]) -
               w->term0[k * B + s];
       } else {
         /* Softmax: every a^L_i of the column changes; its cost from z'. */
@@ -237,11 +236,9 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
             if ((zp[s] > 0) != (z[s] > 0))
               ln->kink[p] = 1;
         }
-    if (m == L && net->f[m] == BPCHECK_SOFTMAX)
+    if (m == L)
       break; /* its cost comes from Z' alone, below */
     bpcheck_activation_array(net->f[m], nm * cols, dZ, A);
-    if (m == L)
-      break;
     for (size_t i = 0; i < nm; i++)
       for (size_t p = 0; p < q; p++)
         for (size_t s = 0; s < B; s++)
@@ -266,9 +263,9 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
   } else {
     for (size_t k = 0; k < nL; k++)
       for (size_t p = 0; p < q; p++)
-        ln->dC[p] += bpcheck_cost_change(
-            net->f[L], net->cost, B, dZ + k * cols + p * B,
-            A + k * cols + p * B, Y->data + k * Y->tda, w->term0 + k * B, nL);
+        ln->dC[p] +=
+            bpcheck_cost_change(net->f[L], net->cost, B, dZ + k * cols + p * B,
+                                Y->data + k * Y->tda, w->term0 + k * B, nL);
   }
   for (size_t p = 0; p < q; p++)
     ln->dC[p] *= r;
@@ -325,7 +322,6 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
 
   const bpcheck_params *theta = net->theta;
   const gsl_matrix *ZL = bpcheck_matrix_Z(w->forward, net->L);
-  const gsl_matrix *AL = bpcheck_matrix_A(w->forward, net->L);
   const gsl_matrix *Y = batch->Y;
   const size_t nL = net->n[net->L], B = w->B;
   /* The unperturbed cost terms, once: term(z, a, y) of every output, or
@@ -338,9 +334,9 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                      ? bpcheck_output_softmax_cost(net->cost, nL, ZL->data + s,
                                                    B, Y->data + s, Y->tda)
                      : 0.0)
-              : bpcheck_output_term(net->f[net->L], net->cost, nL,
-                                    ZL->data[k * B + s], AL->data[k * B + s],
-                                    Y->data[k * Y->tda + s]);
+              : bpcheck_output_term_z(net->f[net->L], net->cost, nL,
+                                      ZL->data[k * B + s],
+                                      Y->data[k * Y->tda + s]);
   size_t kinks = 0;
   for (size_t l = 1; l <= net->L; l++) {
     /* The parameters of layer l: W^l then b^l, contiguous in the block, in

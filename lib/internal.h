@@ -63,11 +63,11 @@ int bpcheck_fdiff_prepare(const bpcheck_net *net, const bpcheck_batch *batch,
                           const bpcheck_params *g, const bpcheck_params *err,
                           bpcheck_matrix_workspace *forward, double *C0,
                           double *e_C);
-/* sum_s [term(z_s, a_s, y_s) - t0_s] over n samples of an element-wise
- * output (COST.1)-(COST.3). */
+/* sum_s [term(z_s, y_s) - t0_s] over n samples of an element-wise output
+ * (COST.1)-(COST.3), each term from z alone (bpcheck_output_term_z). */
 double bpcheck_cost_change(bpcheck_activation f, bpcheck_cost c, size_t n,
-                           const double *z, const double *a, const double *y,
-                           const double *t0, size_t n_L);
+                           const double *z, const double *y, const double *t0,
+                           size_t n_L);
 /* (CD.4) the levels of Richardson's table, and the roots of eps that set
  * its step and the smaller step tried where a relu kink lies within it. */
 #define BPCHECK_FDIFF_LEVELS 3
@@ -140,6 +140,10 @@ double bpcheck_output_diff(bpcheck_activation f, double z, double a, double y);
 /* The cost term of an element-wise output (not softmax) from z, a = f(z). */
 double bpcheck_output_term(bpcheck_activation f, bpcheck_cost c, size_t n_L,
                            double z, double a, double y);
+/* The same from z alone, a = f(z) computed here (with 1 - a from the same
+ * exponential after a sigmoid): the fast check's inner loop. */
+double bpcheck_output_term_z(bpcheck_activation f, bpcheck_cost c, size_t n_L,
+                             double z, double y);
 /* The cost of a softmax column from its z alone. */
 double bpcheck_output_softmax_cost(bpcheck_cost c, size_t n, const double *z,
                                    size_t zs, const double *y, size_t ys);

@@ -129,6 +129,23 @@ bpcheck_output_diff(bpcheck_activation f, double z, double a, double y)
   return diff(f, a, bpcheck_output_abar(f, z, a), y);
 }
 
+double
+bpcheck_output_term_z(bpcheck_activation f, bpcheck_cost c, size_t n_L,
+                      double z, double y)
+{
+  if (c == BPCHECK_CROSS_ENTROPY) /* (COST.3) = softplus(z) - y z */
+    return fmax(z, 0.0) - z * y + log1p(exp(-fabs(z)));
+  double d;
+  if (f == BPCHECK_SIGMOID) { /* a and 1 - a from one exponential */
+    const double e = exp(-fabs(z)), q = 1.0 / (1.0 + e);
+    const double a = z >= 0 ? q : e * q, abar = z >= 0 ? e * q : q;
+    d = (1.0 - y) * a - y * abar; /* (COST.9) */
+  } else {
+    d = bpcheck_activation_f(f, z) - y;
+  }
+  return c == BPCHECK_QUADRATIC ? 0.5 * d * d : d * d / (double)n_L;
+}
+
 /* (COST.1)-(COST.3) of an element-wise output; cross entropy only after a
  * sigmoid (bpcheck_arch_validate). */
 double
