@@ -675,16 +675,21 @@ typedef struct {
   bpcheck_params *reference; /* its reference gradient */
   bpcheck_report *report;    /* candidate vs reference */
   bpcheck_diagnosis diagnosis;
-  size_t shrink_steps; /* accepted reductions */
+  size_t shrink_steps;    /* accepted reductions */
+  int shrink_status;      /* BPCHECK_SUCCESS, or the error of the candidate
+                             (or of an allocation) that stopped the shrinking:
+                             the failure above is the smallest found before */
+  char shrink_error[512]; /* its message */
 } bpcheck_validation;
 
 /* Randomized differential testing of a candidate: trial t draws a case from
  * s with seed + t, asks fn, and compares with the matrix backprop within
  * tol (atol, rtol).  On the first mismatch the case is shrunk -- fewer
  * layers, fewer nodes, fewer samples, simpler values -- while it still
- * fails, then diagnosed.  progress (may be NULL) is called after each
- * trial with (trial, data).  Returns BPCHECK_SUCCESS, BPCHECK_EMISMATCH,
- * BPCHECK_ECANDIDATE, or an error. */
+ * fails, then diagnosed; an error of fn while shrinking stops it and is
+ * kept in shrink_status and shrink_error (the mismatch is returned).  progress
+ * (may be NULL) is called after each trial with (trial, data).  Returns
+ * BPCHECK_SUCCESS, BPCHECK_EMISMATCH, BPCHECK_ECANDIDATE, or an error. */
 int bpcheck_validate(const bpcheck_space *s, size_t trials, unsigned long seed,
                      const bpcheck_tolerance *tol, bpcheck_candidate_fn fn,
                      void *data, void (*progress)(size_t trial, void *data),
