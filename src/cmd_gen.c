@@ -11,7 +11,7 @@
 static const char usage[] =
     "Usage: bpcheck gen --layers N0,N1,...,NL [--activations A|A1,..,AL]\n"
     "                   [--cost C] [--reduction R] [--batch B] [--seed S]\n"
-    "                   [-o FILE]\n"
+    "                   [--max-params N] [-o FILE]\n"
     "Writes a random case (DESIGN.md's case-file format, one line of JSON):\n"
     "the network's weights and biases, a batch of inputs and targets, and no\n"
     "gradients. The same options and seed give the same file. Fill in its\n"
@@ -26,6 +26,8 @@ static const char usage[] =
     "  --reduction R      mean (default) or sum, over the batch\n"
     "  --batch B          samples (default 1)\n"
     "  --seed S           default $BPCHECK_SEED, else 1\n"
+    "  --max-params N     refuse larger networks and batches (default\n"
+    "                     10000000, as verify)\n"
     "  -o FILE            write to FILE instead of standard output\n";
 
 int

@@ -12,8 +12,9 @@
 static const char usage[] =
     "Usage: bpcheck trace --layers N0,N1,...,NL [--activations A|A1,..,AL]\n"
     "                     [--cost C] [--reduction R] [--batch B] [--seed S]\n"
-    "                     [--digits D]\n"
-    "       bpcheck trace CASE.json [--digits D]\n"
+    "                     [--digits D] [--max-params N] [--max-lines N]\n"
+    "       bpcheck trace CASE.json [--digits D] [--max-params N]\n"
+    "                     [--max-bytes N] [--max-lines N]\n"
     "Builds a random network and batch from the seed and prints, in order,\n"
     "every quantity of the literal backprop with its indices and the\n"
     "equation of proofs/ it comes from: a^0 = x, z^l_k and a^l_k forward, "
@@ -30,9 +31,32 @@ static const char usage[] =
     "  --batch B          samples (default 1)\n"
     "  --seed S           seed of the parameters and the batch (default\n"
     "                     $BPCHECK_SEED, else 1)\n"
-    "  --digits D         significant digits printed, 1..17 (default 10)\n";
+    "  --digits D         significant digits printed, 1..17 (default 10)\n"
+    "  --max-params N     refuse larger networks and batches (default\n"
+    "                     10000000)\n"
+    "  --max-bytes N      refuse a longer case file (as for verify)\n"
+    "  --max-lines N      refuse a network whose listing would be longer\n"
+    "                     (default 100000): raise it to print a large one\n";
 
 enum { OPT_DIGITS = 2100 };
+
+/* The default bound on the lines of a listing. */
+#define TRACE_MAX_LINES 100000
+
+/* About how many lines the listing of c takes: the parameters, and for
+ * each sample its inputs, targets, z, a, the cost, dC/da, the deltas and
+ * its gradient; then the batch's gradient. */
+static double
+listing_lines(const bpcheck_case *c)
+{
+  const bpcheck_net *net = c->net;
+  double P = (double)net->theta->size, nodes = 0;
+  for (size_t l = 1; l <= net->L; l++)
+    nodes += (double)net->n[l];
+  double sample =
+      (double)net->n[0] + 2 * (double)net->n[net->L] + 3 * nodes + 1 + P;
+  return 2 * P + (double)c->batch->B * sample + 1;
+}
 
 typedef struct {
   const bpcheck_net *net;
@@ -175,10 +199,12 @@ cmd_trace(int argc, char **argv)
   static const struct option longopts[] = {
       {"help", no_argument, NULL, 'h'},
       {"digits", required_argument, NULL, OPT_DIGITS},
+      {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
+      {"max-lines", required_argument, NULL, OPT_MAX_LINES},
       NET_LONG_OPTIONS,
       {NULL, 0, NULL, 0}};
   netopts o;
-  size_t digits = 10;
+  size_t digits = 10, max_bytes = 0, max_lines = TRACE_MAX_LINES;
   int c;
   netopts_init(&o);
   optind = 1;
@@ -195,6 +221,14 @@ cmd_trace(int argc, char **argv)
       if (parse_size("--digits", optarg, 1, 17, &digits))
         return EXIT_USAGE;
       break;
+    case OPT_MAX_BYTES:
+      if (parse_max_bytes(optarg, &max_bytes))
+        return EXIT_USAGE;
+      break;
+    case OPT_MAX_LINES:
+      if (parse_size("--max-lines", optarg, 1, (size_t)1 << 50, &max_lines))
+        return EXIT_USAGE;
+      break;
     default: return bad_option("trace", c, argv);
     }
   }
@@ -204,12 +238,22 @@ cmd_trace(int argc, char **argv)
       say_error("trace takes a case file or --layers, not both");
       return EXIT_USAGE;
     }
-    if (bpcheck_case_read(argv[optind], BPCHECK_CASE_MAX_PARAMS, &tc)) {
+    if (!max_bytes)
+      max_bytes = bpcheck_case_max_bytes(o.max_params);
+    if (bpcheck_case_read_max(argv[optind], o.max_params, max_bytes, &tc)) {
       say_error("%s", bpcheck_errmsg());
       return EXIT_USAGE;
     }
   } else if (netopts_case(&o, "trace", &tc))
     return EXIT_USAGE;
+  double lines = listing_lines(tc);
+  if (lines > (double)max_lines) {
+    say_error("trace: the listing of this network would take about %.0f "
+              "lines, more than --max-lines %zu (raise it to print it)",
+              lines, max_lines);
+    bpcheck_case_free(tc);
+    return EXIT_USAGE;
+  }
 
   bpcheck_params *nabla = NULL;
   bpcheck_literal_workspace *w = NULL;
