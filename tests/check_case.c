@@ -211,11 +211,13 @@ make_case_suite(void)
 {
   Suite *s = suite_create("case");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_test(core, test_round_trip);
   tcase_add_test(core, test_hand_written);
   tcase_add_test(core, test_answers);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_loop_test(errors, test_bad_input, 0,
                       (int)(sizeof bad / sizeof bad[0]));
