@@ -173,10 +173,16 @@ cmd_run(int argc, char **argv)
                                 progress, &v);
   char detail[1024];
   snprintf(detail, sizeof detail, "%s", bpcheck_errmsg());
-  if (status == BPCHECK_SUCCESS && external_finish(&st.x)) {
-    /* Every answer passed, but it printed one line too many at the end. */
+  /* What it prints after its last answer is one line too many: an extra
+   * line that came late may have been read as the answer to the next
+   * case, so the run's verdict does not stand. */
+  char extra[600] = "";
+  if ((status == BPCHECK_SUCCESS || status == BPCHECK_EMISMATCH) &&
+      external_finish(&st.x))
+    snprintf(extra, sizeof extra, "%s", bpcheck_errmsg());
+  if (status == BPCHECK_SUCCESS && extra[0]) {
     status = BPCHECK_ECANDIDATE;
-    snprintf(detail, sizeof detail, "%s", bpcheck_errmsg());
+    snprintf(detail, sizeof detail, "%s", extra);
   }
   external_stop(&st.x);
   if (st.tty)
@@ -210,6 +216,12 @@ cmd_run(int argc, char **argv)
                 v.shrink_steps, v.shrink_error);
       if (v.shrink_status == BPCHECK_ECANDIDATE)
         code = EXIT_EXTERNAL;
+    }
+    if (extra[0]) {
+      say_error("the candidate failed: %s; its answers may be out of step "
+                "with the cases, so the failure above may not be its own",
+                extra);
+      code = EXIT_EXTERNAL;
     }
   } else if (status == BPCHECK_ECANDIDATE) {
     if (v.trials)

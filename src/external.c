@@ -192,10 +192,13 @@ static const char *
 printed(const external *x, char *buf, size_t len)
 {
   buf[0] = '\0';
+  size_t n = x->len > SHOWN ? SHOWN : x->len;
+  const char *nl = n ? memchr(x->buf, '\n', n) : NULL;
+  if (nl)
+    n = (size_t)(nl - x->buf); /* its first line */
   if (x->len)
-    snprintf(buf, len, "; it printed: %.*s%s",
-             (int)(x->len > SHOWN ? SHOWN : x->len), x->buf,
-             x->len > SHOWN ? " ..." : "");
+    snprintf(buf, len, "; it printed: %.*s%s", (int)n, x->buf,
+             n < x->len && !nl ? " ..." : "");
   return buf;
 }
 
@@ -361,9 +364,9 @@ external_candidate(const bpcheck_case *c, bpcheck_params *grad, void *data)
     return BPCHECK_ECANDIDATE;
   if (x->len)
     return failed(x,
-                  "it printed more than one line for case %zu (the "
+                  "it printed more than one line for one case (the "
                   "protocol is one answer line per case)%s",
-                  x->cases, printed(x, p, sizeof p));
+                  printed(x, p, sizeof p));
 
   char *line = bpcheck_case_dump(c, 0);
   if (!line)
@@ -384,9 +387,9 @@ external_candidate(const bpcheck_case *c, bpcheck_params *grad, void *data)
     memmove(x->buf, x->buf + n + 1, x->len - n - 1);
     x->len -= n + 1;
     return failed(x,
-                  "it printed more than one line for case %zu (the "
+                  "it printed more than one line for one case (the "
                   "protocol is one answer line per case)%s",
-                  x->cases - 1, printed(x, p, sizeof p));
+                  printed(x, p, sizeof p));
   }
   char message[256] = "";
   status = bpcheck_answer_parse(x->buf, n, grad, message, sizeof message);
@@ -424,9 +427,9 @@ external_finish(external *x)
   }
   if (x->len)
     return failed(x,
-                  "it printed more than one line for case %zu (the "
+                  "it printed more than one line for one case (the "
                   "protocol is one answer line per case)%s",
-                  x->cases ? x->cases - 1 : 0, printed(x, p, sizeof p));
+                  printed(x, p, sizeof p));
   return BPCHECK_SUCCESS;
 }
 

@@ -103,10 +103,17 @@ hostile "crashes while its failure is shrunk" \
     [ \$n -ge 2 ] && kill -SEGV \$\$; echo '$zeros'; done" $tiny
 contains err "while its failure was being shrunk" "when it happened"
 contains out "0 passed, 1 failed" "the original failure is still reported"
+# Two lines in one write: the second is there with the first.
 hostile "prints two lines for one case" \
-  "printed more than one line for case 0" -- \
+  "printed more than one line for one case" -- \
+  --exec "echo \$\$ >'$pids'; while read l; do
+    printf '%s\\n%s\\n' '$zeros' '$zeros'; done" $tiny
+# Two writes: the second may come after the next case is sent and be read
+# as its answer; it is recognised at the latest at the end of the run.
+hostile "prints a second line a little later" \
+  "printed more than one line for one case" -- \
   --exec "echo \$\$ >'$pids'; while read l; do echo '$zeros';
-    echo '$zeros'; done" $tiny
+    sleep 0.2; echo '$zeros'; done" $tiny
 hostile "an answer line without an end" \
   "its answer line is longer than 65664 bytes" -- \
   --exec "echo \$\$ >'$pids'; while read l; do
