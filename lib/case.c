@@ -463,7 +463,12 @@ slurp(const char *path, size_t max_bytes, char **text, size_t *len)
   if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size < max_bytes)
     cap = (size_t)st.st_size + 1; /* one more: the end is seen in one go */
   char *buf = bpcheck_calloc(cap, 1);
-  while (buf) {
+  if (!buf) {
+    if (!is_stdin)
+      close(fd);
+    return bpcheck_fail(BPCHECK_ENOMEM, "%s: out of memory reading it", name);
+  }
+  for (;;) {
     if (used == cap) {
       size_t bigger_cap = cap > max_bytes / 2 ? max_bytes + 1 : 2 * cap;
       if (cap > max_bytes) {
@@ -514,8 +519,6 @@ slurp(const char *path, size_t max_bytes, char **text, size_t *len)
   }
   if (!is_stdin)
     close(fd);
-  if (!buf)
-    return bpcheck_fail(BPCHECK_ENOMEM, "%s: out of memory reading it", name);
   if (!status && used > max_bytes)
     status = too_big(name, "longer", max_bytes);
   if (status) {
