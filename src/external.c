@@ -35,12 +35,18 @@
 /* The candidate's process group, for the signal handler. */
 static volatile sig_atomic_t group;
 
-/* bpcheck interrupted (Ctrl-C, kill): the candidate goes with it. */
+/* bpcheck interrupted (Ctrl-C, kill): the candidate goes with it, and is
+ * reaped with what it left (bpcheck's children as its subreaper), for at
+ * most a second.  Only async-signal-safe calls. */
 static void
 on_signal(int sig)
 {
-  if (group > 0)
+  if (group > 0) {
     kill(-(pid_t)group, SIGKILL);
+    struct timespec pause = {0, 5000000};
+    for (int i = 0; i < 200 && waitpid(-1, NULL, WNOHANG) >= 0; i++)
+      nanosleep(&pause, NULL);
+  }
   signal(sig, SIG_DFL);
   raise(sig);
 }

@@ -134,6 +134,34 @@ if [ "$took" -le "$limit_ms" ]; then pass=$((pass + 1)); else
 fi
 contains out "left a process it started holding its" "through the pipe"
 
+# bpcheck itself stopped (SIGTERM) while the candidate hangs: the
+# candidate's group goes with it.
+: >"$pids"
+"$bpcheck" run --timeout 20 --exec "echo \$\$ >'$pids'; sleep 30 &
+  echo \$! >>'$pids'; sleep 30" >"$tmp/out" 2>"$tmp/err" </dev/null &
+run=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  [ "$(wc -l <"$pids")" -ge 2 ] && break
+  sleep 0.2
+done
+kill -TERM "$run"
+wait "$run"
+check_code=$?
+if [ "$check_code" -eq 143 ]; then pass=$((pass + 1)); else
+  fail=$((fail + 1))
+  echo "FAIL: bpcheck stopped by SIGTERM: exit $check_code, expected 143"
+fi
+sleep 0.2
+pg=$(head -n 1 "$pids")
+left=""
+[ -n "$pg" ] && kill -0 "-$pg" 2>/dev/null && left="its process group $pg"
+for p in $(cat "$pids"); do kill -0 "$p" 2>/dev/null && left="$left pid $p"; done
+if [ -z "$left" ]; then pass=$((pass + 1)); else
+  fail=$((fail + 1))
+  echo "FAIL: bpcheck stopped by SIGTERM left the candidate running:$left"
+  kill -9 "-$pg" 2>/dev/null
+fi
+
 # A candidate that is right and well behaved still passes, and exits.
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   example="${srcdir:-.}/examples/numpy_backprop.py"
