@@ -388,6 +388,7 @@ bpcheck_case_parse(const char *text, size_t len, const char *name,
                    size_t max_params, bpcheck_case **out)
 {
   json_error_t error;
+  memset(&error, 0, sizeof error); /* its code is not always set */
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
   /* jansson runs out of memory with that code, or with no message. */
   if (!root &&
@@ -669,6 +670,7 @@ bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
 {
   const char *name = "answer";
   json_error_t error;
+  memset(&error, 0, sizeof error); /* its code is not always set */
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
   if (!root &&
       (json_error_code(&error) == json_error_out_of_memory || !error.text[0]))
