@@ -548,8 +548,22 @@ void bpcheck_case_free(bpcheck_case *c);
  * names the field, and the line and column of malformed JSON. */
 int bpcheck_case_parse(const char *text, size_t len, const char *name,
                        size_t max_params, bpcheck_case **c);
-/* Reads and parses a file; "-" is standard input. */
+/* Reads and parses a file; "-" is standard input.  The file is refused
+ * (BPCHECK_ETOOBIG) as soon as it passes max_bytes, before anything is
+ * parsed: a regular file by its size, anything else (a pipe, FIFO or
+ * device) while it is read.  A FIFO or device named by path may stay
+ * silent at most BPCHECK_CASE_READ_WAIT seconds (a FIFO with no writer).
+ * Out of memory, reading or parsing, is BPCHECK_ENOMEM. */
+int bpcheck_case_read_max(const char *path, size_t max_params,
+                          size_t max_bytes, bpcheck_case **c);
+/* The same with max_bytes = bpcheck_case_max_bytes(max_params). */
 int bpcheck_case_read(const char *path, size_t max_params, bpcheck_case **c);
+/* The default bound on a case file's bytes: BPCHECK_CASE_BYTES_PER_PARAM
+ * for each parameter allowed (40 bytes for each of its value, its gradient
+ * and a number of the batch), plus 1 MiB. */
+#define BPCHECK_CASE_BYTES_PER_PARAM ((size_t)120)
+#define BPCHECK_CASE_READ_WAIT 10
+size_t bpcheck_case_max_bytes(size_t max_params);
 /* The case as one line of JSON (with its gradients if asked and present);
  * free it with bpcheck_case_dump_free.  NULL when out of memory. */
 char *bpcheck_case_dump(const bpcheck_case *c, int with_gradients);
@@ -745,15 +759,21 @@ typedef struct {
   bpcheck_params *reference; /* its reference gradient */
   bpcheck_report *report;    /* candidate vs reference */
   bpcheck_diagnosis diagnosis;
-  size_t shrink_steps; /* accepted reductions */
+  size_t shrink_steps;    /* accepted reductions */
+  int shrink_status;      /* BPCHECK_SUCCESS, or the error of the candidate
+                             (or of an allocation) that stopped the shrinking:
+                             the failure above is the smallest found before */
+  char shrink_error[512]; /* its message */
 } bpcheck_validation;
 
 /* Randomized differential testing of a candidate: trial t draws a case from
  * s with seed + t, asks fn, and compares with the matrix backprop within
  * tol (with tol->derive, the derived tolerance of each case).  On the first
  * mismatch the case is shrunk -- fewer layers, fewer nodes, fewer samples,
- * simpler values -- while it still fails, then diagnosed.  progress (may be
- * NULL) is called after each trial with (trial, data).  Returns
+ * simpler values -- while it still fails, then diagnosed; an error of fn
+ * while shrinking stops it and is kept in shrink_status and shrink_error
+ * (the mismatch is returned).  progress (may be NULL) is called after each
+ * trial with (trial, data).  Returns
  * BPCHECK_SUCCESS, BPCHECK_EMISMATCH, BPCHECK_ECANDIDATE, or an error. */
 int bpcheck_validate(const bpcheck_space *s, size_t trials, unsigned long seed,
                      const bpcheck_tolerance *tol, bpcheck_candidate_fn fn,

@@ -8,11 +8,17 @@
  * B x n_0) where the library's batch has samples as columns. */
 
 #include <errno.h>
-#include <stdarg.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -255,8 +261,43 @@ get_arch(const json_t *root, const char *name, size_t max_params, size_t *n,
     return FAIL_FIELD(BPCHECK_EINVAL, "reduction", "%s",
                       json_is_string(red) ? bpcheck_errmsg()
                                           : "expected mean or sum");
+  /* The architecture's rules, each with the field that breaks it. */
+  for (size_t l = 0; l + 1 < arch->L; l++)
+    if (f[l] == BPCHECK_SOFTMAX) {
+      char sub[48];
+      if (json_is_array(acts))
+        snprintf(sub, sizeof sub, "activations[%zu]", l);
+      else
+        snprintf(sub, sizeof sub, "activations");
+      return FAIL_FIELD(BPCHECK_EINVAL, sub,
+                        "softmax is only allowed on the output layer "
+                        "(layer %zu of %zu)",
+                        l + 1, arch->L);
+    }
   if (bpcheck_arch_validate(arch))
-    return bpcheck_fail(BPCHECK_EINVAL, "%s: %s", name, bpcheck_errmsg());
+    return FAIL_FIELD(BPCHECK_EINVAL, "cost", "%s", bpcheck_errmsg());
+  return BPCHECK_SUCCESS;
+}
+
+/* The targets of the cross-entropy costs are in [0, 1]. */
+static int
+check_targets(const bpcheck_case *c, const char *name)
+{
+  const gsl_matrix *Y = c->batch->Y;
+  if (c->net->cost != BPCHECK_CROSS_ENTROPY &&
+      c->net->cost != BPCHECK_CATEGORICAL_CROSS_ENTROPY)
+    return BPCHECK_SUCCESS;
+  for (size_t s = 0; s < Y->size2; s++)
+    for (size_t k = 0; k < Y->size1; k++) {
+      double y = gsl_matrix_get(Y, k, s);
+      if (y < 0.0 || y > 1.0) {
+        char sub[64];
+        snprintf(sub, sizeof sub, "targets[%zu][%zu]", s, k);
+        return FAIL_FIELD(BPCHECK_EDOM, sub,
+                          "%g is outside [0,1], where %s is defined", y,
+                          bpcheck_cost_name(c->net->cost));
+      }
+    }
   return BPCHECK_SUCCESS;
 }
 
@@ -314,6 +355,8 @@ parse_root(const json_t *root, const char *name, size_t max_params,
       (status =
            get_matrix(targets, B, n[arch.L], name, "targets", c->batch->Y, 1)))
     goto fail;
+  if ((status = check_targets(c, name)))
+    goto fail;
   if ((status = bpcheck_batch_validate(c->net, c->batch))) {
     status = bpcheck_fail(status, "%s: %s", name, bpcheck_errmsg());
     goto fail;
@@ -345,7 +388,18 @@ bpcheck_case_parse(const char *text, size_t len, const char *name,
                    size_t max_params, bpcheck_case **out)
 {
   json_error_t error;
+  memset(&error, 0, sizeof error); /* its code is not always set */
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
+  /* jansson runs out of memory with that code, or with no message. */
+  if (!root &&
+      (json_error_code(&error) == json_error_out_of_memory || !error.text[0]))
+    return bpcheck_fail(BPCHECK_ENOMEM,
+                        "%s: out of memory parsing its %zu "
+                        "bytes",
+                        name, len);
+  if (!root && error.line < 1)
+    return bpcheck_fail(BPCHECK_EINVAL, "%s: malformed JSON: %s", name,
+                        error.text);
   if (!root)
     return bpcheck_fail(BPCHECK_EINVAL, "%s:%d:%d: malformed JSON: %s", name,
                         error.line, error.column, error.text);
@@ -354,33 +408,123 @@ bpcheck_case_parse(const char *text, size_t len, const char *name,
   return status;
 }
 
-/* The whole of a file ("-": standard input) into a new buffer. */
-static int
-slurp(const char *path, char **text, size_t *len)
+size_t
+bpcheck_case_max_bytes(size_t max_params)
 {
-  FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  if (!in)
-    return bpcheck_fail(BPCHECK_EINVAL, "%s: cannot open: %s", path,
+  size_t slack = (size_t)1 << 20;
+  if (max_params > (SIZE_MAX - slack) / BPCHECK_CASE_BYTES_PER_PARAM)
+    return SIZE_MAX;
+  return BPCHECK_CASE_BYTES_PER_PARAM * max_params + slack;
+}
+
+static int
+too_big(const char *name, const char *size, size_t max_bytes)
+{
+  return bpcheck_fail(BPCHECK_ETOOBIG,
+                      "%s: %s than the limit of %zu bytes for a case "
+                      "(--max-bytes; by default 120 bytes a parameter of "
+                      "--max-params, plus 1 MiB)",
+                      name, size, max_bytes);
+}
+
+/* The whole of a file ("-": standard input) into a new buffer, refused as
+ * soon as it passes max_bytes: a regular file by its size before anything
+ * is read, anything else while it is read.  A FIFO, device or socket is
+ * opened without blocking and may stay silent at most
+ * BPCHECK_CASE_READ_WAIT seconds (a FIFO without a writer). */
+static int
+slurp(const char *path, size_t max_bytes, char **text, size_t *len)
+{
+  int is_stdin = strcmp(path, "-") == 0;
+  const char *name = is_stdin ? "(stdin)" : path;
+  int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0)
+    return bpcheck_fail(BPCHECK_EINVAL, "%s: cannot open: %s", name,
                         strerror(errno));
-  size_t cap = 65536, used = 0, got;
+  int status = BPCHECK_SUCCESS;
+  if (fstat(fd, &st))
+    status = bpcheck_fail(BPCHECK_EINVAL, "%s: cannot read: %s", name,
+                          strerror(errno));
+  else if (S_ISDIR(st.st_mode))
+    status = bpcheck_fail(BPCHECK_EINVAL, "%s: is a directory", name);
+  else if (S_ISREG(st.st_mode) && st.st_size >= 0 &&
+           (uintmax_t)st.st_size > max_bytes) {
+    char size[64];
+    snprintf(size, sizeof size, "%jd bytes, more", (intmax_t)st.st_size);
+    status = too_big(name, size, max_bytes);
+  }
+  if (status) {
+    if (!is_stdin)
+      close(fd);
+    return status;
+  }
+  int bounded_wait = !is_stdin && !S_ISREG(st.st_mode), waited = 0;
+  size_t cap = 65536, used = 0;
+  if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size < max_bytes)
+    cap = (size_t)st.st_size + 1; /* one more: the end is seen in one go */
   char *buf = bpcheck_calloc(cap, 1);
-  while (buf && (got = fread(buf + used, 1, cap - used, in)) > 0) {
-    used += got;
+  if (!buf) {
+    if (!is_stdin)
+      close(fd);
+    return bpcheck_fail(BPCHECK_ENOMEM, "%s: out of memory reading it", name);
+  }
+  for (;;) {
     if (used == cap) {
-      char *bigger = cap < SIZE_MAX / 2 ? realloc(buf, cap *= 2) : NULL;
-      if (!bigger)
-        free(buf);
-      buf = bigger;
+      size_t bigger_cap = cap > max_bytes / 2 ? max_bytes + 1 : 2 * cap;
+      if (cap > max_bytes) {
+        status = too_big(name, "longer", max_bytes);
+        break;
+      }
+      char *bigger = realloc(buf, bigger_cap);
+      if (!bigger) {
+        status = bpcheck_fail(BPCHECK_ENOMEM,
+                              "%s: out of memory reading it (%zu bytes)", name,
+                              bigger_cap);
+        break;
+      }
+      buf = bigger, cap = bigger_cap;
+    }
+    ssize_t got = read(fd, buf + used, cap - used);
+    if (got > 0) {
+      used += (size_t)got;
+      continue;
+    }
+    if (got < 0 && errno == EINTR)
+      continue;
+    int again = got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    /* A FIFO without a writer reads as empty: wait for one, a while. */
+    int no_writer = got == 0 && used == 0 && S_ISFIFO(st.st_mode) &&
+                    bounded_wait && !waited;
+    if (!again && !no_writer) {
+      if (got < 0)
+        status = bpcheck_fail(BPCHECK_EINVAL, "%s: cannot read: %s", name,
+                              strerror(errno));
+      break;
+    }
+    waited = 1;
+    struct pollfd p = {fd, POLLIN, 0};
+    int ready = poll(&p, 1, bounded_wait ? BPCHECK_CASE_READ_WAIT * 1000 : -1);
+    if (ready == 0) {
+      status = bpcheck_fail(BPCHECK_EINVAL,
+                            "%s: nothing to read within %d s (a FIFO "
+                            "without a writer?)",
+                            name, BPCHECK_CASE_READ_WAIT);
+      break;
+    }
+    if (ready < 0 && errno != EINTR) {
+      status = bpcheck_fail(BPCHECK_EINVAL, "%s: cannot read: %s", name,
+                            strerror(errno));
+      break;
     }
   }
-  int bad = buf ? ferror(in) : 0;
-  if (in != stdin)
-    fclose(in);
-  if (!buf)
-    return bpcheck_fail(BPCHECK_ENOMEM, "%s: no memory to read it", path);
-  if (bad) {
+  if (!is_stdin)
+    close(fd);
+  if (!status && used > max_bytes)
+    status = too_big(name, "longer", max_bytes);
+  if (status) {
     free(buf);
-    return bpcheck_fail(BPCHECK_EINVAL, "%s: cannot read", path);
+    return status;
   }
   *text = buf;
   *len = used;
@@ -388,17 +532,25 @@ slurp(const char *path, char **text, size_t *len)
 }
 
 int
-bpcheck_case_read(const char *path, size_t max_params, bpcheck_case **out)
+bpcheck_case_read_max(const char *path, size_t max_params, size_t max_bytes,
+                      bpcheck_case **out)
 {
   char *text = NULL;
   size_t len = 0;
-  int status = slurp(path, &text, &len);
+  const char *name = strcmp(path, "-") ? path : "(stdin)";
+  int status = slurp(path, max_bytes, &text, &len);
   if (status)
     return status;
-  status = bpcheck_case_parse(text, len, strcmp(path, "-") ? path : "(stdin)",
-                              max_params, out);
+  status = bpcheck_case_parse(text, len, name, max_params, out);
   free(text);
   return status;
+}
+
+int
+bpcheck_case_read(const char *path, size_t max_params, bpcheck_case **out)
+{
+  return bpcheck_case_read_max(path, max_params,
+                               bpcheck_case_max_bytes(max_params), out);
 }
 
 /* Writing ----------------------------------------------------------------- */
@@ -518,7 +670,14 @@ bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
 {
   const char *name = "answer";
   json_error_t error;
+  memset(&error, 0, sizeof error); /* its code is not always set */
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
+  if (!root &&
+      (json_error_code(&error) == json_error_out_of_memory || !error.text[0]))
+    return bpcheck_fail(BPCHECK_ENOMEM,
+                        "answer: out of memory parsing its "
+                        "%zu bytes",
+                        len);
   if (!root)
     return bpcheck_fail(BPCHECK_EINVAL, "answer:%d: not valid JSON: %s",
                         error.column, error.text);

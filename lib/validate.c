@@ -238,7 +238,8 @@ smaller(const bpcheck_case *c, size_t k, bpcheck_case **out)
                 : BPCHECK_SUCCESS;
 }
 
-/* Shrinks v->failure while the candidate still fails on it. */
+/* Shrinks v->failure while the candidate still fails on it; stops at the
+ * first error of the candidate (v->shrink_status, v->shrink_error). */
 static void
 shrink(bpcheck_validation *v, const bpcheck_tolerance *tol,
        bpcheck_candidate_fn fn, void *data)
@@ -268,6 +269,14 @@ shrink(bpcheck_validation *v, const bpcheck_tolerance *tol,
       bpcheck_case_free(s);
       bpcheck_params_free(ref);
       bpcheck_report_free(report);
+      if (status != BPCHECK_SUCCESS) {
+        /* The candidate failed on a smaller case (hung, crashed, ...):
+         * shrinking stops, the failure found so far stands. */
+        v->shrink_status = status;
+        snprintf(v->shrink_error, sizeof v->shrink_error, "%s",
+                 bpcheck_errmsg());
+        return;
+      }
     }
   }
 }

@@ -11,8 +11,9 @@
 static const char usage[] =
     "Usage: bpcheck gen --layers N0,N1,...,NL [--activations A|A1,..,AL]\n"
     "                   [--cost C] [--reduction R] [--batch B] [--seed S]\n"
-    "                   [--targets range|any] [-o FILE]\n"
-    "Writes a random case (DESIGN.md's case-file format, one line of JSON):\n"
+    "                   [--targets range|any] [--max-params N] [-o FILE]\n"
+    "Writes a random case (the case-file format of doc/reference.md, one line "
+    "of JSON):\n"
     "the network's weights and biases, a batch of inputs and targets, and no\n"
     "gradients. The same options and seed give the same file. Fill in its\n"
     "\"gradients\" with your implementation and check them with\n"
@@ -26,6 +27,8 @@ static const char usage[] =
     "  --reduction R      mean (default) or sum, over the batch\n"
     "  --batch B          samples (default 1)\n"
     "  --seed S           default $BPCHECK_SEED, else 1\n" NETOPTS_TARGETS_HELP
+    "  --max-params N     refuse larger networks and batches (default\n"
+    "                     10000000, as verify)\n"
     "  -o FILE            write to FILE instead of standard output\n";
 
 int

@@ -28,7 +28,9 @@ static const char usage[] =
     "  --exec CMD          the candidate (required)\n"
     "  --trials N          cases to send (default 100)\n"
     "  --seed S            first seed (default $BPCHECK_SEED, else 1)\n"
-    "  --timeout SEC       seconds to wait for each answer (default 10)\n"
+    "  --timeout SEC       seconds for each case: writing it and reading the\n"
+    "                      answer (default 10); a candidate that takes\n"
+    "                      longer is stopped, with every process it started\n"
     "  --save-failure FILE the smallest failing case, with the candidate's\n"
     "                      gradients: 'bpcheck verify FILE' reproduces it\n"
     "  --precision, --rtol, --atol   as for verify\n"
@@ -40,9 +42,16 @@ static const char usage[] =
     "       (see 'bpcheck selftest --help'); narrow it to what the candidate\n"
     "       supports.\n"
     "\n"
+    "CMD runs in a process group of its own; at the end of the run, on a\n"
+    "failure or a timeout, the whole group is stopped (SIGTERM, then\n"
+    "SIGKILL): nothing it started outlives bpcheck. One answer line may be\n"
+    "at most 64 bytes a number of the gradient, plus 64 KiB.\n"
+    "\n"
     "Exit codes: 0 all passed, 1 a mismatch, 2 bad usage, 3 the candidate\n"
-    "failed (crashed, timed out, exited early, answered an error or\n"
-    "something that is not a valid answer).\n";
+    "failed (crashed, timed out, exited early, closed its input or output,\n"
+    "left a process holding its pipes, printed more than one line for a\n"
+    "case, answered an error or something that is not a valid answer,\n"
+    "or failed while its failure was being shrunk).\n";
 
 enum { OPT_EXEC = 2300, OPT_TIMEOUT, OPT_SAVE };
 
@@ -164,6 +173,17 @@ cmd_run(int argc, char **argv)
                                 progress, &v);
   char detail[1024];
   snprintf(detail, sizeof detail, "%s", bpcheck_errmsg());
+  /* What it prints after its last answer is one line too many: an extra
+   * line that came late may have been read as the answer to the next
+   * case, so the run's verdict does not stand. */
+  char extra[600] = "";
+  if ((status == BPCHECK_SUCCESS || status == BPCHECK_EMISMATCH) &&
+      external_finish(&st.x))
+    snprintf(extra, sizeof extra, "%s", bpcheck_errmsg());
+  if (status == BPCHECK_SUCCESS && extra[0]) {
+    status = BPCHECK_ECANDIDATE;
+    snprintf(detail, sizeof detail, "%s", extra);
+  }
   external_stop(&st.x);
   if (st.tty)
     fputs("\r\033[K", stderr);
@@ -188,9 +208,27 @@ cmd_run(int argc, char **argv)
              save_path);
     printf("%zu passed, 1 failed\n", v.trials - 1);
     code = EXIT_MISMATCH;
+    if (v.shrink_status) {
+      say_error("%s while its failure was being shrunk (after %zu steps): "
+                "%s; the failure above is the smallest found before",
+                v.shrink_status == BPCHECK_ECANDIDATE ? "the candidate failed"
+                                                      : "shrinking stopped",
+                v.shrink_steps, v.shrink_error);
+      if (v.shrink_status == BPCHECK_ECANDIDATE)
+        code = EXIT_EXTERNAL;
+    }
+    if (extra[0]) {
+      say_error("the candidate failed: %s; its answers may be out of step "
+                "with the cases, so the failure above may not be its own",
+                extra);
+      code = EXIT_EXTERNAL;
+    }
   } else if (status == BPCHECK_ECANDIDATE) {
-    say_error("the candidate failed on case %zu (seed %lu, %s): %s",
-              v.trials - 1, v.seed, v.arch, detail);
+    if (v.trials)
+      say_error("the candidate failed on case %zu (seed %lu, %s): %s",
+                v.trials - 1, v.seed, v.arch, detail);
+    else
+      say_error("the candidate failed: %s", detail);
     if (save_path && v.failure && save(save_path, v.failure))
       fprintf(stderr, "bpcheck: the case is saved in %s\n", save_path);
     code = EXIT_EXTERNAL;

@@ -254,15 +254,11 @@ cmd_selftest(int argc, char **argv)
         return EXIT_USAGE;
       break;
     case OPT_JSON: json = 1; break;
-    case OPT_TOLSCALE: {
-      char *end;
-      space.tolerance_scale = strtod(optarg, &end);
-      if (*end || !(space.tolerance_scale >= 0)) {
-        say_error("--tolerance-scale: '%s' is not a number >= 0", optarg);
+    case OPT_TOLSCALE:
+      if (parse_number("--tolerance-scale", optarg, "a number >= 0",
+                       &space.tolerance_scale))
         return EXIT_USAGE;
-      }
       break;
-    }
     default: return bad_option("selftest", c, argv);
     }
   }

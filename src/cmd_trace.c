@@ -19,7 +19,9 @@ static const char usage[] =
     "                     [--cost C] [--reduction R] [--batch B] [--seed S]\n"
     "                     [--digits D] [--matrix [--eta E]] [--dot FILE]\n"
     "                     [--mutant NAME] [--targets range|any]\n"
+    "                     [--max-params N] [--max-lines N]\n"
     "       bpcheck trace CASE.json [same options but the network's]\n"
+    "                     [--max-bytes N]\n"
     "Builds a random network and batch from the seed and prints, in the\n"
     "order it is computed, every quantity of the literal backprop with its\n"
     "indices and the equation of proofs/ it comes from: a^0 = x, z^l_k and\n"
@@ -52,9 +54,32 @@ static const char usage[] =
     "  --mutant NAME      switch on one bug of the zoo (bpcheck mutants):\n"
     "                     every line whose value changes is marked with the\n"
     "                     right value, and the equation the bug violates is\n"
-    "                     named\n";
+    "                     named\n"
+    "  --max-params N     refuse larger networks and batches (default\n"
+    "                     10000000)\n"
+    "  --max-bytes N      refuse a longer case file (as for verify)\n"
+    "  --max-lines N      refuse a network whose listing would be longer\n"
+    "                     (default 100000): raise it to print a large one\n";
 
 enum { OPT_DIGITS = 2100, OPT_MATRIX, OPT_ETA, OPT_DOT, OPT_MUTANT };
+
+/* The default bound on the lines of a listing. */
+#define TRACE_MAX_LINES 100000
+
+/* About how many lines the listing of c takes: the parameters, and for
+ * each sample its inputs, targets, z, a, the cost, dC/da, the deltas and
+ * its gradient; then the batch's gradient. */
+static double
+listing_lines(const bpcheck_case *c)
+{
+  const bpcheck_net *net = c->net;
+  double P = (double)net->theta->size, nodes = 0;
+  for (size_t l = 1; l <= net->L; l++)
+    nodes += (double)net->n[l];
+  double sample =
+      (double)net->n[0] + 2 * (double)net->n[net->L] + 3 * nodes + 1 + P;
+  return 2 * P + (double)c->batch->B * sample + 1;
+}
 
 typedef struct {
   const bpcheck_net *net;
@@ -489,10 +514,12 @@ cmd_trace(int argc, char **argv)
       {"eta", required_argument, NULL, OPT_ETA},
       {"dot", required_argument, NULL, OPT_DOT},
       {"mutant", required_argument, NULL, OPT_MUTANT},
+      {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
+      {"max-lines", required_argument, NULL, OPT_MAX_LINES},
       NET_LONG_OPTIONS,
       {NULL, 0, NULL, 0}};
   netopts o;
-  size_t digits = 10;
+  size_t digits = 10, max_bytes = 0, max_lines = TRACE_MAX_LINES;
   int c, matrix = 0, have_eta = 0;
   double eta = 0;
   const char *dot = NULL;
@@ -528,6 +555,14 @@ cmd_trace(int argc, char **argv)
       if (parse_mutant(optarg, &m))
         return EXIT_USAGE;
       break;
+    case OPT_MAX_BYTES:
+      if (parse_max_bytes(optarg, &max_bytes))
+        return EXIT_USAGE;
+      break;
+    case OPT_MAX_LINES:
+      if (parse_size("--max-lines", optarg, 1, (size_t)1 << 50, &max_lines))
+        return EXIT_USAGE;
+      break;
     default: return bad_option("trace", c, argv);
     }
   }
@@ -541,12 +576,22 @@ cmd_trace(int argc, char **argv)
       say_error("trace takes a case file or --layers, not both");
       return EXIT_USAGE;
     }
-    if (bpcheck_case_read(argv[optind], BPCHECK_CASE_MAX_PARAMS, &tc)) {
+    if (!max_bytes)
+      max_bytes = bpcheck_case_max_bytes(o.max_params);
+    if (bpcheck_case_read_max(argv[optind], o.max_params, max_bytes, &tc)) {
       say_error("%s", bpcheck_errmsg());
       return EXIT_USAGE;
     }
   } else if (netopts_case(&o, "trace", &tc))
     return EXIT_USAGE;
+  double lines = listing_lines(tc);
+  if (lines > (double)max_lines) {
+    say_error("trace: the listing of this network would take about %.0f "
+              "lines, more than --max-lines %zu (raise it to print it)",
+              lines, max_lines);
+    bpcheck_case_free(tc);
+    return EXIT_USAGE;
+  }
 
   trace_record rec = {0}, right = {0};
   int status = trace_run(tc->net, tc->batch, m, &rec);

@@ -12,7 +12,7 @@
 static const char usage[] =
     "Usage: bpcheck verify CASE.json [--rtol R] [--atol A]\n"
     "                      [--precision double|single] [--mode M]\n"
-    "                      [--max-params N] [--json]\n"
+    "                      [--max-params N] [--max-bytes N] [--json]\n"
     "Checks the case's \"gradients\" (a candidate's dC/dW and dC/db) entry "
     "by\n"
     "entry against the reference: the matrix backprop, itself confirmed\n"
@@ -37,6 +37,8 @@ static const char usage[] =
     "                   random directions (for large networks); auto,\n"
     "                   directional above 20000 parameters\n"
     "  --max-params N   refuse larger cases (default 10000000)\n"
+    "  --max-bytes N    refuse a longer file, before parsing it (default\n"
+    "                   120 bytes a parameter of --max-params, plus 1 MiB)\n"
     "  --json           a machine-readable report on stdout\n"
     "\n"
     "Exit codes: 0 every entry passed, 1 a mismatch, 2 bad usage or input,\n"
@@ -51,11 +53,12 @@ cmd_verify(int argc, char **argv)
       {"json", no_argument, NULL, OPT_JSON},
       {"mode", required_argument, NULL, OPT_MODE},
       {"max-params", required_argument, NULL, OPT_MAX_PARAMS},
+      {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
       TOL_LONG_OPTIONS,
       {NULL, 0, NULL, 0}};
   tolopts t;
   bpcheck_mode mode = BPCHECK_MODE_FULL;
-  size_t max_params = BPCHECK_CASE_MAX_PARAMS;
+  size_t max_params = BPCHECK_CASE_MAX_PARAMS, max_bytes = 0;
   int json = 0, c;
   tolopts_init(&t);
   optind = 1;
@@ -78,6 +81,10 @@ cmd_verify(int argc, char **argv)
                      &max_params))
         return EXIT_USAGE;
       break;
+    case OPT_MAX_BYTES:
+      if (parse_max_bytes(optarg, &max_bytes))
+        return EXIT_USAGE;
+      break;
     default: return bad_option("verify", c, argv);
     }
   }
@@ -89,7 +96,9 @@ cmd_verify(int argc, char **argv)
   }
   const char *path = argv[optind];
   bpcheck_case *vc;
-  if (bpcheck_case_read(path, max_params, &vc)) {
+  if (!max_bytes)
+    max_bytes = bpcheck_case_max_bytes(max_params);
+  if (bpcheck_case_read_max(path, max_params, max_bytes, &vc)) {
     say_error("%s", bpcheck_errmsg());
     return EXIT_USAGE;
   }

@@ -18,6 +18,7 @@ netopts_init(netopts *o)
   o->red = BPCHECK_MEAN;
   o->have_seed = 0;
   o->any_targets = 0;
+  o->max_params = BPCHECK_CASE_MAX_PARAMS;
 }
 
 int
@@ -49,6 +50,10 @@ netopts_parse(netopts *o, int opt, const char *arg)
       say_error("--targets: '%s' is not range or any", arg);
       bad = 1;
     }
+    break;
+  case OPT_NET_MAX_PARAMS:
+    bad =
+        parse_size("--max-params", arg, 1, BPCHECK_MAX_PARAMS, &o->max_params);
     break;
   default: return 0;
   }
@@ -91,6 +96,21 @@ netopts_case(netopts *o, const char *cmd, bpcheck_case **out)
   }
   if (parse_activation_list("--activations", o->acts, o->L, f))
     return -1;
+  double params = 0;
+  for (size_t l = 1; l <= o->L; l++)
+    params += (double)o->n[l] * ((double)o->n[l - 1] + 1);
+  if (params > (double)o->max_params) {
+    say_error("--layers: %.0f parameters exceed the limit of %zu (raise it "
+              "with --max-params)",
+              params, o->max_params);
+    return -1;
+  }
+  if ((double)o->B * (double)(o->n[0] + o->n[o->L]) > (double)o->max_params) {
+    say_error("--batch: %zu samples of %zu inputs and %zu targets exceed "
+              "the limit of %zu numbers (raise it with --max-params)",
+              o->B, o->n[0], o->n[o->L], o->max_params);
+    return -1;
+  }
   if (!o->have_seed && default_seed(1, &o->seed))
     return -1;
   bpcheck_arch arch = {o->L, o->n, f, o->cost, o->red};

@@ -22,7 +22,9 @@ enum {
   OPT_RED,
   OPT_BATCH,
   OPT_NET_SEED,
-  OPT_TARGETS
+  OPT_TARGETS,
+  OPT_NET_MAX_PARAMS,
+  OPT_NET_MAX_BYTES
 };
 
 #define NET_LONG_OPTIONS                                                      \
@@ -32,8 +34,9 @@ enum {
       {"reduction", required_argument, NULL, OPT_RED},                        \
       {"batch", required_argument, NULL, OPT_BATCH},                          \
       {"targets", required_argument, NULL, OPT_TARGETS},                      \
+      {"seed", required_argument, NULL, OPT_NET_SEED},                        \
   {                                                                           \
-    "seed", required_argument, NULL, OPT_NET_SEED                             \
+    "max-params", required_argument, NULL, OPT_NET_MAX_PARAMS                 \
   }
 
 typedef struct {
@@ -43,7 +46,8 @@ typedef struct {
   bpcheck_reduction red;
   unsigned long seed;
   int have_seed;
-  int any_targets; /* --targets any: the library's draw, unrestricted */
+  int any_targets;   /* --targets any: the library's draw, unrestricted */
+  size_t max_params; /* --max-params: parameters and numbers of the batch */
 } netopts;
 
 void netopts_init(netopts *o);
@@ -51,7 +55,8 @@ void netopts_init(netopts *o);
  * bad value (a message was printed). */
 int netopts_parse(netopts *o, int opt, const char *arg);
 /* A case with random parameters and batch from the seed; prints a message
- * and returns non-zero when the options do not make a network. */
+ * and returns non-zero when the options do not make a network, or one
+ * whose parameters or batch exceed --max-params. */
 int netopts_case(netopts *o, const char *cmd, bpcheck_case **c);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,12 @@ parse_size(const char *opt, const char *arg, size_t lo, size_t hi, size_t *out)
   }
   *out = (size_t)v;
   return 0;
+}
+
+int
+parse_max_bytes(const char *arg, size_t *out)
+{
+  return parse_size("--max-bytes", arg, 1, (size_t)1 << 50, out);
 }
 
 int
@@ -97,6 +104,33 @@ reduction_parse(const char *name, int *v)
   return status;
 }
 
+/* A list with an empty item: ",a", "a,,b", "a,". */
+static int
+empty_item(const char *opt, const char *arg)
+{
+  size_t n = strlen(arg);
+  if (n && arg[0] != ',' && arg[n - 1] != ',' && !strstr(arg, ",,"))
+    return 0;
+  say_error("%s: '%s' has an empty item (a stray comma)", opt, arg);
+  return -1;
+}
+
+int
+parse_number(const char *opt, const char *arg, const char *what, double *v)
+{
+  char *end = NULL;
+  *v = arg && *arg &&
+               (*arg == '.' || *arg == '-' || *arg == '+' ||
+                (*arg >= '0' && *arg <= '9'))
+           ? strtod(arg, &end)
+           : -1;
+  if (!end || end == arg || *end || !(*v >= 0) || !isfinite(*v)) {
+    say_error("%s: '%s' is not %s", opt, arg ? arg : "", what);
+    return -1;
+  }
+  return 0;
+}
+
 static int
 parse_list(const char *opt, const char *arg, parse_name_fn parse,
            const char *choices, unsigned *set)
@@ -106,6 +140,8 @@ parse_list(const char *opt, const char *arg, parse_name_fn parse,
     say_error("%s: expects a comma-separated list of %s", opt, choices);
     return -1;
   }
+  if (empty_item(opt, arg))
+    return -1;
   strcpy(buf, arg);
   *set = 0;
   for (char *save, *name = strtok_r(buf, ",", &save); name;
@@ -293,6 +329,12 @@ parse_layers(const char *opt, const char *arg, size_t *n, size_t max,
       return -1;
     }
     n[count++] = (size_t)v;
+    if (*end == ',' && end[1] == '\0') {
+      say_error("%s: '%s' ends with a comma: give the last layer size or "
+                "drop the comma",
+                opt, arg);
+      return -1;
+    }
     p = *end ? end + 1 : end;
   }
   if (count < 2) {
@@ -315,6 +357,8 @@ parse_activation_list(const char *opt, const char *arg, size_t L,
     say_error("%s: expects one activation or a list of %zu", opt, L);
     return -1;
   }
+  if (empty_item(opt, arg))
+    return -1;
   strcpy(buf, arg);
   for (char *save, *name = strtok_r(buf, ",", &save); name;
        name = strtok_r(NULL, ",", &save)) {

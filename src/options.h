@@ -23,6 +23,10 @@ int parse_mode(const char *arg, bpcheck_mode *mode);
 int parse_size(const char *opt, const char *arg, size_t lo, size_t hi,
                size_t *out);
 int parse_seed(const char *opt, const char *arg, unsigned long *out);
+/* A finite number >= 0 (no empty string, no trailing characters); prints
+ * "OPT: 'ARG' is not WHAT" and returns -1 otherwise. */
+int parse_number(const char *opt, const char *arg, const char *what,
+                 double *v);
 
 /* The names of activation, cost and reduction i (for tables). */
 const char *act_name(int i);
@@ -41,6 +45,10 @@ int parse_layers(const char *opt, const char *arg, size_t *n, size_t max,
 /* One activation name for every layer, or exactly L names: into f[0..L-1]. */
 int parse_activation_list(const char *opt, const char *arg, size_t L,
                           bpcheck_activation *f);
+
+/* --max-bytes N: the bound on a case file's bytes (verify, trace). */
+enum { OPT_MAX_BYTES = 2500, OPT_MAX_LINES };
+int parse_max_bytes(const char *arg, size_t *out);
 
 /* The seed: the option's if given, else $BPCHECK_SEED, else fallback. */
 int default_seed(unsigned long fallback, unsigned long *out);

@@ -20,7 +20,7 @@ parse_tol(const char *opt, const char *arg, double *v)
 {
   char *end;
   *v = arg ? strtod(arg, &end) : -1;
-  if (!arg || *end || !(*v >= 0) || !isfinite(*v)) {
+  if (!arg || end == arg || *end || !(*v >= 0) || !isfinite(*v)) {
     say_error("%s: '%s' is not a tolerance (a number >= 0)", opt,
               arg ? arg : "");
     return -1;

@@ -168,6 +168,7 @@ make_activation_suite(void)
 {
   Suite *s = suite_create("activation");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_loop_test(core, test_sigmoid, 0, NZ);
   tcase_add_loop_test(core, test_tanh, 0, NZ);
   tcase_add_loop_test(core, test_softplus, 0, NZ);
@@ -178,6 +179,7 @@ make_activation_suite(void)
   tcase_add_test(core, test_names_round_trip);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_test(errors, test_unknown_names);
   tcase_add_test(errors, test_softmax_not_elementwise);
   suite_add_tcase(s, errors);

@@ -152,6 +152,7 @@ make_backprop_suite(void)
   enumerate_combos();
   Suite *s = suite_create("backprop");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_loop_test(core, test_combination, 0, n_combos);
   tcase_add_loop_test(core, test_deterministic, 0, n_combos);
   suite_add_tcase(s, core);

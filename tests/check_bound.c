@@ -255,11 +255,13 @@ make_bound_suite(void)
 {
   Suite *s = suite_create("bound");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_loop_test(core, test_bound_holds, 0, 20);
   tcase_add_test(core, test_bound_random);
   tcase_add_loop_test(core, test_bound_at_kink, 0, 2);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_bound_errors);
   suite_add_tcase(s, errors);

@@ -3,7 +3,12 @@
  * the field, and the line and column of malformed JSON. */
 
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "suites.h"
 #include "testutil.h"
@@ -146,6 +151,19 @@ static const struct {
      " \"gradients\": {\"weights\": [[[1, 2]]], \"biases\": [[0]], \"x\": 1}}",
      "unknown key 'x' in 'gradients'", BPCHECK_EINVAL},
     {"{\"bpcheck\": 1, \"bpcheck\": 1}", "duplicate", BPCHECK_EINVAL},
+    /* Field paths for the rules of the targets and the architecture. */
+    {"{\"bpcheck\": 1, \"layers\": [2, 1], \"cost\": \"cross_entropy\","
+     " \"weights\": [[[1, 2]]], \"biases\": [[0]], \"inputs\": [[1, 2],"
+     " [0, 0]], \"targets\": [[0], [-1]]}",
+     "field 'targets[1][0]': -1 is outside [0,1]", BPCHECK_EDOM},
+    {"{\"bpcheck\": 1, \"layers\": [2, 2, 1], \"activations\": [\"softmax\","
+     " \"sigmoid\"], \"weights\": [], \"biases\": [], \"inputs\": [[1,2]],"
+     " \"targets\": [[1]]}",
+     "field 'activations[0]': softmax is only allowed", BPCHECK_EINVAL},
+    {"{\"bpcheck\": 1, \"layers\": [2, 1], \"activations\": \"relu\","
+     " \"cost\": \"cross_entropy\", \"weights\": [], \"biases\": [],"
+     " \"inputs\": [[1,2]], \"targets\": [[1]]}",
+     "field 'cost': cross_entropy needs outputs in (0,1)", BPCHECK_EINVAL},
     {"{\"bpcheck\": 1, \"layers\": [4000, 4000], \"weights\": [],"
      " \"biases\": [], \"inputs\": [], \"targets\": []}",
      "exceed the limit of 1000000", BPCHECK_ETOOBIG},
@@ -174,6 +192,58 @@ START_TEST(test_unreadable)
   ck_assert_int_eq(bpcheck_case_read("/nonexistent/x.json", 100, &c),
                    BPCHECK_EINVAL);
   ck_assert_ptr_nonnull(strstr(bpcheck_errmsg(), "cannot open"));
+}
+END_TEST
+
+/* A file over the byte bound is refused by its size, before it is read. */
+START_TEST(test_read_bounded)
+{
+  char path[] = "/tmp/bpcheck-check-case-XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  char spaces[2000];
+  memset(spaces, ' ', sizeof spaces);
+  ck_assert_int_eq(write(fd, spaces, sizeof spaces), (int)sizeof spaces);
+  close(fd);
+  bpcheck_case *c = NULL;
+  ck_assert_int_eq(bpcheck_case_read_max(path, 100, 1000, &c),
+                   BPCHECK_ETOOBIG);
+  ck_assert_ptr_nonnull(
+      strstr(bpcheck_errmsg(), "2000 bytes, more than the limit of 1000"));
+  ck_assert_int_eq(bpcheck_case_read_max(path, 100, 2000, &c),
+                   BPCHECK_EINVAL); /* within the bound: read, not JSON */
+  ck_assert_ptr_nonnull(strstr(bpcheck_errmsg(), "malformed JSON"));
+  ck_assert_ptr_null(c);
+  unlink(path);
+  ck_assert_int_eq(bpcheck_case_read_max("/tmp", 100, 1000, &c),
+                   BPCHECK_EINVAL);
+  ck_assert_ptr_nonnull(strstr(bpcheck_errmsg(), "is a directory"));
+  ck_assert_uint_eq(bpcheck_case_max_bytes(10000), 120 * 10000 + (1 << 20));
+  ck_assert_uint_eq(bpcheck_case_max_bytes(SIZE_MAX / 2), SIZE_MAX);
+}
+END_TEST
+
+static void *
+no_memory(size_t n)
+{
+  (void)n;
+  return NULL;
+}
+
+/* jansson out of memory is named as such, not as malformed JSON. */
+START_TEST(test_parse_out_of_memory)
+{
+  json_malloc_t m;
+  json_free_t f;
+  json_get_alloc_funcs(&m, &f);
+  json_set_alloc_funcs(no_memory, f);
+  bpcheck_case *c = NULL;
+  const char *text = "{\"bpcheck\": 1}";
+  int status = bpcheck_case_parse(text, strlen(text), "m.json", 100, &c);
+  json_set_alloc_funcs(m, f);
+  ck_assert_int_eq(status, BPCHECK_ENOMEM);
+  ck_assert_str_eq(bpcheck_errmsg(), "m.json: out of memory parsing its 14 "
+                                     "bytes");
 }
 END_TEST
 
@@ -211,15 +281,19 @@ make_case_suite(void)
 {
   Suite *s = suite_create("case");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_test(core, test_round_trip);
   tcase_add_test(core, test_hand_written);
   tcase_add_test(core, test_answers);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_loop_test(errors, test_bad_input, 0,
                       (int)(sizeof bad / sizeof bad[0]));
   tcase_add_test(errors, test_unreadable);
+  tcase_add_test(errors, test_read_bounded);
+  tcase_add_test(errors, test_parse_out_of_memory);
   suite_add_tcase(s, errors);
   return s;
 }

@@ -129,6 +129,7 @@ make_chain_suite(void)
 {
   Suite *s = suite_create("chain");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_loop_test(core, test_chain_one_sample, 0, 3);
   tcase_add_loop_test(core, test_chain_batch, 0, 2);
   tcase_add_test(core, test_delta_propagates);

@@ -186,11 +186,13 @@ make_compare_suite(void)
 {
   Suite *s = suite_create("compare");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_loop_test(core, test_rejects_wrong_gradient, 0, P * N_BUGS);
   tcase_add_test(core, test_fdiff_resolution);
   tcase_add_test(core, test_tolerance_terms);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_compare_errors);
   suite_add_tcase(s, errors);

@@ -90,12 +90,14 @@ make_cost_suite(void)
 {
   Suite *s = suite_create("cost");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_loop_test(core, test_dterm_complex_step, 0, BPCHECK_N_COSTS);
   tcase_add_test(core, test_known_values);
   tcase_add_test(core, test_zero_weight_terms);
   tcase_add_test(core, test_reduction_factor);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_test(errors, test_invalid_cost);
   suite_add_tcase(s, errors);
   return s;

@@ -122,10 +122,12 @@ make_cstep_suite(void)
 {
   Suite *s = suite_create("cstep");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_test(core, test_exact_on_linear);
   tcase_add_loop_test(core, test_equals_backprop, 0, 25);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_cstep_errors);
   suite_add_tcase(s, errors);

@@ -399,11 +399,43 @@ START_TEST(test_validate_candidate_fails)
 }
 END_TEST
 
+/* Wrong on its first case, then fails (as a candidate that hangs or
+ * crashes while its failure is shrunk). */
+static int
+candidate_breaks(const bpcheck_case *c, bpcheck_params *g, void *data)
+{
+  size_t *calls = data;
+  behaviour b = SIGN_FLIP;
+  if ((*calls)++ > 0)
+    return bpcheck_fail(BPCHECK_ECANDIDATE, "it timed out");
+  return candidate(c, g, &b);
+}
+
+START_TEST(test_validate_fails_while_shrinking)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  bpcheck_validation v;
+  size_t calls = 0;
+  ck_assert_int_eq(bpcheck_validate(&s, 50, test_seed(3), &tol,
+                                    candidate_breaks, &calls, NULL, &v),
+                   BPCHECK_EMISMATCH);
+  ck_assert_uint_eq(calls, 2); /* shrinking stopped at its first error */
+  ck_assert_uint_eq(v.shrink_steps, 0);
+  ck_assert_int_eq(v.shrink_status, BPCHECK_ECANDIDATE);
+  ck_assert_str_eq(v.shrink_error, "it timed out");
+  ck_assert_ptr_nonnull(v.failure); /* the original failure stands */
+  ck_assert_int_eq(v.diagnosis.bug, BPCHECK_BUG_SIGN);
+  bpcheck_validation_free(&v);
+}
+END_TEST
+
 Suite *
 make_diagnose_suite(void)
 {
   Suite *s = suite_create("diagnose");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_test(core, test_factor_batch_sum);
   tcase_add_test(core, test_factor_half);
   tcase_add_test(core, test_factor_mse);
@@ -423,6 +455,7 @@ make_diagnose_suite(void)
   tcase_add_test(core, test_validate_right);
   tcase_add_test(core, test_validate_shrinks);
   tcase_add_test(core, test_validate_candidate_fails);
+  tcase_add_test(core, test_validate_fails_while_shrinking);
   suite_add_tcase(s, core);
   return s;
 }

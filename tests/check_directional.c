@@ -133,10 +133,12 @@ make_directional_suite(void)
 {
   Suite *s = suite_create("directional");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_loop_test(core, test_directional, 0, 3);
   tcase_add_loop_test(core, test_taylor, 0, 3);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_directional_errors);
   suite_add_tcase(s, errors);

@@ -129,10 +129,12 @@ make_fastfd_suite(void)
 {
   Suite *s = suite_create("fastfd");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_loop_test(core, test_fast_equals_naive, 0,
                       (int)(sizeof archs / sizeof archs[0]));
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_fastfd_errors);
   suite_add_tcase(s, errors);

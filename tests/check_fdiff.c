@@ -347,6 +347,7 @@ make_fdiff_suite(void)
 {
   Suite *s = suite_create("fdiff");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_loop_test(core, test_exact_on_quadratic, 0, 2);
   tcase_add_test(core, test_restores_parameters);
   tcase_add_test(core, test_kink_detected);
@@ -356,6 +357,7 @@ make_fdiff_suite(void)
   tcase_add_test(core, test_kink_second_try);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_fdiff_errors);
   tcase_add_test(errors, test_workspace_mismatch);

@@ -68,10 +68,12 @@ make_mutants_suite(void)
 {
   Suite *s = suite_create("mutants");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_loop_test(core, test_caught, 0, BPCHECK_N_MUTANTS - 1);
   tcase_add_test(core, test_none_passes);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_test(errors, test_zoo_names);
   suite_add_tcase(s, errors);
   return s;

@@ -258,6 +258,7 @@ make_net_suite(void)
 {
   Suite *s = suite_create("net");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_test(core, test_layout);
   tcase_add_test(core, test_entry_round_trip);
   tcase_add_test(core, test_step_formula);
@@ -266,6 +267,7 @@ make_net_suite(void)
   tcase_add_test(core, test_random_targets);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_bad_sizes);
   tcase_add_test(errors, test_bad_arch);

@@ -179,7 +179,7 @@ make_oom_suite(void)
 {
   Suite *s = suite_create("oom");
   TCase *errors = tcase_create("Errors");
-  tcase_set_timeout(errors, 60);
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_test(errors, test_out_of_memory);
   suite_add_tcase(s, errors);
   return s;

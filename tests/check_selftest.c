@@ -276,7 +276,7 @@ make_selftest_suite(void)
 {
   Suite *s = suite_create("selftest");
   TCase *core = tcase_create("Core");
-  tcase_set_timeout(core, 120);
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_test(core, test_randomized_1000);
   tcase_add_test(core, test_trial_reproducible);
   tcase_add_test(core, test_selftest_can_fail);
@@ -285,6 +285,7 @@ make_selftest_suite(void)
   tcase_add_test(core, test_narrowed_space);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_space_errors);
   tcase_add_test(errors, test_trial_errors);

@@ -423,6 +423,7 @@ make_trace_suite(void)
 {
   Suite *s = suite_create("trace");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_test(core, test_trace_is_the_computation);
   tcase_add_test(core, test_trace_stops);
   tcase_add_test(core, test_trace_stops_anywhere);
@@ -431,6 +432,7 @@ make_trace_suite(void)
   tcase_add_test(core, test_trace_mutant);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_trace_errors);
   suite_add_tcase(s, errors);

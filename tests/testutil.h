@@ -80,4 +80,10 @@ const char *gsl_guard_reason(void);
                   #a, a_, #b, b_, fabs(a_ - b_), t_);                         \
   } while (0)
 
+/* The timeout of every Check TCase, in seconds: generous enough for the
+ * randomized suites at -O0 with coverage on a loaded machine (the bound
+ * suite takes about 6 s there, where Check's default is 4 s).  Check
+ * multiplies it by $CK_TIMEOUT_MULTIPLIER. */
+#define TEST_TIMEOUT 300
+
 #endif
