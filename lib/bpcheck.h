@@ -257,24 +257,26 @@ int bpcheck_trace(const bpcheck_net *net, const bpcheck_batch *batch,
                   bpcheck_params *nabla, bpcheck_literal_workspace *w,
                   bpcheck_trace_fn fn, void *data);
 
-/* The bug zoo: classic backprop bugs as run-time mutants of the literal
- * backprop, each with the equation it violates (bpcheck_mutant_about). */
+/* The bug zoo: classic backprop bugs as mutants of the literal backprop,
+ * each a patch of lib/literal.c (lib/zoo/NAME.patch, bpcheck_mutant_patch);
+ * the equation each violates and what it does are in one table, lib/
+ * mutants.c (bpcheck_mutant_equation, bpcheck_mutant_about). */
 typedef enum {
   BPCHECK_MUTANT_NONE = 0,
-  BPCHECK_MUTANT_NO_OUTPUT_DERIVATIVE, /* (FC.4) */
-  BPCHECK_MUTANT_DF_OF_A,              /* (ACT.1), (FC.5) */
-  BPCHECK_MUTANT_NOT_TRANSPOSED,       /* (FC.5) */
-  BPCHECK_MUTANT_A_OF_L,               /* (FC.6) */
-  BPCHECK_MUTANT_KJ_SWAPPED,           /* (FC.6) */
-  BPCHECK_MUTANT_BIAS_NOT_REDUCED,     /* (FC.7), (COST.5) */
-  BPCHECK_MUTANT_BATCH_MEAN_FORGOTTEN, /* (COST.5) */
-  BPCHECK_MUTANT_HALF_DROPPED,         /* (COST.1) */
-  BPCHECK_MUTANT_SIGN_FLIPPED,         /* (FC.6), (FC.7) */
-  BPCHECK_MUTANT_WRONG_LAYER_DELTA,    /* (FC.6) */
-  BPCHECK_MUTANT_UPDATED_EARLY,        /* (FC.5), (FC.8) */
-  BPCHECK_MUTANT_SOFTMAX_DIAGONAL,     /* (ACT.7), (ACT.8) */
-  BPCHECK_MUTANT_RELU_PRIME_ONE,       /* (ACT.3) */
-  BPCHECK_MUTANT_J_LOOP_SHORT,         /* (FC.1) */
+  BPCHECK_MUTANT_NO_OUTPUT_DERIVATIVE,
+  BPCHECK_MUTANT_DF_OF_A,
+  BPCHECK_MUTANT_NOT_TRANSPOSED,
+  BPCHECK_MUTANT_A_OF_L,
+  BPCHECK_MUTANT_KJ_SWAPPED,
+  BPCHECK_MUTANT_BIAS_NOT_REDUCED,
+  BPCHECK_MUTANT_BATCH_MEAN_FORGOTTEN,
+  BPCHECK_MUTANT_HALF_DROPPED,
+  BPCHECK_MUTANT_SIGN_FLIPPED,
+  BPCHECK_MUTANT_WRONG_LAYER_DELTA,
+  BPCHECK_MUTANT_UPDATED_EARLY,
+  BPCHECK_MUTANT_SOFTMAX_DIAGONAL,
+  BPCHECK_MUTANT_RELU_PRIME_ONE,
+  BPCHECK_MUTANT_J_LOOP_SHORT,
   BPCHECK_N_MUTANTS
 } bpcheck_mutant;
 
@@ -293,6 +295,9 @@ int bpcheck_trace_mutant(const bpcheck_net *net, const bpcheck_batch *batch,
 const char *bpcheck_mutant_name(bpcheck_mutant m);
 const char *bpcheck_mutant_equation(bpcheck_mutant m);
 const char *bpcheck_mutant_about(bpcheck_mutant m);
+/* The mutant as a unified diff against lib/literal.c (its lib/zoo patch);
+ * "" for none. */
+const char *bpcheck_mutant_patch(bpcheck_mutant m);
 
 /* Matrix backprop ------------------------------------------------------- */
 

@@ -15,7 +15,12 @@
  *   - indices start at 0: node k of layer l is z[l][k], k = 0..n_l - 1;
  *   - W^l_kj is read as W(l, k, j), and b^l_k as b(l, k);
  *   - in the recursion (FC.5) the node of layer l is j and the node of layer
- *     l+1 is k, as in the derivation: delta^l_j gathers from every k. */
+ *     l+1 is k, as in the derivation: delta^l_j gathers from every k.
+ *
+ * The bug zoo (bpcheck mutants) is not here: each classic bug is a patch
+ * of a line or two of this file, lib/zoo/NAME.patch, applied at build time
+ * into a function of its own (scripts/zoo-gen); a patch that no longer
+ * applies fails the build.  `bpcheck mutants --show NAME` prints it. */
 
 #include <stdlib.h>
 
@@ -113,32 +118,22 @@ check_fits(const bpcheck_net *net, const bpcheck_batch *batch,
   return bpcheck_batch_validate(net, batch);
 }
 
-/* The bug zoo (bpcheck mutants): with m != BPCHECK_MUTANT_NONE one classic
- * bug is switched on, at the one place it lives, marked "zoo:" below.  The
- * mutated forms are the helpers at the end of this file. */
-static double f_prime(const bpcheck_net *net, size_t l, double z, double a,
-                      bpcheck_mutant m);
-static double W_back(const bpcheck_net *net,
-                     const bpcheck_literal_workspace *w, size_t l, size_t k,
-                     size_t j, bpcheck_mutant m);
-static double dW_term(const bpcheck_literal_workspace *w, size_t L, size_t l,
-                      size_t k, size_t j, bpcheck_mutant m);
-#define ZOO(name) (m == BPCHECK_MUTANT_##name)
+/* f_l'(z^l_k) (FC.4), (FC.5): of z, never of a = f(z). */
+static double
+f_prime(const bpcheck_net *net, size_t l, double z)
+{
+  return bpcheck_activation_df(net->f[l], z);
+}
+
+/* The gradient being gathered, entry by entry: dW(l, k, j) is the entry of
+ * dC/dW^l at row k, column j; db(l, k) that of dC/db^l. */
+#define dW(l, k, j) (nabla->W[(l)].data[(k)*nabla->W[(l)].tda + (j)])
+#define db(l, k) (nabla->b[(l)].data[(k)*nabla->b[(l)].stride])
 
 int
 bpcheck_literal_backprop(const bpcheck_net *net, const bpcheck_batch *batch,
                          bpcheck_params *nabla, double *C,
                          bpcheck_literal_workspace *w)
-{
-  return bpcheck_literal_backprop_mutant(net, batch, nabla, C, w,
-                                         BPCHECK_MUTANT_NONE);
-}
-
-int
-bpcheck_literal_backprop_mutant(const bpcheck_net *net,
-                                const bpcheck_batch *batch,
-                                bpcheck_params *nabla, double *C,
-                                bpcheck_literal_workspace *w, bpcheck_mutant m)
 {
   int status = check_fits(net, batch, nabla, w);
   if (status)
@@ -151,16 +146,14 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
   double cost = 0.0;
 
   /* (COST.5) C = r sum_s C_s, so dC/dtheta = r sum_s dC_s/dtheta. */
-  const double r = ZOO(BATCH_MEAN_FORGOTTEN) /* zoo: (COST.5) */
-                       ? 1.0
-                       : bpcheck_reduction_factor(net->reduction, batch->B);
+  const double r = bpcheck_reduction_factor(net->reduction, batch->B);
 
   /* nabla_w^l_kj and nabla_b^l_k start at 0 and gather every sample. */
   for (size_t l = 1; l <= L; l++)
     for (size_t k = 0; k < n[l]; k++) {
       for (size_t j = 0; j < n[l - 1]; j++)
-        gsl_matrix_set(&nabla->W[l], k, j, 0.0);
-      gsl_vector_set(&nabla->b[l], k, 0.0);
+        dW(l, k, j) = 0.0;
+      db(l, k) = 0.0;
     }
 
   for (size_t s = 0; s < batch->B; s++) {
@@ -172,7 +165,7 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
       for (size_t k = 0; k < n[l]; k++) {
         /* (FC.1) z^l_k = sum_j W^l_kj a^(l-1)_j + b^l_k */
         z[l][k] = b(l, k);
-        for (size_t j = 0; j < n[l - 1] - ZOO(J_LOOP_SHORT); j++) /* zoo */
+        for (size_t j = 0; j < n[l - 1]; j++)
           z[l][k] += W(l, k, j) * a[l - 1][j];
         /* (FC.2) a^l_k = f_l(z^l_k) */
         if (net->f[l] != BPCHECK_SOFTMAX)
@@ -210,8 +203,6 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
         break;
       default: dC_da[k] = -y(k, s) / a[L][k]; /* (COST.4) */
       }
-      if (ZOO(HALF_DROPPED) && net->cost == BPCHECK_QUADRATIC)
-        dC_da[k] *= 2; /* zoo: (COST.1) without its 1/2 */
     }
 
     /* Output layer. */
@@ -219,14 +210,12 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
       if (net->f[L] == BPCHECK_SIGMOID && net->cost == BPCHECK_CROSS_ENTROPY) {
         /* (COST.7) delta^L_k = dC/da^L_k a^L_k (1 - a^L_k) = a^L_k - y_k:
          * f_L' cancels the denominator of (COST.3) */
-        w->fp[L][k] = bpcheck_activation_df(net->f[L], z[L][k]);
-        delta[L][k] = ZOO(NO_OUTPUT_DERIVATIVE) /* zoo: (FC.4) */
-                          ? dC_da[k]
-                          : (1.0 - y(k, s)) * a[L][k] - y(k, s) * abar[k];
+        w->fp[L][k] = f_prime(net, L, z[L][k]);
+        delta[L][k] = (1.0 - y(k, s)) * a[L][k] - y(k, s) * abar[k];
       } else if (net->f[L] != BPCHECK_SOFTMAX) {
         /* (FC.4) delta^L_k = dC/da^L_k f_L'(z^L_k) */
-        delta[L][k] =
-            dC_da[k] * (w->fp[L][k] = f_prime(net, L, z[L][k], a[L][k], m));
+        w->fp[L][k] = f_prime(net, L, z[L][k]);
+        delta[L][k] = dC_da[k] * w->fp[L][k];
       } else if (net->cost == BPCHECK_CATEGORICAL_CROSS_ENTROPY) {
         /* (COST.6) delta^L_k = a^L_k sum_i y_i - y_k
          *                    = a^L_k sum_(i != k) y_i - y_k (1 - a^L_k) */
@@ -234,9 +223,7 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
         for (size_t i = 0; i < n[L]; i++)
           if (i != k)
             sum += y(i, s);
-        delta[L][k] = ZOO(SOFTMAX_DIAGONAL) /* zoo: (ACT.7) diagonal only */
-                          ? -y(k, s) * abar[k]
-                          : a[L][k] * sum - y(k, s) * abar[k];
+        delta[L][k] = a[L][k] * sum - y(k, s) * abar[k];
       } else {
         /* (ACT.9) delta^L_k = sum_i (da^L_i/dz^L_k) dC/da^L_i
          *   = a^L_k (1 - a^L_k) dC/da^L_k - a^L_k sum_(i != k) a^L_i
@@ -246,9 +233,7 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
         for (size_t i = 0; i < n[L]; i++)
           if (i != k)
             sum += a[L][i] * dC_da[i];
-        delta[L][k] = a[L][k] * abar[k] * dC_da[k] -
-                      (ZOO(SOFTMAX_DIAGONAL) ? 0.0 /* zoo: (ACT.7) diagonal */
-                                             : a[L][k] * sum);
+        delta[L][k] = a[L][k] * abar[k] * dC_da[k] - a[L][k] * sum;
       }
     }
 
@@ -259,27 +244,21 @@ bpcheck_literal_backprop_mutant(const bpcheck_net *net,
         /* (FC.5) delta^l_j = (sum_k W^(l+1)_kj delta^(l+1)_k) f_l'(z^l_j) */
         double sum = 0.0;
         for (size_t k = 0; k < n[l + 1]; k++)
-          sum += W_back(net, w, l + 1, k, j, m) * delta[l + 1][k];
+          sum += W(l + 1, k, j) * delta[l + 1][k];
         w->back[l][j] = sum; /* kept for the trace */
-        delta[l][j] =
-            sum * (w->fp[l][j] = f_prime(net, l, z[l][j], a[l][j], m));
+        w->fp[l][j] = f_prime(net, l, z[l][j]);
+        delta[l][j] = sum * w->fp[l][j];
       }
     }
 
     /* Gradients of this sample, added with the reduction's factor r. */
     for (size_t l = 1; l <= L; l++) {
       for (size_t k = 0; k < n[l]; k++) {
-        for (size_t j = 0; j < n[l - 1]; j++) {
+        for (size_t j = 0; j < n[l - 1]; j++)
           /* (FC.6) dC/dW^l_kj = a^(l-1)_j delta^l_k */
-          double nabla_w = gsl_matrix_get(&nabla->W[l], k, j);
-          gsl_matrix_set(&nabla->W[l], k, j,
-                         nabla_w + r * dW_term(w, L, l, k, j, m));
-        }
+          dW(l, k, j) += r * a[l - 1][j] * delta[l][k];
         /* (FC.7) dC/db^l_k = delta^l_k */
-        double nabla_b = gsl_vector_get(&nabla->b[l], k);
-        gsl_vector_set(&nabla->b[l], k,
-                       (ZOO(BIAS_NOT_REDUCED) ? 0 : nabla_b) /* zoo: (FC.7) */
-                           + (ZOO(SIGN_FLIPPED) ? -r : r) * delta[l][k]);
+        db(l, k) += r * delta[l][k];
       }
     }
   }
@@ -301,50 +280,4 @@ bpcheck_literal_quantity(const bpcheck_literal_workspace *w, literal_q q,
   case LITERAL_BACK: return w->back[l];
   default: return w->dC_da;
   }
-}
-
-/* The bug zoo's helpers: the correct form first, then each mutant's. ---- */
-
-/* f_l'(z^l_j) (FC.4), (FC.5) */
-static double
-f_prime(const bpcheck_net *net, size_t l, double z, double a, bpcheck_mutant m)
-{
-  if (ZOO(NO_OUTPUT_DERIVATIVE) && l == net->L)
-    return 1.0; /* zoo: (FC.4) without f_L' */
-  if (ZOO(RELU_PRIME_ONE) && net->f[l] == BPCHECK_RELU)
-    return 1.0; /* zoo: (ACT.3) taken as 1 everywhere */
-  if (ZOO(DF_OF_A))
-    return bpcheck_activation_df(net->f[l], a); /* zoo: f'(a) for f'(z) */
-  return bpcheck_activation_df(net->f[l], z);
-}
-
-/* W^(l+1)_kj in the recursion (FC.5), here with l+1 passed as l. */
-static double
-W_back(const bpcheck_net *net, const bpcheck_literal_workspace *w, size_t l,
-       size_t k, size_t j, bpcheck_mutant m)
-{
-  const size_t *n = net->n;
-  if (ZOO(NOT_TRANSPOSED)) /* zoo: W^(l+1)_jk, wrapped where not square */
-    return W(l, j % n[l], k % n[l - 1]);
-  if (ZOO(UPDATED_EARLY)) /* zoo: W^(l+1) already moved by its gradient */
-    return W(l, k, j) - 0.5 * w->a[l - 1][j] * w->delta[l][k];
-  return W(l, k, j);
-}
-
-/* a^(l-1)_j delta^l_k (FC.6) */
-static double
-dW_term(const bpcheck_literal_workspace *w, size_t L, size_t l, size_t k,
-        size_t j, bpcheck_mutant m)
-{
-  double **a = w->a, **delta = w->delta;
-  const size_t *n = w->n;
-  if (ZOO(A_OF_L)) /* zoo: a^l for a^(l-1) */
-    return a[l][j % n[l]] * delta[l][k];
-  if (ZOO(KJ_SWAPPED)) /* zoo: a^(l-1)_k delta^l_j */
-    return a[l - 1][k % n[l - 1]] * delta[l][j % n[l]];
-  if (ZOO(WRONG_LAYER_DELTA) && l < L) /* zoo: delta^(l+1) for delta^l */
-    return a[l - 1][j] * delta[l + 1][k % n[l + 1]];
-  if (ZOO(SIGN_FLIPPED)) /* zoo: -(FC.6), the gradient of -C */
-    return -a[l - 1][j] * delta[l][k];
-  return a[l - 1][j] * delta[l][k];
 }

@@ -39,6 +39,62 @@ valid(bpcheck_mutant m)
   return (int)m >= 0 && m < BPCHECK_N_MUTANTS;
 }
 
+/* The mutants themselves: lib/literal.c with lib/zoo/NAME.patch applied,
+ * generated at build time by scripts/zoo-gen, in the order of
+ * bpcheck_mutant; and the patches' text. */
+#define ZOO_LIST                                                              \
+  X(no_output_derivative)                                                     \
+  X(df_of_a)                                                                  \
+  X(not_transposed)                                                           \
+  X(a_of_l)                                                                   \
+  X(kj_swapped)                                                               \
+  X(bias_not_reduced)                                                         \
+  X(batch_mean_forgotten)                                                     \
+  X(half_dropped)                                                             \
+  X(sign_flipped)                                                             \
+  X(wrong_layer_delta)                                                        \
+  X(updated_early)                                                            \
+  X(softmax_diagonal)                                                         \
+  X(relu_prime_one)                                                           \
+  X(j_loop_short)
+
+typedef int (*literal_fn)(const bpcheck_net *, const bpcheck_batch *,
+                          bpcheck_params *, double *,
+                          bpcheck_literal_workspace *);
+#define X(name)                                                               \
+  int bpcheck_zoo_##name(const bpcheck_net *, const bpcheck_batch *,          \
+                         bpcheck_params *, double *,                          \
+                         bpcheck_literal_workspace *);
+ZOO_LIST
+#undef X
+#define X(name) bpcheck_zoo_##name,
+static const literal_fn zoo_fn[BPCHECK_N_MUTANTS] = {bpcheck_literal_backprop,
+                                                     ZOO_LIST};
+#undef X
+#define X(name) +1
+_Static_assert(1 ZOO_LIST == BPCHECK_N_MUTANTS,
+               "a patch in lib/zoo for every mutant");
+#undef X
+extern const char *const bpcheck_zoo_patches[BPCHECK_N_MUTANTS - 1];
+
+int
+bpcheck_literal_backprop_mutant(const bpcheck_net *net,
+                                const bpcheck_batch *batch,
+                                bpcheck_params *nabla, double *C,
+                                bpcheck_literal_workspace *w, bpcheck_mutant m)
+{
+  if (!valid(m))
+    return bpcheck_fail(BPCHECK_EINVAL, "no mutant %d", (int)m);
+  return zoo_fn[m](net, batch, nabla, C, w);
+}
+
+const char *
+bpcheck_mutant_patch(bpcheck_mutant m)
+{
+  return valid(m) && m != BPCHECK_MUTANT_NONE ? bpcheck_zoo_patches[m - 1]
+                                              : "";
+}
+
 const char *
 bpcheck_mutant_name(bpcheck_mutant m)
 {

@@ -7,8 +7,11 @@
 #include "commands.h"
 #include "options.h"
 
+enum { OPT_LIST = 2600, OPT_SHOW };
+
 static const char usage[] =
     "Usage: bpcheck mutants [--trials N] [--seed S]\n"
+    "       bpcheck mutants --list | --show NAME\n"
     "Switches on, one at a time, each classic backprop bug of the bug zoo\n"
     "in the literal backprop, and hunts it with random networks (as\n"
     "selftest draws them) until every check has caught it or N trials are\n"
@@ -17,6 +20,10 @@ static const char usage[] =
     "\n"
     "  --trials N   trials per mutant at most (default 100)\n"
     "  --seed S     first seed (default $BPCHECK_SEED, else 1)\n"
+    "  --list       each mutant's name, the equation it violates, and what\n"
+    "               it does, one per line (tab separated)\n"
+    "  --show NAME  the mutant as a diff against lib/literal.c (its patch in\n"
+    "               lib/zoo), beside the equation it violates\n"
     "\n"
     "Exit codes: 0 the entry-by-entry checks (matrix, central differences,\n"
     "complex step) catch every mutant; 1 one escapes; 2 bad usage.\n";
@@ -28,10 +35,13 @@ cmd_mutants(int argc, char **argv)
       {"help", no_argument, NULL, 'h'},
       {"trials", required_argument, NULL, OPT_TRIALS},
       {"seed", required_argument, NULL, OPT_SEED},
+      {"list", no_argument, NULL, OPT_LIST},
+      {"show", required_argument, NULL, OPT_SHOW},
       {NULL, 0, NULL, 0}};
   size_t trials = 100;
   unsigned long seed;
-  int have_seed = 0, c;
+  int have_seed = 0, list = 0, c;
+  const char *show = NULL;
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -46,12 +56,30 @@ cmd_mutants(int argc, char **argv)
         return EXIT_USAGE;
       have_seed = 1;
       break;
+    case OPT_LIST: list = 1; break;
+    case OPT_SHOW: show = optarg; break;
     default: return bad_option("mutants", c, argv);
     }
   }
   if (optind < argc) {
     say_error("unexpected argument '%s'", argv[optind]);
     return EXIT_USAGE;
+  }
+  if (list) {
+    for (int m = 1; m < BPCHECK_N_MUTANTS; m++)
+      printf("%s\t%s\t%s\n", bpcheck_mutant_name((bpcheck_mutant)m),
+             bpcheck_mutant_equation((bpcheck_mutant)m),
+             bpcheck_mutant_about((bpcheck_mutant)m));
+    return EXIT_PASS;
+  }
+  if (show) {
+    bpcheck_mutant m;
+    if (parse_mutant("--show", show, &m))
+      return EXIT_USAGE;
+    printf("mutant %s: violates %s: %s\n%s", bpcheck_mutant_name(m),
+           bpcheck_mutant_equation(m), bpcheck_mutant_about(m),
+           bpcheck_mutant_patch(m));
+    return EXIT_PASS;
   }
   if (!have_seed && default_seed(1, &seed))
     return EXIT_USAGE;

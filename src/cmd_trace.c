@@ -492,18 +492,6 @@ write_dot(const char *path, const bpcheck_net *net, const trace_record *r,
   return 0;
 }
 
-static int
-parse_mutant(const char *arg, bpcheck_mutant *m)
-{
-  for (int i = 1; i < BPCHECK_N_MUTANTS; i++)
-    if (strcmp(arg, bpcheck_mutant_name((bpcheck_mutant)i)) == 0) {
-      *m = (bpcheck_mutant)i;
-      return 0;
-    }
-  say_error("--mutant: unknown mutant '%s' (bpcheck mutants lists them)", arg);
-  return -1;
-}
-
 int
 cmd_trace(int argc, char **argv)
 {
@@ -552,7 +540,7 @@ cmd_trace(int argc, char **argv)
     }
     case OPT_DOT: dot = optarg; break;
     case OPT_MUTANT:
-      if (parse_mutant(optarg, &m))
+      if (parse_mutant("--mutant", optarg, &m))
         return EXIT_USAGE;
       break;
     case OPT_MAX_BYTES:

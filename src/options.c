@@ -409,3 +409,16 @@ parse_mode(const char *arg, bpcheck_mode *mode)
   say_error("--mode: '%s' is not full, directional or auto", arg);
   return -1;
 }
+
+int
+parse_mutant(const char *opt, const char *arg, bpcheck_mutant *m)
+{
+  for (int i = 1; i < BPCHECK_N_MUTANTS; i++)
+    if (strcmp(arg, bpcheck_mutant_name((bpcheck_mutant)i)) == 0) {
+      *m = (bpcheck_mutant)i;
+      return 0;
+    }
+  say_error("%s: unknown mutant '%s' (bpcheck mutants --list lists them)", opt,
+            arg);
+  return -1;
+}

@@ -88,4 +88,8 @@ void space_describe(const bpcheck_space *s, char *buf, size_t len);
     "same-hidden", no_argument, NULL, OPT_SAME_HIDDEN                         \
   }
 
+/* A mutant of the bug zoo by name, for option opt; -1 with a message when
+ * there is none. */
+int parse_mutant(const char *opt, const char *arg, bpcheck_mutant *m);
+
 #endif

@@ -3,6 +3,7 @@
  * networks, and never flag the correct backprop; the directional and Taylor
  * scores are reported. */
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,37 @@ START_TEST(test_caught)
   printf("mutant %-22s directional %s, Taylor %s\n", bpcheck_mutant_name(m),
          h.first_catch[BPCHECK_CHECK_DIRECTIONAL] ? "caught" : "missed",
          h.first_catch[BPCHECK_CHECK_TAYLOR] ? "caught" : "missed");
+}
+END_TEST
+
+/* Each mutant changes the gradient of at least one of two fixed networks
+ * (relu, softmax, quadratic; tanh, sigmoid, quadratic; both mean over 3
+ * samples): a patch that stopped mutating anything would fail here (one
+ * that stops applying fails the build, scripts/zoo-gen). */
+START_TEST(test_changes_gradient)
+{
+  bpcheck_mutant m = (bpcheck_mutant)(_i + 1);
+  static const size_t n[] = {3, 4, 3};
+  static const bpcheck_activation f[2][2] = {{BPCHECK_RELU, BPCHECK_SOFTMAX},
+                                             {BPCHECK_TANH, BPCHECK_SIGMOID}};
+  double change = 0;
+  for (int k = 0; k < 2; k++) {
+    fixture x;
+    fixture_init(&x, 2, n, f[k], BPCHECK_QUADRATIC, BPCHECK_MEAN, 3, 29);
+    ck_assert_ok(bpcheck_literal_backprop(x.net, x.batch, x.mat, NULL, x.lw));
+    ck_assert_ok(
+        bpcheck_literal_backprop_mutant(x.net, x.batch, x.lit, NULL, x.lw, m));
+    double gmax = 0, dmax = 0;
+    for (size_t i = 0; i < x.mat->size; i++) {
+      gmax = fmax(gmax, fabs(x.mat->data[i]));
+      dmax = fmax(dmax, fabs(x.lit->data[i] - x.mat->data[i]));
+    }
+    change = fmax(change, dmax / gmax);
+    fixture_free(&x);
+  }
+  ck_assert_msg(change > 1e-3, "mutant %s changes the gradient by only %g",
+                bpcheck_mutant_name(m), change);
+  ck_assert_ptr_nonnull(strstr(bpcheck_mutant_patch(m), "--- literal.c"));
 }
 END_TEST
 
@@ -71,6 +103,7 @@ make_mutants_suite(void)
   tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_loop_test(core, test_caught, 0, BPCHECK_N_MUTANTS - 1);
   tcase_add_test(core, test_none_passes);
+  tcase_add_loop_test(core, test_changes_gradient, 0, BPCHECK_N_MUTANTS - 1);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_set_timeout(errors, TEST_TIMEOUT);

@@ -103,5 +103,16 @@ contains out "catch 14 of 14 mutants -- PASS" "the score"
 contains out "not_transposed         (FC.5)" "a mutant and its equation"
 expect 2 "mutants bad option" -- mutants --frob
 
+# The bug zoo's table in README is lib/mutants.c's (mutants --list).
+expect 0 "mutants list" -- mutants --list
+sed -n '/^| mutant | violates | the bug |$/,/^$/p' \
+  "${srcdir:-$(dirname "$0")/..}/README.md" | sed '1,2d;/^$/d' |
+  sed 's/^| //; s/ |$//; s/ | /	/g' >"$tmp/readme_zoo"
+check "README's zoo table is the library's" -- cmp -s "$tmp/out" "$tmp/readme_zoo"
+expect 0 "mutants show" -- mutants --show sign_flipped
+contains out "-          dW(l, k, j) += r * a[l - 1][j] * delta[l][k];" \
+  "the patch against the pure line"
+expect 2 "mutants show unknown" -- mutants --show none
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -5,14 +5,6 @@
 # --max-params for gen and trace, and field paths in the messages.
 set -u
 . "${srcdir:-$(dirname "$0")/..}/tests/clilib.sh"
-check() { # DESCRIPTION -- COMMAND...: a plain shell condition
-  what=$1
-  shift 2
-  if "$@"; then pass=$((pass + 1)); else
-    fail=$((fail + 1))
-    echo "FAIL: $what"
-  fi
-}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # A 20 MB case (spaces, then a valid case) with --max-params 10000: its

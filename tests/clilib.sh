@@ -31,3 +31,13 @@ contains() {
     sed 's/^/  /' "$tmp/$1"
   fi
 }
+
+# check DESCRIPTION -- COMMAND...: a plain shell condition.
+check() {
+  what=$1
+  shift 2
+  if "$@"; then pass=$((pass + 1)); else
+    fail=$((fail + 1))
+    echo "FAIL: $what"
+  fi
+}
