@@ -185,6 +185,21 @@ START_TEST(test_one_layer)
 }
 END_TEST
 
+/* Errors in a hidden layer only: the layers after it are right. */
+START_TEST(test_one_hidden_layer)
+{
+  fixture x;
+  init(&x, BPCHECK_QUADRATIC);
+  for (size_t i = 0; i < 12; i++) /* W^1 is 4 x 3 */
+    x.lit->W[1].data[i] *= 1 + 0.1 * (double)i;
+  bpcheck_diagnosis d = diagnose(&x);
+  ck_assert_int_eq(d.bug, BPCHECK_BUG_ONE_LAYER);
+  ck_assert_uint_eq(d.layer, 1);
+  ck_assert_ptr_nonnull(strstr(d.text, "the layers after it are right"));
+  fixture_free(&x);
+}
+END_TEST
+
 START_TEST(test_unknown_and_none)
 {
   fixture x;
@@ -297,6 +312,12 @@ START_TEST(test_bias_sign_batch1)
   bpcheck_diagnosis d = diagnose_derived(&x);
   ck_assert_int_eq(d.bug, BPCHECK_BUG_BIAS);
   ck_assert_ptr_nonnull(strstr(d.text, "wrong sign"));
+  ck_assert_ptr_null(strstr(d.text, "batch"));
+  gsl_vector_scale(&x.lit->b[1], -3); /* now 3 times the reference */
+  gsl_vector_scale(&x.lit->b[2], -3);
+  d = diagnose_derived(&x);
+  ck_assert_int_eq(d.bug, BPCHECK_BUG_BIAS);
+  ck_assert_ptr_nonnull(strstr(d.text, "3 times the reference"));
   ck_assert_ptr_null(strstr(d.text, "batch"));
   fixture_free(&x);
 }
@@ -445,6 +466,7 @@ make_diagnose_suite(void)
   tcase_add_test(core, test_transposed);
   tcase_add_test(core, test_bias_summed);
   tcase_add_test(core, test_one_layer);
+  tcase_add_test(core, test_one_hidden_layer);
   tcase_add_test(core, test_precision);
   tcase_add_test(core, test_rounded);
   tcase_add_test(core, test_shortcut);

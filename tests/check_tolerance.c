@@ -167,6 +167,56 @@ START_TEST(test_tolerance_errors)
 }
 END_TEST
 
+/* Errors: each quantity that overflows is named; a bound that overflows
+ * while every value is finite is refused too.  On 1-1-1 and 1-1-2
+ * identity networks, quadratic cost, one sample. */
+START_TEST(test_overflow_named)
+{
+  const size_t n1[3] = {1, 1, 1}, n2[3] = {1, 1, 2};
+  const bpcheck_activation f[2] = {BPCHECK_IDENTITY, BPCHECK_IDENTITY};
+  fixture x;
+  /* delta^1 = W^2 delta^2 = 1e308 * 10 overflows; the cost is 50 */
+  fixture_init(&x, 2, n1, f, BPCHECK_QUADRATIC, BPCHECK_SUM, 1, 1);
+  memset(x.net->theta->data, 0, x.net->theta->size * sizeof(double));
+  gsl_matrix_set(&x.net->theta->W[1], 0, 0, 1.0);
+  gsl_matrix_set(&x.net->theta->W[2], 0, 0, 1e308);
+  gsl_matrix_set(x.batch->X, 0, 0, 1e-300);
+  gsl_matrix_set(x.batch->Y, 0, 0, 1e8 - 10);
+  ck_assert_int_eq(bpcheck_reference_finite(x.net, x.batch), BPCHECK_EDOM);
+  ck_assert_msg(strstr(bpcheck_errmsg(), "delta^1_0") != NULL, "%s",
+                bpcheck_errmsg());
+  /* finite deltas, dC/dW^1 = delta^1 x = 1e201 * 1e110 overflows: a^1 =
+   * 1e-310 x = 1e-200, z^2 = 1e200 a^1 = 1, delta^2 = 10 */
+  gsl_matrix_set(&x.net->theta->W[1], 0, 0, 1e-310);
+  gsl_matrix_set(&x.net->theta->W[2], 0, 0, 1e200);
+  gsl_matrix_set(x.batch->X, 0, 0, 1e110);
+  gsl_matrix_set(x.batch->Y, 0, 0, -9.0);
+  ck_assert_int_eq(bpcheck_reference_finite(x.net, x.batch), BPCHECK_EDOM);
+  ck_assert_msg(strstr(bpcheck_errmsg(), "dC/dW^1_0,0") != NULL, "%s",
+                bpcheck_errmsg());
+  fixture_free(&x);
+  /* every value finite, but sum_k |W^2_k0 delta^2_k| = 2e308 in the bound */
+  fixture_init(&x, 2, n2, f, BPCHECK_QUADRATIC, BPCHECK_SUM, 1, 1);
+  memset(x.net->theta->data, 0, x.net->theta->size * sizeof(double));
+  gsl_matrix_set(&x.net->theta->W[1], 0, 0, 1.0);
+  gsl_matrix_set(&x.net->theta->W[2], 0, 0, 1e308);
+  gsl_matrix_set(&x.net->theta->W[2], 1, 0, -1e308);
+  gsl_matrix_set(x.batch->X, 0, 0, 1e-300);
+  gsl_matrix_set(x.batch->Y, 0, 0, 1e8 - 1);
+  gsl_matrix_set(x.batch->Y, 1, 0, -1e8 - 1);
+  ck_assert_ok(bpcheck_reference_finite(x.net, x.batch));
+  ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
+  ck_assert_int_eq(bpcheck_tolerance_derive(x.net, x.batch,
+                                            BPCHECK_PRECISION_DOUBLE, x.mat,
+                                            x.tol, NULL, NULL),
+                   BPCHECK_EDOM);
+  ck_assert_msg(strstr(bpcheck_errmsg(), "bound of") != NULL, "%s",
+                bpcheck_errmsg());
+  fixture_free(&x);
+  gsl_guard_check();
+}
+END_TEST
+
 Suite *
 make_tolerance_suite(void)
 {
@@ -180,6 +230,7 @@ make_tolerance_suite(void)
   TCase *errors = tcase_create("Errors");
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_tolerance_errors);
+  tcase_add_test(errors, test_overflow_named);
   suite_add_tcase(s, errors);
   return s;
 }
