@@ -205,6 +205,7 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
   /* Errors of float32's size, checked at double precision. */
   bpcheck_params *alt = NULL;
   bpcheck_matrix_workspace *w = NULL;
+  bpcheck_literal_workspace *lw = NULL;
   if ((status = bpcheck_params_alloc(&alt, r->L, r->n)) ||
       (status = bpcheck_matrix_alloc(&w, net, B)))
     goto done;
@@ -252,9 +253,11 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
     }
   }
 
-  /* The activation derivative missing at the output layer. */
-  if ((status = bpcheck_matrix_backprop_variant(net, batch, alt, NULL, w,
-                                                BPCHECK_VARIANT_WITHOUT_DF)))
+  /* The activation derivative missing at the output layer: the bug zoo's
+   * no_output_derivative. */
+  if ((status = bpcheck_literal_alloc(&lw, net)) ||
+      (status = bpcheck_literal_backprop_mutant(
+           net, batch, alt, NULL, lw, BPCHECK_MUTANT_NO_OUTPUT_DERIVATIVE)))
     goto done;
   if (net->f[net->L] != BPCHECK_IDENTITY &&
       matches(alt->data, g->data, P, 1.0, tol, block_abs(tol, 0))) {
@@ -409,5 +412,6 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
 done:
   bpcheck_params_free(alt);
   bpcheck_matrix_free(w);
+  bpcheck_literal_free(lw);
   return status;
 }

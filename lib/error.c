@@ -1,9 +1,7 @@
 /* error.c -- status names and the detail of the last error. */
 
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -43,34 +41,4 @@ bpcheck_fail(int status, const char *fmt, ...)
   va_end(ap);
   memcpy(errmsg, buf, sizeof errmsg);
   return status;
-}
-
-/* Fault injection for the tests: when set, the fail_at-th allocation from
- * now on fails (1 = the next one). */
-static _Thread_local size_t fail_at, allocations;
-
-void
-bpcheck_test_fail_allocation(size_t n)
-{
-  fail_at = n;
-  allocations = 0;
-}
-
-void *
-bpcheck_calloc(size_t n, size_t size)
-{
-  if (fail_at && ++allocations == fail_at)
-    return NULL;
-  if (size != 0 && n > SIZE_MAX / size)
-    return NULL;
-  return calloc(n ? n : 1, size ? size : 1);
-}
-
-size_t *
-bpcheck_sizes_dup(size_t L, const size_t *n)
-{
-  size_t *copy = bpcheck_calloc(L + 1, sizeof *copy);
-  if (copy)
-    memcpy(copy, n, (L + 1) * sizeof *copy);
-  return copy;
 }

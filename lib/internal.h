@@ -82,13 +82,10 @@ double bpcheck_fdiff_step(double theta, double root);
 double bpcheck_fdiff_richardson(size_t levels, const double *delta, double h,
                                 double theta, double e_C, double *trunc_err,
                                 double *round_err);
-/* The matrix backprop with flags: BPCHECK_VARIANT_WITHOUT_DF, the gradient
- * of the classic bug that leaves f_L'(z^L) out of the output delta
- * (diagnose.c compares a candidate against it);
- * BPCHECK_VARIANT_RELU_AT_ZERO_ONE, relu'(0) taken as 1 instead of 0 (the
- * other one-sided derivative at an exact kink, (CD.11)). */
+/* The matrix backprop with flags: BPCHECK_VARIANT_RELU_AT_ZERO_ONE,
+ * relu'(0) taken as 1 instead of 0 (the other one-sided derivative at an
+ * exact kink, (CD.11)). */
 enum {
-  BPCHECK_VARIANT_WITHOUT_DF = 1,
   BPCHECK_VARIANT_RELU_AT_ZERO_ONE = 2,
   /* delta^L = r (a - y) whatever the output and cost: the shortcut of
    * (COST.6) and (COST.7) where it does not hold (diagnose.c) */

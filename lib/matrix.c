@@ -186,9 +186,9 @@ bpcheck_matrix_cost(const bpcheck_net *net, const bpcheck_batch *batch,
 }
 
 /* D^L from Z^L, A^L and the targets: (MX.2), in the forms of output.c that
- * stay accurate at saturated outputs.  With BPCHECK_VARIANT_WITHOUT_DF, the
- * classic bug D^L = r grad_A C, f_L' left out (diagnose.c recognises it).
- * Z, A and D are the workspace's (row stride B); Y is the caller's. */
+ * stay accurate at saturated outputs; with BPCHECK_VARIANT_SHORTCUT, r (a -
+ * y) whatever the output and cost.  Z, A and D are the workspace's (row
+ * stride B); Y is the caller's. */
 static void
 output_delta(const bpcheck_net *net, const bpcheck_batch *batch,
              bpcheck_matrix_workspace *w, int flags)
@@ -202,13 +202,6 @@ output_delta(const bpcheck_net *net, const bpcheck_batch *batch,
     for (size_t k = 0; k < nL; k++)
       for (size_t s = 0; s < B; s++)
         D[k * B + s] = r * (A[k * B + s] - Y->data[k * Y->tda + s]);
-    return;
-  }
-  if (flags & BPCHECK_VARIANT_WITHOUT_DF) {
-    for (size_t k = 0; k < nL; k++)
-      for (size_t s = 0; s < B; s++)
-        D[k * B + s] = r * bpcheck_cost_dterm(net->cost, A[k * B + s],
-                                              Y->data[k * Y->tda + s], nL);
     return;
   }
   for (size_t s = 0; s < B; s++)

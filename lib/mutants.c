@@ -12,7 +12,8 @@ static const struct {
   const char *name, *equation, *about;
 } zoo[BPCHECK_N_MUTANTS] = {
     {"none", "", "the correct backprop"},
-    {"no_output_derivative", "(FC.4)", "delta^L = dC/da^L, without f_L'(z^L)"},
+    {"no_output_derivative", "(FC.4)",
+     "delta^L = dC/da^L, without f_L'(z^L) (or the softmax Jacobian)"},
     {"df_of_a", "(ACT.1)", "f'(a) used where f'(z) is meant"},
     {"not_transposed", "(FC.5)",
      "W^(l+1)_jk instead of W^(l+1)_kj: W, not its transpose"},
