@@ -29,8 +29,105 @@
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_blas.h>
 
 #include "internal.h"
+
+/* (CD.7) A first-order bound on the absolute rounding error of the cost
+ * that the last forward pass in w computed (a running error analysis, as in
+ * Higham, ch. 3).  Forward, with e_a^0 = eps_in |x| (0 for double: the
+ * inputs are exact):
+ *
+ *   e_z^l = |W^l| (gamma_(n+1) |a^(l-1)| + e_a^(l-1)) + gamma_(n+1) |b^l|
+ *   e_a^l_k = |f'(z_k)| e_z^l_k + 4 eps |a_k|
+ *
+ * (gamma_(n+2) where the parameters are rounded into the precision first;
+ * f' taken as 1 at a relu input within e_z of its kink, which may fall on
+ * either side); then each sample's cost and its bound from e_z^L, by
+ * output.c (COST.6)-(COST.9), and their sum gamma_B sum |C_s|.  Unlike a
+ * relative error m eps |C|, it holds where the cost is small because a^L is
+ * close to y.  The D matrices hold e_a, and then the bracket of the next
+ * layer, as scratch.  With absW (room for the parameter block), the product
+ * with |W^l| is a dgemm; without, a loop. */
+double
+bpcheck_matrix_cost_error(const bpcheck_net *net, const bpcheck_batch *batch,
+                          bpcheck_matrix_workspace *w,
+                          const bpcheck_rounding *u, double *absW,
+                          double *const *ez, double *const *ea)
+{
+  const size_t L = net->L, B = bpcheck_matrix_Z(w, 1)->size2;
+  if (!u)
+    u = &bpcheck_rounding_double;
+  const double eps = u->eps, rounded = u->eps_in > 0 ? 1.0 : 0.0;
+  for (size_t l = 1; l <= L; l++) {
+    const size_t n = net->n[l], np = net->n[l - 1];
+    const double g = bpcheck_gamma((double)np + 1.0 + rounded, eps);
+    /* S = gamma |a^(l-1)| + e_a^(l-1), in place of e_a^(l-1) */
+    gsl_matrix *S = bpcheck_matrix_scratch(w, l - 1);
+    const gsl_matrix *Ap = l == 1 ? batch->X : bpcheck_matrix_A(w, l - 1);
+    const double e0 = l > 1 ? 0.0 : u->eps_in; /* e_a^0 = eps_in |x| */
+    for (size_t j = 0; j < np; j++)
+      for (size_t s = 0; s < B; s++)
+        S->data[j * S->tda + s] = (g + e0) * fabs(Ap->data[j * Ap->tda + s]) +
+                                  (l > 1 ? S->data[j * S->tda + s] : 0.0);
+    gsl_matrix *E = bpcheck_matrix_scratch(w, l);
+    for (size_t k = 0; k < n; k++) {
+      const double bk = g * fabs(gsl_vector_get(&net->theta->b[l], k));
+      for (size_t s = 0; s < B; s++)
+        E->data[k * E->tda + s] = bk;
+    }
+    const gsl_matrix *W = &net->theta->W[l];
+    if (absW) {
+      double *p = absW + bpcheck_params_index_W(net->theta, l, 0, 0);
+      for (size_t i = 0; i < n * np; i++)
+        p[i] = fabs(W->data[i]);
+      gsl_matrix aW = bpcheck_matrix_on(p, n, np);
+      /* [n_l x B] = [n_l x n_(l-1)] [n_(l-1) x B] */
+      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &aW, S, 1.0, E);
+    } else {
+      for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < np; j++) {
+          const double Wkj = fabs(W->data[k * W->tda + j]);
+          for (size_t s = 0; s < B; s++)
+            E->data[k * E->tda + s] += Wkj * S->data[j * S->tda + s];
+        }
+    }
+    /* e_z, as yet */
+    const double *Z = bpcheck_matrix_Z(w, l)->data;
+    const double *A = bpcheck_matrix_A(w, l)->data;
+    double *e = E->data;
+    if (ez)
+      memcpy(ez[l], e, n * B * sizeof *e);
+    if (l == L)
+      break; /* the output layer: from e_z, below */
+    /* now e_a (softmax is an output only) */
+    for (size_t i = 0; i < n * B; i++) {
+      const double df = bpcheck_relu_at_kink(net->f[l], Z[i], e[i])
+                            ? 1.0
+                            : fabs(bpcheck_activation_df(net->f[l], Z[i]));
+      e[i] = df * e[i] + 4.0 * eps * fabs(A[i]);
+    }
+    if (ea)
+      memcpy(ea[l], e, n * B * sizeof *e);
+  }
+  const double *Z = bpcheck_matrix_Z(w, L)->data;
+  const double *A = bpcheck_matrix_A(w, L)->data;
+  const double *EZ = bpcheck_matrix_scratch(w, L)->data;
+  const gsl_matrix *Y = batch->Y;
+  double e = 0.0, terms = 0.0;
+  for (size_t s = 0; s < B; s++) {
+    double C_s, e_s;
+    bpcheck_output_sample(net, u, 1.0, Z + s, A + s, B, Y->data + s, Y->tda,
+                          EZ + s, &C_s, &e_s, NULL, NULL);
+    e += e_s;
+    terms += fabs(C_s);
+  }
+  e += bpcheck_gamma((double)B, eps) * terms;
+  /* times r, which rounds once more */
+  return bpcheck_reduction_factor(net->reduction, B) * e * (1.0 + eps);
+}
 
 struct bpcheck_bound_workspace {
   bpcheck_matrix_workspace *forward; /* Z^l, A^l and the deltas D^l */

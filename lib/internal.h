@@ -162,6 +162,10 @@ double bpcheck_output_f_second(bpcheck_activation f, double z);
  * BPCHECK_EINVAL when there is no layer l. */
 int bpcheck_params_layer(const bpcheck_params *p, size_t l, size_t *first,
                          size_t *count);
+/* The delta matrices D^l of a matrix workspace (l = 1..L), and for l = 0
+ * an n_0 x B matrix: scratch for the rounding bound (bound.c), which
+ * overwrites them. */
+gsl_matrix *bpcheck_matrix_scratch(bpcheck_matrix_workspace *w, size_t l);
 /* The cached forward pass of a matrix workspace: Z^l and A^l, l = 1..L. */
 const gsl_matrix *bpcheck_matrix_Z(const bpcheck_matrix_workspace *w,
                                    size_t l);
