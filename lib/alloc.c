@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_errno.h>
+
 #include "internal.h"
 
 /* Fault injection for the tests: when set, the fail_at-th allocation from
@@ -35,4 +37,15 @@ bpcheck_sizes_dup(size_t L, const size_t *n)
   if (copy)
     memcpy(copy, n, (L + 1) * sizeof *copy);
   return copy;
+}
+
+/* gsl_rng_alloc reports a failed allocation through GSL's error handler;
+ * the library must not let it abort, so the handler is off around it. */
+gsl_rng *
+bpcheck_rng_alloc(void)
+{
+  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_set_error_handler(old);
+  return rng;
 }

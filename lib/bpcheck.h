@@ -149,7 +149,8 @@ int bpcheck_params_match(const bpcheck_params *p, const bpcheck_params *q);
 size_t bpcheck_params_index_W(const bpcheck_params *p, size_t l, size_t k,
                               size_t j);
 size_t bpcheck_params_index_b(const bpcheck_params *p, size_t l, size_t k);
-/* Names an index of the block as "W^2_10" (l = 2, k = 1, j = 0) or "b^1_3". */
+/* Names an index of the block as "W^2_1,0" (l = 2, k = 1, j = 0) or
+ * "b^1_3". */
 int bpcheck_params_entry(const bpcheck_params *p, size_t i, size_t *l,
                          int *is_bias, size_t *k, size_t *j);
 void bpcheck_params_entry_name(const bpcheck_params *p, size_t i, char *buf,
@@ -533,6 +534,10 @@ void bpcheck_report_free(bpcheck_report *r);
 int bpcheck_compare(const bpcheck_params *r, const bpcheck_params *g,
                     const bpcheck_tolerance *tol, bpcheck_report *report);
 
+/* A Mersenne twister (gsl_rng_mt19937) allocated with GSL's error handler
+ * off, as every generator of the library: NULL when out of memory. */
+gsl_rng *bpcheck_rng_alloc(void);
+
 /* Case files ------------------------------------------------------------ */
 
 /* A case file (doc/reference.md): the network, the batch, and the candidate's
@@ -621,7 +626,9 @@ int bpcheck_space_validate(const bpcheck_space *s);
 int bpcheck_space_draw(const bpcheck_space *s, gsl_rng *rng, bpcheck_arch *a,
                        size_t *n, bpcheck_activation *f, size_t *B);
 
-/* One trial: literal vs matrix, and both vs central differences. */
+/* One trial: literal vs matrix, and both vs the complex step, the
+ * directional check and central differences (or, in directional mode, the
+ * directions, then central differences of the layers that disagree). */
 typedef struct {
   size_t trial;
   unsigned long seed; /* reproduces this trial alone */

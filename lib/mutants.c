@@ -203,9 +203,7 @@ bpcheck_mutant_hunt(const bpcheck_space *s, bpcheck_mutant m,
   int status = bpcheck_space_validate(s);
   if (status)
     return status;
-  gsl_error_handler_t *old = gsl_set_error_handler_off();
-  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-  gsl_set_error_handler(old);
+  gsl_rng *rng = bpcheck_rng_alloc();
   if (!rng)
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a generator");
   for (size_t t = 0; t < max_trials; t++) {

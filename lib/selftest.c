@@ -293,22 +293,11 @@ run_trial(const bpcheck_space *s, gsl_rng *rng, unsigned long seed,
   return out->status = status;
 }
 
-/* gsl_rng_alloc reports a failed allocation through GSL's error handler;
- * the library must not let it abort, so the handler is off around it. */
-static gsl_rng *
-rng_alloc(void)
-{
-  gsl_error_handler_t *old = gsl_set_error_handler_off();
-  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-  gsl_set_error_handler(old);
-  return rng;
-}
-
 int
 bpcheck_selftest_trial(const bpcheck_space *s, unsigned long seed,
                        bpcheck_trial *t)
 {
-  gsl_rng *rng = rng_alloc();
+  gsl_rng *rng = bpcheck_rng_alloc();
   if (!rng)
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a generator");
   int status = run_trial(s, rng, seed, t);
@@ -362,7 +351,7 @@ bpcheck_selftest(const bpcheck_space *s, size_t trials, unsigned long seed,
   int status = bpcheck_space_validate(s);
   if (status)
     return status;
-  gsl_rng *rng = rng_alloc();
+  gsl_rng *rng = bpcheck_rng_alloc();
   if (!rng)
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a generator");
   int first_error = BPCHECK_SUCCESS;

@@ -115,7 +115,7 @@ netopts_case(netopts *o, const char *cmd, bpcheck_case **out)
     return -1;
   bpcheck_arch arch = {o->L, o->n, f, o->cost, o->red};
   bpcheck_case *c = NULL;
-  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng *rng = bpcheck_rng_alloc();
   int status = rng ? bpcheck_case_alloc(&c, &arch, o->B) : BPCHECK_ENOMEM;
   if (status == BPCHECK_SUCCESS) {
     gsl_rng_set(rng, o->seed);

@@ -69,7 +69,7 @@ confirm_directional(const bpcheck_case *c, const bpcheck_params *ref)
 {
   bpcheck_directional_workspace *w;
   bpcheck_directional_result res;
-  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng *rng = bpcheck_rng_alloc();
   int status = rng ? bpcheck_directional_alloc(&w, c->net, c->batch->B)
                    : BPCHECK_ENOMEM;
   if (!status) {
