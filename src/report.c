@@ -270,11 +270,13 @@ print_tolerance_parts(FILE *out, const bpcheck_case *c,
   entry_name(&rep->worst, name, sizeof name);
   fprintf(out,
           "model at %s: reference's bound e = %.3g, a correct %s "
-          "implementation's e_p = %.3g; tolerance %g (e + e_p) + floor = "
+          "implementation's e_p = %.3g; tolerance %g (e + e_p) + floor%s = "
           "%.3g\n",
           name, e->data[i],
           tol->precision == BPCHECK_PRECISION_SINGLE ? "float32" : "float64",
-          ep->data[i], BPCHECK_TOL_K, rep->worst.tol);
+          ep->data[i], BPCHECK_TOL_K,
+          tol->atol > 0 || tol->rtol > 0 ? " + atol + rtol max(|g|, |r|)" : "",
+          rep->worst.tol);
   (void)ref;
 done:
   bpcheck_params_free(e);
