@@ -7,7 +7,6 @@
 
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "suites.h"
@@ -401,7 +400,6 @@ START_TEST(test_million)
   ck_assert_uint_eq(res.first_tensor, 0);
   ck_assert_uint_eq(res.n_named, 1);
   ck_assert_str_eq(res.named[0].name, "embedding.weight[617,42]");
-  fprintf(stderr, "calls %zu kinks %zu failed %zu named %zu sigma %g obs %d\n", res.loss_calls, res.kinks, res.failed, res.n_named, res.noise_sigma, res.noise_observed);
   ck_assert_uint_le(res.loss_calls, 300);
   bpcheck_function_free(w);
 }
