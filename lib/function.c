@@ -248,7 +248,7 @@ bpcheck_function_entry_name(const bpcheck_function_workspace *w, size_t i,
     return;
   }
   const tensor_t *x = &w->t[tensor_of(w, i)];
-  size_t r = i - x->first, idx[BPCHECK_MAX_RANK];
+  size_t r = i - x->first, idx[BPCHECK_MAX_RANK] = {0};
   for (size_t d = x->rank; d-- > 0;) { /* row-major: the last index fastest */
     idx[d] = r % x->shape[d];
     r /= x->shape[d];

@@ -176,7 +176,7 @@ assert_named_wrong(const bpcheck_function_result *res, const double *right,
 
 START_TEST(test_conv_right)
 {
-  conv_data d;
+  conv_data d = {0};
   double theta[CONV_P], before[CONV_P];
   conv_init(&d, theta, test_seed(160 + (unsigned long)_i));
   memcpy(before, theta, sizeof theta);
@@ -212,7 +212,7 @@ END_TEST
 /* The bugs: the tensors named, and the entries named exactly. */
 START_TEST(test_conv_bugs)
 {
-  conv_data d;
+  conv_data d = {0};
   double theta[CONV_P], right[CONV_P], wrong[CONV_P], C;
   conv_init(&d, theta, test_seed(170));
   ck_assert_ok(conv_loss(theta, CONV_P, &C, right, &d));
