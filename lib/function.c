@@ -322,15 +322,16 @@ range_sums(const bpcheck_function_workspace *w, size_t a, size_t b, double *vg,
 }
 
 /* Richardson's table along v on [a, b) at steps h / 2^q, q < levels:
- * the derivative, its error estimate (AF.5), the central differences D_q
- * and the second differences C(h_q) + C(-h_q) - 2 C(0) (for (AF.7));
+ * the derivative, its error estimate (AF.5), the central differences D_q,
+ * the second differences C(h_q) + C(-h_q) - 2 C(0) (for (AF.7)) and the
+ * bound e on the rounding of each loss value;
  * *finite cleared when a loss value is not finite. */
 static int
 table(bpcheck_function_workspace *w, size_t a, size_t b, double h,
       size_t levels, double gth, double *T, double *E, double *D, double *d2,
-      int *finite)
+      double *e, int *finite)
 {
-  double delta[BPCHECK_FDIFF_LEVELS];
+  double delta[BPCHECK_FDIFF_LEVELS], Cmax = fabs(w->C0);
   int status = BPCHECK_SUCCESS;
   for (size_t q = 0; q < levels && !status; q++) {
     const double hq = ldexp(h, -(int)q);
@@ -341,17 +342,19 @@ table(bpcheck_function_workspace *w, size_t a, size_t b, double h,
     delta[q] = fp - fm;
     D[q] = delta[q] / (2.0 * hq);
     d2[q] = fp + fm - 2.0 * w->C0;
+    Cmax = fmax(Cmax, fmax(fabs(fp), fabs(fm)));
     if (!isfinite(fp) || !isfinite(fm))
       *finite = 0;
   }
   restore(w, a, b);
   if (status || !*finite)
     return status;
-  /* (AF.5) each loss value: e_C of noise, and eps sum |g_i theta_i| from
-   * rounding theta_i + h v_i (DR.2); through the table's weights. */
+  /* (AF.5) each loss value: e_C of noise, at least the rounding of the
+   * largest value (AF.4), and eps sum |g_i theta_i| from rounding theta_i +
+   * h v_i (DR.2); through the table's weights. */
   double trunc, round;
-  *T = bpcheck_fdiff_richardson(levels, delta, h, 0.0,
-                                w->e_C + DBL_EPSILON * gth, &trunc, &round);
+  *e = fmax(w->e_C, DBL_EPSILON * Cmax) + DBL_EPSILON * gth;
+  *T = bpcheck_fdiff_richardson(levels, delta, h, 0.0, *e, &trunc, &round);
   *E = trunc + round;
   if (!isfinite(*T) || !isfinite(*E))
     *finite = 0;
@@ -380,13 +383,13 @@ probe(bpcheck_function_workspace *w, size_t a, size_t b, int retry, probe_t *p)
   double gsum, gth, D[BPCHECK_FDIFF_LEVELS], d2[BPCHECK_FDIFF_LEVELS];
   const double scale = range_sums(w, a, b, &p->vg, &gsum, &gth);
   const double h = bpcheck_fdiff_step(scale, AF_ROOT);
-  const double e = w->e_C + DBL_EPSILON * gth;
+  double e, e2;
   /* v.g itself rounds: gamma_n sum |g_i| */
   const double e_vg = bpcheck_gamma((double)(b - a), DBL_EPSILON) * gsum;
   int finite = 1;
   p->failed = p->kink = p->overflow = 0;
   int status = table(w, a, b, h, BPCHECK_FDIFF_LEVELS, gth, &p->diff, &p->est,
-                     D, d2, &finite);
+                     D, d2, &e, &finite);
   if (status)
     return status;
   if (!finite) {
@@ -405,7 +408,7 @@ probe(bpcheck_function_workspace *w, size_t a, size_t b, int retry, probe_t *p)
   /* (AF.7) Again with two levels at a step 2^8 times smaller. */
   const double h2 = ldexp(h, -AF_RETRY_SHIFT);
   double T2, E2, D2[BPCHECK_FDIFF_LEVELS], s2[BPCHECK_FDIFF_LEVELS];
-  if ((status = table(w, a, b, h2, 2, gth, &T2, &E2, D2, s2, &finite)))
+  if ((status = table(w, a, b, h2, 2, gth, &T2, &E2, D2, s2, &e2, &finite)))
     return status;
   if (!finite)
     return BPCHECK_SUCCESS; /* the first verdict stands */
@@ -427,7 +430,7 @@ probe(bpcheck_function_workspace *w, size_t a, size_t b, int retry, probe_t *p)
     return BPCHECK_SUCCESS;
   /* A kink at theta itself: the second difference falls as h, not h^2,
    * and v.g lies between the one-sided differences T2 -/+ s / (2 h). */
-  const double noise2 = 4.0 * e, hs = h2 / 2;
+  const double noise2 = 4.0 * e2, hs = h2 / 2;
   if (fabs(s2[1]) > 64.0 * noise2 && fabs(s2[1] / s2[0] - 0.5) < 0.125) {
     const double half = fabs(s2[1]) / (2.0 * hs);
     const double slack = BPCHECK_FD_SAFETY * (E2 + noise2 / hs);
@@ -507,8 +510,11 @@ halve(bpcheck_function_workspace *w, size_t a, size_t n, double d, double tol,
   const size_t m = n / 2;
   if ((status = probe(w, a, a + m, 0, &p)))
     return status;
-  if (p.overflow) /* nothing to infer from: both halves */
-    p.diff = p.vg, p.tol = INFINITY;
+  if (p.overflow) { /* nothing to infer from: both halves, as the whole */
+    if ((status = halve(w, a, m, d, tol, max_named)))
+      return status;
+    return halve(w, a + m, n - m, d, tol, max_named);
+  }
   const double d1 = p.vg - p.diff, t1 = p.tol;
   const double d2 = d - d1, t2 = tol + t1;
   const double r1 = fabs(d1) / t1, r2 = fabs(d2) / t2;
