@@ -647,7 +647,7 @@ estimate_noise(bpcheck_function_workspace *w, double h)
       double lo = fmin(sigma[k], fmin(sigma[k + 1], sigma[k + 2]));
       double hi = fmax(sigma[k], fmax(sigma[k + 1], sigma[k + 2]));
       if (hi <= 4.0 * lo && sign_change[k]) {
-        res->noise_sigma = sigma[k];
+        res->noise_sigma = hi; /* a bound is wanted: the largest */
         res->noise_observed = 1;
         return BPCHECK_SUCCESS;
       }

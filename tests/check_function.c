@@ -469,7 +469,7 @@ START_TEST(test_noise)
   noisy_data d = {1e-9, 20, 1.0, 0};
   ck_assert_ok(bpcheck_check_function(noisy_loss, &d, theta, 20, &o, w, &res));
   ck_assert_int_eq(res.noise_observed, 1);
-  ck_assert_msg(res.noise_sigma > 1e-9 / 3 && res.noise_sigma < 3e-9,
+  ck_assert_msg(res.noise_sigma > 1e-9 / 8 && res.noise_sigma < 4e-9,
                 "sigma %g observed, 1e-9 added", res.noise_sigma);
   d.wrong = 13;
   ck_assert_int_eq(
