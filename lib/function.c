@@ -596,7 +596,7 @@ localize(bpcheck_function_workspace *w, const bpcheck_function_options *o)
  * v, their differences of orders k = 1..m, sigma_k^2 = mean (Delta^k)^2 /
  * binom(2k, k) (AF.2), and the first order k at which three consecutive
  * estimates agree within a factor 4 and the differences change sign
- * (AF.3). */
+ * (AF.3); the largest of the three is kept. */
 static int
 estimate_noise(bpcheck_function_workspace *w, double h)
 {
