@@ -68,6 +68,10 @@ struct bpcheck_function_workspace {
   bpcheck_function_result *res;
 };
 
+/* When a probe is tried again at the small step (AF.7): never; when its
+ * table is not smooth or it disagrees; when its table is not smooth. */
+enum { RETRY_NONE, RETRY, RETRY_KINK };
+
 /* One probe's outcome. */
 typedef struct {
   double vg, diff; /* v.g and the central difference T */
@@ -376,7 +380,7 @@ smooth_table(const double *D, double h, double e)
 }
 
 /* (AF.5)-(AF.7) One probe along v on [a, b): v.g against the table, and
- * with retry, the kink tests. */
+ * as retry says, the kink tests. */
 static int
 probe(bpcheck_function_workspace *w, size_t a, size_t b, int retry, probe_t *p)
 {
@@ -403,7 +407,7 @@ probe(bpcheck_function_workspace *w, size_t a, size_t b, int retry, probe_t *p)
   p->ratio = gap == 0 ? 0.0 : gap / p->tol;
   p->failed = !(p->ratio <= 1);
   const int smooth = smooth_table(D, h, e);
-  if (!retry || (smooth && !p->failed))
+  if (retry == RETRY_NONE || (smooth && (!p->failed || retry == RETRY_KINK)))
     return BPCHECK_SUCCESS;
   /* (AF.7) Again with two levels at a step 2^8 times smaller. */
   const double h2 = ldexp(h, -AF_RETRY_SHIFT);
@@ -501,14 +505,14 @@ halve(bpcheck_function_workspace *w, size_t a, size_t n, double d, double tol,
   probe_t p;
   int status;
   if (n == 1) {
-    if ((status = probe(w, a, a + 1, 1, &p)))
+    if ((status = probe(w, a, a + 1, RETRY, &p)))
       return status;
     if (p.failed)
       name_entry(w, a, &p, max_named);
     return BPCHECK_SUCCESS;
   }
   const size_t m = n / 2;
-  if ((status = probe(w, a, a + m, 0, &p)))
+  if ((status = probe(w, a, a + m, RETRY_KINK, &p)))
     return status;
   if (p.overflow) { /* nothing to infer from: both halves, as the whole */
     if ((status = halve(w, a, m, d, tol, max_named)))
@@ -535,7 +539,7 @@ entrywise(bpcheck_function_workspace *w, size_t a, size_t b, size_t max_named,
   for (size_t i = a; i < b; i++) {
     w->v[i] = 1;
     probe_t p;
-    int status = probe(w, i, i + 1, 1, &p);
+    int status = probe(w, i, i + 1, RETRY, &p);
     if (status)
       return status;
     if (count)
@@ -558,7 +562,7 @@ localize(bpcheck_function_workspace *w, const bpcheck_function_options *o)
     for (size_t d = 0; d < o->tensor_directions; d++) {
       draw_signs(w, a, b);
       probe_t p;
-      int status = probe(w, a, b, 1, &p);
+      int status = probe(w, a, b, RETRY, &p);
       if (status)
         return status;
       if (!p.failed)
@@ -736,7 +740,7 @@ run(bpcheck_function_workspace *w, const bpcheck_function_options *o)
     for (size_t d = 0; d < o->directions; d++) {
       draw_signs(w, 0, w->P);
       probe_t p;
-      if ((status = probe(w, 0, w->P, 1, &p)))
+      if ((status = probe(w, 0, w->P, RETRY, &p)))
         return status;
       note_worst(res, &p);
     }
