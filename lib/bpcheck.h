@@ -842,6 +842,9 @@ typedef struct {
    * breaks it (a slope that breaks down is reported, not judged). */
   double taylor_slope;
   size_t taylor_points;
+  int taylor_kink; /* 1: the slope is under 1.5 although every direction
+                      or entry agrees: the remainder breaks down at a kink
+                      within the Taylor steps, not a wrong gradient */
   /* The culprits. */
   size_t tensors_failed; /* tensors whose own directions disagree */
   size_t first_tensor;   /* the first of them, when tensors_failed > 0 */

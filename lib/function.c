@@ -753,6 +753,9 @@ run(bpcheck_function_workspace *w, const bpcheck_function_options *o)
       res->first_tensor = t;
   if (o->taylor && (status = taylor(w)))
     return status;
+  /* (TY.2) a slope near 1 with no disagreement: the directions, which are
+   * the stronger check, agree, so the remainder met a kink */
+  res->taylor_kink = !res->failed && res->taylor_slope < 1.5;
   return BPCHECK_SUCCESS;
 }
 

@@ -198,6 +198,7 @@ START_TEST(test_conv_right)
     ck_assert(res.max_ratio < 1);
     ck_assert_msg(fabs(res.taylor_slope - 2) < 0.2, "Taylor slope %g",
                   res.taylor_slope);
+    ck_assert_int_eq(res.taylor_kink, 0);
     ck_assert_uint_eq(res.grad_calls, 1);
     ck_assert(res.noise > 0 && res.noise < 1e-12);
     /* full: 6 loss calls an entry, the noise's 9, Taylor's 40 */
@@ -267,6 +268,11 @@ typedef struct {
   double scale_b2; /* 1, or a planted factor on dC/db^2 */
 } fc_data;
 
+/* A planted error of fc_loss's gradient: entry wrong_entry off by
+ * wrong_by (SIZE_MAX: none). */
+static size_t wrong_entry = SIZE_MAX;
+static double wrong_by;
+
 static int
 fc_loss(const double *theta, size_t P, double *loss, double *grad, void *data)
 {
@@ -281,6 +287,8 @@ fc_loss(const double *theta, size_t P, double *loss, double *grad, void *data)
   size_t first = bpcheck_params_index_b(d->nabla, 2, 0);
   for (size_t k = 0; k < d->nabla->n[2]; k++)
     grad[first + k] = d->nabla->data[first + k];
+  if (wrong_entry < P)
+    grad[wrong_entry] += wrong_by;
   return status;
 }
 
@@ -325,6 +333,46 @@ START_TEST(test_fc)
     bpcheck_function_entry_name(w, 5 * 4 + 3, name, sizeof name);
     ck_assert_str_eq(name, "fc1.weight[5,3]");
   }
+  bpcheck_function_free(w);
+  fixture_free(&x);
+}
+END_TEST
+
+/* A relu network: its kinks are reported, never failed, and a wrong entry
+ * is still named (halves that cross a kink are measured at the small
+ * step). */
+START_TEST(test_relu)
+{
+  static const size_t n[] = {10, 30, 30, 5};
+  static const bpcheck_activation f[] = {BPCHECK_RELU, BPCHECK_RELU,
+                                         BPCHECK_IDENTITY};
+  fixture x;
+  fixture_init(&x, 3, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 8,
+               test_seed(200 + (unsigned long)_i));
+  fc_data d = {x.net, x.batch, x.mw, x.mat, 1.0};
+  const size_t P = x.net->theta->size;
+  double theta[1415];
+  ck_assert_uint_eq(P, 1415);
+  memcpy(theta, x.net->theta->data, sizeof theta);
+  bpcheck_function_workspace *w;
+  ck_assert_ok(bpcheck_function_alloc(&w, P, NULL, 0));
+  bpcheck_function_options o;
+  bpcheck_function_options_default(&o);
+  o.seed = test_seed(13 + (unsigned long)_i);
+  o.mode = BPCHECK_MODE_DIRECTIONAL;
+  bpcheck_function_result res;
+  ck_assert_ok(bpcheck_check_function(fc_loss, &d, theta, P, &o, w, &res));
+  ck_assert_uint_eq(res.checked + res.kinks, 4);
+  /* dC/dW^2_10,15 off by 1e-3 (1 + |g|) */
+  const size_t i = bpcheck_params_index_W(x.mat, 2, 10, 15);
+  ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
+  wrong_entry = i, wrong_by = 1e-3 * (1 + fabs(x.mat->data[i]));
+  int status = bpcheck_check_function(fc_loss, &d, theta, P, &o, w, &res);
+  wrong_entry = SIZE_MAX;
+  ck_assert_int_eq(status, BPCHECK_EMISMATCH);
+  ck_assert_uint_ge(res.n_named, 1);
+  ck_assert_uint_eq(res.named[0].index, i);
+  ck_assert_str_eq(res.named[0].name, "theta[645]");
   bpcheck_function_free(w);
   fixture_free(&x);
 }
@@ -613,6 +661,7 @@ make_function_suite(void)
   tcase_add_loop_test(core, test_conv_right, 0, 3);
   tcase_add_loop_test(core, test_conv_bugs, 0, 2);
   tcase_add_test(core, test_fc);
+  tcase_add_loop_test(core, test_relu, 0, 3);
   tcase_add_test(core, test_million);
   tcase_add_loop_test(core, test_noise, 0, 2);
   tcase_add_loop_test(core, test_kinks, 0, 2);
