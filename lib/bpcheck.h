@@ -826,9 +826,9 @@ typedef struct {
    * the bound on one loss value's rounding that is used. */
   double noise_sigma;
   double noise;       /* e_C = max(kappa sigma, eps |C|) */
-  int noise_observed; /* 1: sigma resolved; 0: not resolved, the
-                         difference table's level used (an upper
-                         estimate) */
+  int noise_observed; /* 1: sigma resolved (AF.3); 0: not resolved,
+                         the highest order's estimate used (an upper
+                         one), or 0 when no loss value changed at all */
   double step;        /* h of the central differences (theta of scale 1) */
   /* Directions over all of theta (directional) or entries (full). */
   size_t checked, failed;
