@@ -784,6 +784,9 @@ void bpcheck_function_entry_name(const bpcheck_function_workspace *w, size_t i,
 int bpcheck_function_tensor_failed(const bpcheck_function_workspace *w,
                                    size_t t);
 size_t bpcheck_function_tensors(const bpcheck_function_workspace *w);
+/* After a check: the point its result describes (theta, or the random
+ * point near it that failed), P doubles owned by the workspace. */
+const double *bpcheck_function_point(const bpcheck_function_workspace *w);
 const char *bpcheck_function_tensor_name(const bpcheck_function_workspace *w,
                                          size_t t);
 
@@ -799,7 +802,12 @@ typedef struct {
   size_t max_named;         /* entries to name at most (16, <=
                                BPCHECK_FUNCTION_MAX_NAMED) */
   int taylor;               /* 1: also the Taylor slope (40 loss calls) */
-  unsigned long seed;       /* of the directions (1) */
+  unsigned long seed;       /* of the directions and points (1) */
+  size_t points;            /* random points near theta checked after it,
+                               until one fails (0) */
+  double spread;            /* their distance: theta_i + spread max(1,
+                               |theta_i|) u_i, u_i uniform in [-1, 1]
+                               (0.01) */
 } bpcheck_function_options;
 
 void bpcheck_function_options_default(bpcheck_function_options *o);
@@ -850,10 +858,14 @@ typedef struct {
   size_t first_tensor;   /* the first of them, when tensors_failed > 0 */
   size_t n_named;        /* entries named */
   bpcheck_function_entry named[BPCHECK_FUNCTION_MAX_NAMED];
-  size_t loss_calls, grad_calls; /* calls of the callback of each kind */
+  size_t loss_calls, grad_calls; /* calls of the callback of each kind,
+                                    at every point */
+  size_t point; /* the point described: 0, theta; k, the k-th random
+                   point (bpcheck_function_point) */
 } bpcheck_function_result;
 
-/* Checks fn's gradient at theta (P doubles, as the workspace).  Returns
+/* Checks fn's gradient at theta (P doubles, as the workspace), then at
+ * opt->points random points near it, until one fails.  Returns
  * BPCHECK_SUCCESS when every direction (or entry) agrees within its
  * tolerance or is a kink, BPCHECK_EMISMATCH when one disagrees (with the
  * tensors and entries named in res), BPCHECK_ECANDIDATE when fn fails,

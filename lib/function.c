@@ -56,9 +56,11 @@ typedef struct {
 struct bpcheck_function_workspace {
   size_t P, T;
   tensor_t *t;
-  double *x;      /* where the loss is asked: theta outside the probe */
-  double *g;      /* the gradient at theta */
-  signed char *v; /* the signs of the direction */
+  double *x;             /* where the loss is asked: theta outside the probe */
+  double *point;         /* a random point near the caller's theta */
+  const double *checked; /* the point of the last check */
+  double *g;             /* the gradient at theta */
+  signed char *v;        /* the signs of the direction */
   gsl_rng *rng;
   /* During a check. */
   bpcheck_loss_fn fn;
@@ -90,7 +92,9 @@ bpcheck_function_options_default(bpcheck_function_options *o)
                                   .entrywise_below = 32,
                                   .max_named = 16,
                                   .taylor = 1,
-                                  .seed = 1};
+                                  .seed = 1,
+                                  .points = 0,
+                                  .spread = 0.01};
 }
 
 void
@@ -103,6 +107,7 @@ bpcheck_function_free(bpcheck_function_workspace *w)
       free(w->t[t].name);
   free(w->t);
   free(w->x);
+  free(w->point);
   free(w->g);
   free(w->v);
   if (w->rng)
@@ -176,9 +181,10 @@ bpcheck_function_alloc(bpcheck_function_workspace **out, size_t P,
   w->T = n_tensors ? n_tensors : 1;
   w->t = bpcheck_calloc(w->T, sizeof *w->t);
   w->x = bpcheck_calloc(P, sizeof *w->x);
+  w->point = bpcheck_calloc(P, sizeof *w->point);
   w->g = bpcheck_calloc(P, sizeof *w->g);
   w->v = bpcheck_calloc(P, sizeof *w->v);
-  if (!w->t || !w->x || !w->g || !w->v) {
+  if (!w->t || !w->x || !w->point || !w->g || !w->v) {
     bpcheck_function_free(w);
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for %zu parameters", P);
   }
@@ -205,8 +211,15 @@ bpcheck_function_alloc(bpcheck_function_workspace **out, size_t P,
     bpcheck_function_free(w);
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for the generator");
   }
+  w->checked = w->point;
   *out = w;
   return BPCHECK_SUCCESS;
+}
+
+const double *
+bpcheck_function_point(const bpcheck_function_workspace *w)
+{
+  return w->checked;
 }
 
 size_t
@@ -784,18 +797,37 @@ bpcheck_check_function(bpcheck_loss_fn fn, void *data, const double *theta,
   for (size_t i = 0; i < P; i++)
     if (!isfinite(theta[i]))
       return bpcheck_fail(BPCHECK_EDOM, "theta[%zu] is %g", i, theta[i]);
-  *res = (bpcheck_function_result){0};
-  res->P = P;
-  res->taylor_slope = NAN;
-  res->directional = o.mode == BPCHECK_MODE_DIRECTIONAL ||
-                     (o.mode == BPCHECK_MODE_AUTO && P > o.auto_params);
-  w->fn = fn, w->data = data, w->theta = theta, w->res = res;
-  for (size_t t = 0; t < w->T; t++)
-    w->t[t].failed = 0;
-  memcpy(w->x, theta, P * sizeof *w->x);
+  if (!(o.spread >= 0) || !isfinite(o.spread))
+    return bpcheck_fail(BPCHECK_EINVAL, "spread %g", o.spread);
   gsl_rng_set(w->rng, o.seed);
-  int status = run(w, &o);
-  w->fn = NULL, w->data = NULL, w->theta = NULL, w->res = NULL;
+  size_t loss_calls = 0, grad_calls = 0;
+  int status = BPCHECK_SUCCESS;
+  for (size_t k = 0; k <= o.points && !status; k++) {
+    const double *at = theta;
+    if (k) { /* theta_i + spread max(1, |theta_i|) u_i */
+      for (size_t i = 0; i < P; i++)
+        w->point[i] = theta[i] + o.spread * fmax(1.0, fabs(theta[i])) *
+                                     (2.0 * gsl_rng_uniform(w->rng) - 1.0);
+      at = w->point;
+    }
+    *res = (bpcheck_function_result){0};
+    res->P = P;
+    res->point = k;
+    res->taylor_slope = NAN;
+    res->directional = o.mode == BPCHECK_MODE_DIRECTIONAL ||
+                       (o.mode == BPCHECK_MODE_AUTO && P > o.auto_params);
+    w->fn = fn, w->data = data, w->theta = at, w->res = res;
+    w->checked = at;
+    for (size_t t = 0; t < w->T; t++)
+      w->t[t].failed = 0;
+    memcpy(w->x, at, P * sizeof *w->x);
+    status = run(w, &o);
+    res->loss_calls = loss_calls += res->loss_calls;
+    res->grad_calls = grad_calls += res->grad_calls;
+    w->fn = NULL, w->data = NULL, w->theta = NULL, w->res = NULL;
+    if (!status && res->failed)
+      break;
+  }
   if (status)
     return status;
   if (!res->failed)
@@ -804,10 +836,11 @@ bpcheck_check_function(bpcheck_loss_fn fn, void *data, const double *theta,
     const bpcheck_function_entry *e = &res->named[0];
     return bpcheck_fail(BPCHECK_EMISMATCH,
                         "%s: gradient %.17g, central difference %.17g "
-                        "(allowance %.3g); %zu of %zu %s disagree",
+                        "(allowance %.3g); %zu of %zu %s disagree%s",
                         e->name, e->received, e->expected, e->tol, res->failed,
                         res->checked,
-                        res->directional ? "directions" : "entries");
+                        res->directional ? "directions" : "entries",
+                        res->point ? " at a random point near theta" : "");
   }
   return bpcheck_fail(BPCHECK_EMISMATCH,
                       "%zu of %zu directions disagree (v.g = %.17g, central "

@@ -568,6 +568,58 @@ START_TEST(test_kinks)
 }
 END_TEST
 
+/* A gradient right at theta only: entry 3 is off by 10 (theta_0 - 1/4). */
+static int
+right_at_start(const double *theta, size_t P, double *loss, double *grad,
+               void *data)
+{
+  (void)data;
+  double C = 0;
+  for (size_t i = 0; i < P; i++) {
+    double u = theta[i] - 0.1 * (double)i;
+    C += u * u / 2;
+    if (grad)
+      grad[i] = u;
+  }
+  if (grad)
+    grad[3] += 10 * (theta[0] - 0.25);
+  *loss = C;
+  return BPCHECK_SUCCESS;
+}
+
+START_TEST(test_points)
+{
+  double theta[12];
+  for (size_t i = 0; i < 12; i++)
+    theta[i] = 0.1 * (double)i + 0.3 * sin((double)i + 1);
+  theta[0] = 0.25;
+  bpcheck_function_workspace *w;
+  ck_assert_ok(bpcheck_function_alloc(&w, 12, NULL, 0));
+  bpcheck_function_options o;
+  bpcheck_function_options_default(&o);
+  o.seed = test_seed(14);
+  o.mode = _i ? BPCHECK_MODE_DIRECTIONAL : BPCHECK_MODE_FULL;
+  bpcheck_function_result res;
+  ck_assert_ok(
+      bpcheck_check_function(right_at_start, NULL, theta, 12, &o, w, &res));
+  ck_assert_uint_eq(res.point, 0);
+  ck_assert(bpcheck_function_point(w) == theta);
+  o.points = 3;
+  ck_assert_int_eq(
+      bpcheck_check_function(right_at_start, NULL, theta, 12, &o, w, &res),
+      BPCHECK_EMISMATCH);
+  ck_assert_uint_ge(res.point, 1);
+  ck_assert_uint_eq(res.grad_calls, res.point + 1);
+  ck_assert_str_eq(res.named[0].name, "theta[3]");
+  ck_assert(strstr(bpcheck_errmsg(), "random point"));
+  const double *at = bpcheck_function_point(w);
+  ck_assert(at != theta);
+  for (size_t i = 0; i < 12; i++)
+    ck_assert(fabs(at[i] - theta[i]) <= 0.01 * fmax(1, fabs(theta[i])));
+  bpcheck_function_free(w);
+}
+END_TEST
+
 /* Errors ------------------------------------------------------------------ */
 
 static int
@@ -627,6 +679,15 @@ START_TEST(test_function_errors)
   ck_assert_int_eq(
       bpcheck_check_function(failing_loss, &when, theta, 10, &o, w, &res),
       BPCHECK_EINVAL);
+  o.mode = BPCHECK_MODE_AUTO;
+  o.spread = -1;
+  ck_assert_int_eq(
+      bpcheck_check_function(failing_loss, &when, theta, 10, &o, w, &res),
+      BPCHECK_EINVAL);
+  o.spread = NAN;
+  ck_assert_int_eq(
+      bpcheck_check_function(failing_loss, &when, theta, 10, &o, w, &res),
+      BPCHECK_EINVAL);
   for (when = 0; when < 2; when++) {
     ck_assert_int_eq(
         bpcheck_check_function(failing_loss, &when, theta, 10, NULL, w, &res),
@@ -665,6 +726,7 @@ make_function_suite(void)
   tcase_add_test(core, test_million);
   tcase_add_loop_test(core, test_noise, 0, 2);
   tcase_add_loop_test(core, test_kinks, 0, 2);
+  tcase_add_loop_test(core, test_points, 0, 2);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
