@@ -31,11 +31,12 @@
 
 #include "internal.h"
 
-/* (AF.5) The step of the probes, eps^(1/4) of the range's scale: the
- * table's truncation estimate is then O(eps) of the fifth derivative,
- * its rounding e_C / h ~ 2^13 e_C; the retry's step is 2^8 times smaller.
- */
+/* (AF.5) The step of the probes, eta^(1/4) of the range's scale, eta =
+ * e_C / |C| the loss's relative noise within [eps, 2^-20] (eps^(1/4) =
+ * 2^-13 for a loss rounded once, 2^-5 for a float32 one); the retry's step
+ * is 2^8 times smaller. */
 #define AF_ROOT 4.0
+#define AF_ETA_MAX 0x1p-20
 #define AF_RETRY_SHIFT 8
 /* (AF.1) The noise: m + 1 loss values at steps j delta, j = 0..m, and
  * differences of orders 1..m - 2. */
@@ -67,6 +68,7 @@ struct bpcheck_function_workspace {
   void *data;
   const double *theta;
   double C0, e_C;
+  double step; /* (AF.5) eta^(1/4): the step at theta of scale 1 */
   bpcheck_function_result *res;
 };
 
@@ -399,7 +401,7 @@ probe(bpcheck_function_workspace *w, size_t a, size_t b, int retry, probe_t *p)
 {
   double gsum, gth, D[BPCHECK_FDIFF_LEVELS], d2[BPCHECK_FDIFF_LEVELS];
   const double scale = range_sums(w, a, b, &p->vg, &gsum, &gth);
-  const double h = bpcheck_fdiff_step(scale, AF_ROOT);
+  const double h = exp2(round(log2(w->step * scale)));
   double e, e2;
   /* v.g itself rounds: gamma_n sum |g_i| */
   const double e_vg = bpcheck_gamma((double)(b - a), DBL_EPSILON) * gsum;
@@ -615,16 +617,15 @@ localize(bpcheck_function_workspace *w, const bpcheck_function_options *o)
  * estimates agree within a factor 4 and the differences change sign
  * (AF.3); the largest of the three is kept. */
 static int
-estimate_noise(bpcheck_function_workspace *w, double h)
+noise_at(bpcheck_function_workspace *w, double delta, int tries,
+         double *noise_sigma, int *observed)
 {
-  bpcheck_function_result *res = w->res;
   const size_t m = AF_NOISE_M;
   double f[AF_NOISE_M + 1], sigma[AF_NOISE_M + 1];
-  double delta = ldexp(h, -AF_NOISE_SHIFT);
   draw_signs(w, 0, w->P);
-  res->noise_observed = 0;
-  res->noise_sigma = 0;
-  for (int attempt = 0; attempt < AF_NOISE_TRIES; attempt++) {
+  *observed = 0;
+  *noise_sigma = 0;
+  for (int attempt = 0; attempt < tries; attempt++) {
     f[0] = w->C0;
     for (size_t j = 1; j <= m; j++) {
       int status = loss_along(w, 0, w->P, (double)j * delta, &f[j]);
@@ -664,18 +665,28 @@ estimate_noise(bpcheck_function_workspace *w, double h)
       double lo = fmin(sigma[k], fmin(sigma[k + 1], sigma[k + 2]));
       double hi = fmax(sigma[k], fmax(sigma[k + 1], sigma[k + 2]));
       if (hi <= 4.0 * lo && sign_change[k]) {
-        res->noise_sigma = hi; /* a bound is wanted: the largest */
-        res->noise_observed = 1;
+        *noise_sigma = hi; /* a bound is wanted: the largest */
+        *observed = 1;
         return BPCHECK_SUCCESS;
       }
     }
     /* Not resolved: the highest order's estimate (of noise and the
      * function's own differences: an upper estimate) for now, and a
      * smaller step, or a larger one when few values differ. */
-    res->noise_sigma = sigma[m - 2];
+    *noise_sigma = sigma[m - 2];
     delta = ldexp(delta, distinct <= m / 2 ? AF_NOISE_SHIFT : -AF_NOISE_SHIFT);
   }
   return BPCHECK_SUCCESS;
+}
+
+/* The noise at delta = 2^-10 h, h = eps^(1/4) of the parameters' scale
+ * (AF.3): small, so that few kinks lie within the 8 steps. */
+static int
+estimate_noise(bpcheck_function_workspace *w, double h)
+{
+  bpcheck_function_result *res = w->res;
+  return noise_at(w, ldexp(h, -AF_NOISE_SHIFT), AF_NOISE_TRIES,
+                  &res->noise_sigma, &res->noise_observed);
 }
 
 /* (TY.1)-(TY.3) as in directional.c, with the noise e_C observed. */
@@ -742,13 +753,17 @@ run(bpcheck_function_workspace *w, const bpcheck_function_options *o)
   double tmax = 1.0;
   for (size_t i = 0; i < w->P; i++)
     tmax = fmax(tmax, fabs(w->theta[i]));
-  const double h = bpcheck_fdiff_step(tmax, AF_ROOT);
-  res->step = bpcheck_fdiff_step(1.0, AF_ROOT);
-  if ((status = estimate_noise(w, h)))
+  if ((status = estimate_noise(w, bpcheck_fdiff_step(tmax, AF_ROOT))))
     return status;
   /* (AF.4) */
   w->e_C = fmax(AF_KAPPA * res->noise_sigma, DBL_EPSILON * fabs(w->C0));
   res->noise = w->e_C;
+  /* (AF.5) the relative noise eta sets the step (C0 = 0: as large as
+   * allowed, unless no noise at all) */
+  double eta = w->e_C == 0 ? DBL_EPSILON : w->e_C / fabs(w->C0);
+  eta = fmin(fmax(eta, DBL_EPSILON), AF_ETA_MAX);
+  w->step = pow(eta, 1.0 / AF_ROOT);
+  res->step = exp2(round(log2(w->step)));
   if (res->directional) {
     for (size_t d = 0; d < o->directions; d++) {
       draw_signs(w, 0, w->P);
