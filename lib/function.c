@@ -10,9 +10,11 @@
  * Every check is a probe: a direction v of signs +/-1 on a range [a, b) of
  * the vector (0 elsewhere), the derivative v.g against Richardson's table
  * over central differences of loss calls along v (CD.5), within K times its
- * error estimate (AF.5), (AF.6).  A probe that disagrees is tried again at
- * a much smaller step: differences that disagree across steps, or a kink
- * at theta itself, are kinks, not failures (AF.7).
+ * error estimate (AF.5), (AF.6), at a step set by the loss's relative
+ * noise.  A probe whose table does not fall as h^2, or that disagrees, is
+ * tried again at a much smaller step: a kink within the step is judged
+ * there, and differences that disagree across steps, or a kink at theta
+ * itself, are kinks, not failures (AF.7).
  *
  * Directional mode: a few probes over all of theta; when one disagrees,
  * probes restricted to each tensor name the tensors, and within a failing
@@ -21,7 +23,8 @@
  * that of the other inferred (AF.8), down to single entries, which are
  * probed on their own and named only if they disagree: about 6 k log2 n
  * loss calls for k wrong entries of a tensor of n (AF.9).  Full mode probes
- * every entry.  The Taylor remainder's slope is reported (TY.2). */
+ * every entry.  The Taylor remainder's slope is reported (TY.2).  Then,
+ * if asked, the same at random points near theta, until one fails. */
 
 #include <float.h>
 #include <math.h>
@@ -41,7 +44,7 @@
 /* (AF.1) The noise: m + 1 loss values at steps j delta, j = 0..m, and
  * differences of orders 1..m - 2. */
 #define AF_NOISE_M 8
-#define AF_NOISE_SHIFT 10 /* delta = h / 2^10 */
+#define AF_NOISE_SHIFT 10 /* delta = 2^-10 eps^(1/4) of the scale */
 #define AF_NOISE_TRIES 3
 /* (AF.4) e_C = kappa sigma. */
 #define AF_KAPPA 4.0
