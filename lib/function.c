@@ -815,6 +815,8 @@ bpcheck_check_function(bpcheck_loss_fn fn, void *data, const double *theta,
   for (size_t i = 0; i < P; i++)
     if (!isfinite(theta[i]))
       return bpcheck_fail(BPCHECK_EDOM, "theta[%zu] is %g", i, theta[i]);
+  if (o.directions == 0)
+    return bpcheck_fail(BPCHECK_EINVAL, "no directions to check along");
   if (!(o.spread >= 0) || !isfinite(o.spread))
     return bpcheck_fail(BPCHECK_EINVAL, "spread %g", o.spread);
   gsl_rng_set(w->rng, o.seed);

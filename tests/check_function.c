@@ -680,6 +680,11 @@ START_TEST(test_function_errors)
       bpcheck_check_function(failing_loss, &when, theta, 10, &o, w, &res),
       BPCHECK_EINVAL);
   o.mode = BPCHECK_MODE_AUTO;
+  o.directions = 0;
+  ck_assert_int_eq(
+      bpcheck_check_function(failing_loss, &when, theta, 10, &o, w, &res),
+      BPCHECK_EINVAL);
+  o.directions = 4;
   o.spread = -1;
   ck_assert_int_eq(
       bpcheck_check_function(failing_loss, &when, theta, 10, &o, w, &res),
