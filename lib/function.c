@@ -41,6 +41,9 @@
 #define AF_ROOT 4.0
 #define AF_ETA_MAX 0x1p-20
 #define AF_RETRY_SHIFT 8
+/* Directions that cannot be judged (kinks, overflows) are drawn again, up
+ * to this many times as many directions as asked in all. */
+#define AF_REDRAW 4
 /* (AF.1) The noise: m + 1 loss values at steps j delta, j = 0..m, and
  * differences of orders 1..m - 2. */
 #define AF_NOISE_M 8
@@ -577,12 +580,16 @@ localize(bpcheck_function_workspace *w, const bpcheck_function_options *o)
   for (size_t t = 0; t < w->T; t++) {
     tensor_t *x = &w->t[t];
     const size_t a = x->first, b = a + x->count;
-    for (size_t d = 0; d < o->tensor_directions; d++) {
+    /* kinks and overflows are drawn again, up to AF_REDRAW times */
+    for (size_t d = 0, judged = 0;
+         judged < o->tensor_directions && d < AF_REDRAW * o->tensor_directions;
+         d++) {
       draw_signs(w, a, b);
       probe_t p;
       int status = probe(w, a, b, RETRY, &p);
       if (status)
         return status;
+      judged += !p.kink && !p.overflow;
       if (!p.failed)
         continue;
       x->failed = 1;
@@ -768,7 +775,10 @@ run(bpcheck_function_workspace *w, const bpcheck_function_options *o)
   w->step = pow(eta, 1.0 / AF_ROOT);
   res->step = exp2(round(log2(w->step)));
   if (res->directional) {
-    for (size_t d = 0; d < o->directions; d++) {
+    /* directions that are kinks or overflow are drawn again, up to
+     * AF_REDRAW times as many in all */
+    for (size_t d = 0;
+         res->checked < o->directions && d < AF_REDRAW * o->directions; d++) {
       draw_signs(w, 0, w->P);
       probe_t p;
       if ((status = probe(w, 0, w->P, RETRY, &p)))

@@ -190,7 +190,7 @@ START_TEST(test_conv_right)
     ck_assert_ok(
         bpcheck_check_function(conv_loss, &d, theta, CONV_P, &o, w, &res));
     ck_assert_int_eq(res.directional, mode);
-    ck_assert_uint_eq(res.checked + res.kinks, mode ? 4 : CONV_P);
+    ck_assert_uint_eq(res.checked, mode ? 4 : CONV_P);
     ck_assert_uint_eq(res.kinks, 0);
     ck_assert_uint_eq(res.failed, 0);
     ck_assert_uint_eq(res.n_named, 0);
@@ -362,7 +362,17 @@ START_TEST(test_relu)
   o.mode = BPCHECK_MODE_DIRECTIONAL;
   bpcheck_function_result res;
   ck_assert_ok(bpcheck_check_function(fc_loss, &d, theta, P, &o, w, &res));
-  ck_assert_uint_eq(res.checked + res.kinks, 4);
+  ck_assert_uint_eq(res.failed, 0);
+  /* Directions that are kinks are drawn again, up to 16 in all. */
+  ck_assert(res.checked == 4 || res.checked + res.kinks == 16);
+  if (res.checked == 0) {
+    /* Every direction crosses a kink: a relu input within a step of 0
+     * (1 network in 300), where no direction over all of theta is judged.
+     * Nothing to find a wrong entry with. */
+    bpcheck_function_free(w);
+    fixture_free(&x);
+    return;
+  }
   /* dC/dW^2_10,15 off by 1e-3 (1 + |g|) */
   const size_t i = bpcheck_params_index_W(x.mat, 2, 10, 15);
   ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
