@@ -784,17 +784,20 @@ void bpcheck_function_entry_name(const bpcheck_function_workspace *w, size_t i,
 int bpcheck_function_tensor_failed(const bpcheck_function_workspace *w,
                                    size_t t);
 size_t bpcheck_function_tensors(const bpcheck_function_workspace *w);
+/* The name of tensor t ("" when there is none). */
+const char *bpcheck_function_tensor_name(const bpcheck_function_workspace *w,
+                                         size_t t);
 /* After a check: the point its result describes (theta, or the random
  * point near it that failed), P doubles owned by the workspace. */
 const double *bpcheck_function_point(const bpcheck_function_workspace *w);
-const char *bpcheck_function_tensor_name(const bpcheck_function_workspace *w,
-                                         size_t t);
 
 typedef struct {
   bpcheck_mode mode;        /* full, directional, or auto (the default) */
   size_t auto_params;       /* auto: directional above this P (default
                                BPCHECK_AUTO_PARAMS) */
-  size_t directions;        /* random directions over all of theta (4) */
+  size_t directions;        /* random directions over all of theta (4);
+                               one that meets a kink or overflows is
+                               replaced, up to 4 times as many in all */
   size_t tensor_directions; /* per tensor, when one disagrees (2) */
   size_t entrywise_below;   /* a failing tensor of at most this many
                                entries is checked entry by entry; above,
@@ -840,8 +843,9 @@ typedef struct {
   double step;        /* h of the central differences (theta of scale 1) */
   /* Directions over all of theta (directional) or entries (full). */
   size_t checked, failed;
-  size_t kinks;     /* not judged: the differences disagree across steps,
-                       or a kink at theta itself (AF.7) */
+  size_t kinks;     /* not judged (AF.7): a kink within the step where
+                       the small step agrees, differences that disagree
+                       across steps, or a kink at theta itself */
   size_t overflows; /* not judged: a loss call is not finite */
   double max_ratio; /* max |received - expected| / tol over them */
   double expected, received, estimate, tol; /* of the worst */
