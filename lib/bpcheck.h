@@ -793,6 +793,145 @@ int bpcheck_validate(const bpcheck_space *s, size_t trials, unsigned long seed,
                      bpcheck_validation *v);
 void bpcheck_validation_free(bpcheck_validation *v);
 
+/* Checking any function ------------------------------------------------ */
+
+/* Any model's gradient, through its loss alone (proofs/09-any-function.md):
+ * a C callback returns the loss C(theta) of a flat parameter vector of P
+ * doubles, and its gradient when asked; bpcheck_check_function compares the
+ * gradient at theta with Richardson central differences of loss calls,
+ * entry by entry (full mode) or along random directions of random signs,
+ * then names the tensors and the entries that disagree.
+ *
+ * The callback: *loss <- C(theta); when grad is not NULL, grad[0..P-1] <-
+ * dC/dtheta as well.  It returns BPCHECK_SUCCESS, or anything else when it
+ * cannot answer (bpcheck_fail's message is kept).  theta is never the
+ * caller's array: the checker moves a copy of it.  C must be a
+ * deterministic function of theta. */
+typedef int (*bpcheck_loss_fn)(const double *theta, size_t P, double *loss,
+                               double *grad, void *data);
+
+/* A named tensor of the flat vector: its entries are the next
+ * shape[0] x ... x shape[rank-1] doubles, row-major, so that entry
+ * (3, 0, 1, 2) of "conv1.weight" is reported as conv1.weight[3,0,1,2]. */
+#define BPCHECK_MAX_RANK 8
+typedef struct {
+  const char *name;    /* e.g. "conv1.weight" */
+  size_t rank;         /* 1..BPCHECK_MAX_RANK */
+  const size_t *shape; /* shape[0..rank-1], each >= 1 */
+} bpcheck_tensor;
+
+/* The checker's memory, allocated once for P parameters and the tensors
+ * (copied; their sizes must add up to P; n_tensors = 0 means one tensor
+ * "theta" of shape [P]).  A check allocates nothing. */
+typedef struct bpcheck_function_workspace bpcheck_function_workspace;
+int bpcheck_function_alloc(bpcheck_function_workspace **w, size_t P,
+                           const bpcheck_tensor *tensors, size_t n_tensors);
+void bpcheck_function_free(bpcheck_function_workspace *w);
+/* Names entry i of the flat vector, "conv1.weight[3,0,1,2]" ("theta[i]"
+ * without tensors). */
+void bpcheck_function_entry_name(const bpcheck_function_workspace *w, size_t i,
+                                 char *buf, size_t len);
+/* After a check: whether the directions (or entries) of tensor t disagree;
+ * and the number of tensors. */
+int bpcheck_function_tensor_failed(const bpcheck_function_workspace *w,
+                                   size_t t);
+size_t bpcheck_function_tensors(const bpcheck_function_workspace *w);
+/* The name of tensor t ("" when there is none). */
+const char *bpcheck_function_tensor_name(const bpcheck_function_workspace *w,
+                                         size_t t);
+/* After a check: the point its result describes (theta, or the random
+ * point near it that failed), P doubles owned by the workspace. */
+const double *bpcheck_function_point(const bpcheck_function_workspace *w);
+
+typedef struct {
+  bpcheck_mode mode;        /* full, directional, or auto (the default) */
+  size_t auto_params;       /* auto: directional above this P (default
+                               BPCHECK_AUTO_PARAMS) */
+  size_t directions;        /* random directions over all of theta (4);
+                               one that meets a kink or overflows is
+                               replaced, up to 4 times as many in all */
+  size_t tensor_directions; /* per tensor, when one disagrees (2) */
+  size_t entrywise_below;   /* a failing tensor of at most this many
+                               entries is checked entry by entry; above,
+                               by halving (32) */
+  size_t max_named;         /* entries to name at most (16, <=
+                               BPCHECK_FUNCTION_MAX_NAMED) */
+  int taylor;               /* 1: also the Taylor slope (40 loss calls) */
+  unsigned long seed;       /* of the directions and points (1) */
+  size_t points;            /* random points near theta checked after it,
+                               until one fails (0) */
+  double spread;            /* their distance: theta_i + spread max(1,
+                               |theta_i|) u_i, u_i uniform in [-1, 1]
+                               (0.01) */
+} bpcheck_function_options;
+
+void bpcheck_function_options_default(bpcheck_function_options *o);
+
+#define BPCHECK_FUNCTION_MAX_NAMED 64
+
+/* An entry that disagrees: its central difference and the gradient. */
+typedef struct {
+  size_t index;    /* in theta */
+  size_t tensor;   /* the tensor that holds it */
+  char name[128];  /* "conv1.weight[3,0,1,2]" */
+  double expected; /* the central difference of dC/dtheta_i */
+  double received; /* the gradient's entry */
+  double estimate; /* the error estimate E of the difference (AF.5) */
+  double tol;      /* the allowance K E (AF.6) */
+} bpcheck_function_entry;
+
+typedef struct {
+  int directional; /* 1: along directions; 0: entry by entry */
+  size_t P;
+  double loss; /* C(theta), from the loss alone */
+  /* What the tolerance rests on (AF.1)-(AF.4): the loss's rounding noise
+   * sigma observed from the scatter of loss calls at tiny steps, and e_C,
+   * the bound on one loss value's rounding that is used. */
+  double noise_sigma;
+  double noise;       /* e_C = max(kappa sigma, eps |C|) */
+  int noise_observed; /* 1: sigma resolved (AF.3); 0: not resolved,
+                         the highest order's estimate used (an upper
+                         one), or 0 when no loss value changed at all */
+  double step;        /* h of the central differences (theta of scale 1) */
+  /* Directions over all of theta (directional) or entries (full). */
+  size_t checked, failed;
+  size_t kinks;     /* not judged (AF.7): a kink within the step where
+                       the small step agrees, differences that disagree
+                       across steps, or a kink at theta itself */
+  size_t overflows; /* not judged: a loss call is not finite */
+  double max_ratio; /* max |received - expected| / tol over them */
+  double expected, received, estimate, tol; /* of the worst */
+  /* The Taylor remainder's slope (TY.2): ~2 for the gradient, ~1 for a
+   * wrong one; NaN when fewer than 3 steps rise above the noise or a kink
+   * breaks it (a slope that breaks down is reported, not judged). */
+  double taylor_slope;
+  size_t taylor_points;
+  int taylor_kink; /* 1: the slope is under 1.5 although every direction
+                      or entry agrees: the remainder breaks down at a kink
+                      within the Taylor steps, not a wrong gradient */
+  /* The culprits. */
+  size_t tensors_failed; /* tensors whose own directions disagree */
+  size_t first_tensor;   /* the first of them, when tensors_failed > 0 */
+  size_t n_named;        /* entries named */
+  bpcheck_function_entry named[BPCHECK_FUNCTION_MAX_NAMED];
+  size_t loss_calls, grad_calls; /* calls of the callback of each kind,
+                                    at every point */
+  size_t point; /* the point described: 0, theta; k, the k-th random
+                   point (bpcheck_function_point) */
+} bpcheck_function_result;
+
+/* Checks fn's gradient at theta (P doubles, as the workspace), then at
+ * opt->points random points near it, until one fails.  Returns
+ * BPCHECK_SUCCESS when every direction (or entry) agrees within its
+ * tolerance or is a kink, BPCHECK_EMISMATCH when one disagrees (with the
+ * tensors and entries named in res), BPCHECK_ECANDIDATE when fn fails,
+ * BPCHECK_EDOM when the loss or gradient at theta is not finite, or an
+ * error for bad arguments.  opt may be NULL (the defaults). */
+int bpcheck_check_function(bpcheck_loss_fn fn, void *data, const double *theta,
+                           size_t P, const bpcheck_function_options *opt,
+                           bpcheck_function_workspace *w,
+                           bpcheck_function_result *res);
+
 #ifdef __cplusplus
 }
 #endif

@@ -154,6 +154,20 @@ call_validate(void *data)
   return status;
 }
 
+static int
+call_function(void *data)
+{
+  static const size_t s23[] = {2, 3}, s4[] = {4};
+  static const bpcheck_tensor t[] = {{"conv.weight", 2, s23},
+                                     {"conv.bias", 1, s4}};
+  bpcheck_function_workspace *w;
+  (void)data;
+  int status = bpcheck_function_alloc(&w, 10, t, 2);
+  if (!status)
+    bpcheck_function_free(w);
+  return status;
+}
+
 START_TEST(test_out_of_memory)
 {
   fixture x;
@@ -170,6 +184,7 @@ START_TEST(test_out_of_memory)
   bpcheck_case_dump_free(text);
   bpcheck_tolerance tol = {1e-9, 1e-6, 0, NULL, NULL, 0, 0};
   sweep("validate with shrinking", call_validate, &tol);
+  sweep("function workspace", call_function, NULL);
   fixture_free(&x);
 }
 END_TEST

@@ -24,5 +24,6 @@ Suite *make_mutants_suite(void);
 Suite *make_bound_suite(void);
 Suite *make_output_suite(void);
 Suite *make_tolerance_suite(void);
+Suite *make_function_suite(void);
 
 #endif
