@@ -744,6 +744,7 @@ make_function_suite(void)
   tcase_add_loop_test(core, test_points, 0, 2);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_function_errors);
   suite_add_tcase(s, errors);

@@ -214,6 +214,7 @@ make_output_suite(void)
 {
   Suite *s = suite_create("output");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_loop_test(core, test_sigmoid_ce_saturated, 0,
                       sizeof sig_z / sizeof *sig_z);
   tcase_add_loop_test(core, test_softmax_cce_saturated, 0,
@@ -223,6 +224,7 @@ make_output_suite(void)
   tcase_add_test(core, test_bound_covers_z_error);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_overflow_named);
   suite_add_tcase(s, errors);

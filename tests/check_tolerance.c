@@ -222,12 +222,14 @@ make_tolerance_suite(void)
 {
   Suite *s = suite_create("tolerance");
   TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, TEST_TIMEOUT);
   tcase_add_loop_test(core, test_tiny_gradients, 0,
                       sizeof tiny / sizeof *tiny);
   tcase_add_test(core, test_exact_kink);
   tcase_add_test(core, test_scale_invariance);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_tolerance_errors);
   tcase_add_test(errors, test_overflow_named);
