@@ -1,6 +1,7 @@
 /* report.c -- reference gradients, tolerances and reports for `verify` and
  * `run`. */
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,8 @@ parse_tol(const char *opt, const char *arg, double *v)
 {
   char *end;
   *v = arg ? strtod(arg, &end) : -1;
-  if (!arg || end == arg || *end || !(*v >= 0) || !isfinite(*v)) {
+  if (!arg || end == arg || *end || isspace((unsigned char)*arg) ||
+      !(*v >= 0) || !isfinite(*v)) {
     say_error("%s: '%s' is not a tolerance (a number >= 0)", opt,
               arg ? arg : "");
     return -1;
