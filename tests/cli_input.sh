@@ -55,8 +55,8 @@ fi
 
 # Options: empty numbers, stray commas, size limits.
 expect 2 "--rtol ''" -- verify "$tmp/small.json" --rtol ''
-expect 2 "--rtol ' 1'" -- verify "$tmp/small.json" --rtol ' 1'
 contains err "--rtol: '' is not a tolerance" "names it"
+expect 2 "--rtol ' 1'" -- verify "$tmp/small.json" --rtol ' 1'
 expect 2 "--atol ''" -- verify "$tmp/small.json" --atol ''
 expect 2 "--tolerance-scale ''" -- selftest --tolerance-scale ''
 expect 2 "a trailing comma in --layers" -- gen --layers 2,1,
