@@ -22,6 +22,8 @@ static const char usage[] =
     "  verify       check the gradients of a case file (yours)\n"
     "  run          randomized differential testing of an external program\n"
     "               (--exec 'CMD', JSON Lines on its stdin and stdout)\n"
+    "  model        any model's gradient through loss and gradient requests\n"
+    "               (--exec 'CMD', JSON Lines): conv, attention, anything\n"
     "  mutants      the bug zoo: which check catches which classic bug\n"
     "  trace        every z, a and delta of a small network, indexed, with\n"
     "               the equation it comes from (for teaching); --matrix,\n"
@@ -67,6 +69,8 @@ main(int argc, char **argv)
     return cmd_verify(argc - 1, argv + 1);
   if (strcmp(cmd, "run") == 0)
     return cmd_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "model") == 0)
+    return cmd_model(argc - 1, argv + 1);
   if (strcmp(cmd, "quiz") == 0)
     return cmd_quiz(argc - 1, argv + 1);
   if (strcmp(cmd, "mutants") == 0)

@@ -17,6 +17,7 @@ int cmd_gen(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_mutants(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 int cmd_quiz(int argc, char **argv);
 
 #endif

@@ -412,6 +412,54 @@ external_candidate(const bpcheck_case *c, bpcheck_params *grad, void *data)
 }
 
 int
+external_request(external *x, const char *line, size_t len, size_t limit,
+                 char **answer, size_t *n)
+{
+  char p[SHOWN + 32];
+  *answer = NULL;
+  if (x->broken)
+    return bpcheck_fail(BPCHECK_ECANDIDATE, "it failed on an earlier request");
+  /* Whatever it printed since its last answer is one line too many. */
+  if (take(x, limit))
+    return BPCHECK_ECANDIDATE;
+  if (x->len)
+    return failed(x,
+                  "it printed more than one line for one request (the "
+                  "protocol is one answer line per request)%s",
+                  printed(x, p, sizeof p));
+  double deadline = now() + x->timeout;
+  int status = send_case(x, line, len, deadline, limit);
+  if (status || (status = read_answer(x, n, deadline, limit, limit / 64)))
+    return status;
+  x->cases++;
+  snprintf(x->said, sizeof x->said, "%.*s%s", (int)(*n > 400 ? 400 : *n),
+           x->buf, *n > 400 ? " ..." : "");
+  if (x->len > *n + 1) {
+    memmove(x->buf, x->buf + *n + 1, x->len - *n - 1);
+    x->len -= *n + 1;
+    return failed(x,
+                  "it printed more than one line for one request (the "
+                  "protocol is one answer line per request)%s",
+                  printed(x, p, sizeof p));
+  }
+  *answer = malloc(*n + 1);
+  if (!*answer)
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for its answer");
+  memcpy(*answer, x->buf, *n);
+  (*answer)[*n] = '\0';
+  x->len = x->scanned = 0;
+  return BPCHECK_SUCCESS;
+}
+
+/* Marks it failed with a message (for the caller's own checks of an
+ * answer): BPCHECK_ECANDIDATE. */
+int
+external_reject(external *x, const char *what)
+{
+  return failed(x, "%s; it printed: %s", what, x->said);
+}
+
+int
 external_finish(external *x)
 {
   char p[SHOWN + 32];

@@ -1,6 +1,6 @@
 /* external.h -- an external implementation behind the JSON Lines protocol
- * of DESIGN.md: one case per line on its stdin, one answer per line from its
- * stdout.
+ * of doc/reference.md: one case (or request) per line on its stdin, one
+ * answer per line from its stdout.
  *
  * The candidate runs in a process group of its own.  Every wait is bounded
  * by the timeout: the case is written without blocking (poll), the answer
@@ -42,6 +42,15 @@ int external_start(external *x, const char *cmd, double timeout);
 /* A bpcheck_candidate_fn: sends the case, reads the answer. */
 int external_candidate(const bpcheck_case *c, bpcheck_params *grad,
                        void *data);
+/* Sends one request line (line, len bytes, its newline included) and
+ * reads one answer line of at most limit bytes within the timeout, with
+ * every promise of external_candidate; the answer, without its newline,
+ * in a new string at *answer (free it), length *n. */
+int external_request(external *x, const char *line, size_t len, size_t limit,
+                     char **answer, size_t *n);
+/* Marks it failed because of what its last answer said: BPCHECK_ECANDIDATE
+ * with the message "WHAT; it printed: ...". */
+int external_reject(external *x, const char *what);
 /* At the end of a run that passed: closes its stdin (end of input means
  * stop) and reads what it still prints, within a short grace.
  * BPCHECK_ECANDIDATE (bpcheck_fail's message) when it printed another

@@ -1,0 +1,456 @@
+/* cmd_model.c -- `bpcheck model --exec CMD`: any model's gradient, checked
+ * through loss and gradient requests across the process boundary
+ * (doc/reference.md, "The protocol of bpcheck model"; the check itself is
+ * bpcheck_check_function, proofs/09-any-function.md).
+ *
+ * The candidate owns its model and data; bpcheck asks for its parameters
+ * once, then for the loss (and the gradient) at points theta of its
+ * choosing, one JSON line each way. */
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "commands.h"
+#include "external.h"
+#include "options.h"
+
+static const char usage[] =
+    "Usage: bpcheck model --exec 'CMD' [--mode full|directional|auto]\n"
+    "                     [--seed S] [--points N] [--timeout SEC]\n"
+    "                     [--max-params N]\n"
+    "Checks the gradient of any model -- convolutions, attention, custom\n"
+    "autograd functions, in any language -- through its loss. CMD is started\n"
+    "once; bpcheck writes one request per line on its stdin and reads one\n"
+    "answer per line from its stdout:\n"
+    "  {\"request\": \"parameters\"}\n"
+    "      -> {\"parameters\": [{\"name\": \"conv1.weight\", \"shape\": [8, "
+    "1, 3, "
+    "3],\n"
+    "                          \"values\": [...]}, ...]}   (row-major)\n"
+    "  {\"request\": \"loss\", \"theta\": [[...], ...]}  -> {\"loss\": C}\n"
+    "  {\"request\": \"gradient\", \"theta\": [[...], ...]}\n"
+    "      -> {\"loss\": C, \"gradient\": [[...], ...]}\n"
+    "(theta and the gradient: one flat list per tensor, in the order given;\n"
+    "the loss a deterministic function of theta.) {\"error\": \"...\"} ends "
+    "the\n"
+    "run (exit 3). The gradient is compared with Richardson central\n"
+    "differences of the loss, entry by entry (full) or along random\n"
+    "directions, with a tolerance from the difference table and the loss's\n"
+    "observed rounding noise; a disagreeing direction is narrowed to its\n"
+    "tensors and entries, named as conv1.weight[3,0,1,2].\n"
+    "\n"
+    "  --exec CMD       the model (required), run with /bin/sh -c\n"
+    "  --mode M         full: every entry; directional: random directions;\n"
+    "                   auto (default): directional above 20000 parameters\n"
+    "  --seed S         of the directions and the points (default\n"
+    "                   $BPCHECK_SEED, else 1)\n"
+    "  --points N       also check N random points near the parameters\n"
+    "                   (default 2), until one fails\n"
+    "  --timeout SEC    seconds for each request (default 10)\n"
+    "  --max-params N   refuse larger models (default 10000000)\n"
+    "\n"
+    "Exit codes: 0 the gradient agrees, 1 it does not (the tensors and\n"
+    "entries named), 2 bad usage, or a loss that is not finite, 3 the model\n"
+    "failed (crashed, timed out, answered an error or something invalid).\n";
+
+enum {
+  OPT_EXEC = 2700,
+  OPT_MODEL_MODE,
+  OPT_MODEL_SEED,
+  OPT_POINTS,
+  OPT_MODEL_TIMEOUT,
+  OPT_MODEL_MAX_PARAMS
+};
+
+/* The model behind the protocol: its tensors and the request buffer,
+ * grown once to the size of a request and reused. */
+typedef struct {
+  external x;
+  size_t P, T;
+  char **names;
+  size_t *rank, *shape; /* shape: BPCHECK_MAX_RANK per tensor */
+  size_t *count;        /* entries of each tensor */
+  char *req;
+  size_t req_cap;
+} model;
+
+static void
+model_free(model *m)
+{
+  for (size_t t = 0; m->names && t < m->T; t++)
+    free(m->names[t]);
+  free(m->names);
+  free(m->rank);
+  free(m->shape);
+  free(m->count);
+  free(m->req);
+}
+
+/* The answer of a request, parsed; NULL (x failed) when it is not JSON or
+ * says {"error": ...}. */
+static json_t *
+ask(model *m, size_t len, size_t limit, int *status)
+{
+  char *text;
+  size_t n;
+  if ((*status = external_request(&m->x, m->req, len, limit, &text, &n)))
+    return NULL;
+  json_error_t err;
+  json_t *a = json_loadb(text, n, JSON_REJECT_DUPLICATES, &err);
+  free(text);
+  if (!a || !json_is_object(a)) {
+    char what[320];
+    snprintf(what, sizeof what, "its answer is not a JSON object (%s)",
+             a ? "not an object" : err.text);
+    json_decref(a);
+    *status = external_reject(&m->x, what);
+    return NULL;
+  }
+  json_t *e = json_object_get(a, "error");
+  if (e) {
+    char what[320];
+    snprintf(what, sizeof what, "it answered with an error: %s",
+             json_is_string(e) ? json_string_value(e) : "(not a string)");
+    json_decref(a);
+    *status = external_reject(&m->x, what);
+    return NULL;
+  }
+  return a;
+}
+
+/* Fails with a message about the answer's field. */
+static int
+bad_answer(model *m, json_t *a, const char *fmt, const char *field)
+{
+  char what[320];
+  snprintf(what, sizeof what, fmt, field);
+  json_decref(a);
+  return external_reject(&m->x, what);
+}
+
+/* {"request": "parameters"}: the tensors and theta (allocated). */
+static int
+get_parameters(model *m, size_t max_params, double **theta)
+{
+  static const char line[] = "{\"request\": \"parameters\"}\n";
+  int status;
+  free(m->req);
+  m->req = strdup(line);
+  if (!m->req)
+    return BPCHECK_ENOMEM;
+  m->req_cap = sizeof line;
+  json_t *a = ask(m, sizeof line - 1,
+                  EXTERNAL_BYTES_PER_NUMBER * max_params + EXTERNAL_LINE_SLACK,
+                  &status);
+  if (!a)
+    return status;
+  json_t *ps = json_object_get(a, "parameters");
+  if (!json_is_array(ps) || json_array_size(ps) == 0)
+    return bad_answer(m, a, "%s must be a non-empty list of tensors",
+                      "parameters");
+  m->T = json_array_size(ps);
+  m->names = calloc(m->T, sizeof *m->names);
+  m->rank = calloc(m->T, sizeof *m->rank);
+  m->shape = calloc(m->T * BPCHECK_MAX_RANK, sizeof *m->shape);
+  m->count = calloc(m->T, sizeof *m->count);
+  if (!m->names || !m->rank || !m->shape || !m->count) {
+    json_decref(a);
+    return BPCHECK_ENOMEM;
+  }
+  size_t P = 0;
+  for (size_t t = 0; t < m->T; t++) {
+    json_t *tj = json_array_get(ps, t), *name = json_object_get(tj, "name");
+    json_t *shape = json_object_get(tj, "shape");
+    json_t *values = json_object_get(tj, "values");
+    char field[64];
+    snprintf(field, sizeof field, "parameters[%zu]", t);
+    if (!json_is_string(name) || !json_is_array(shape) ||
+        !json_is_array(values))
+      return bad_answer(m, a,
+                        "%s needs \"name\" (a string), \"shape\" and "
+                        "\"values\" (lists)",
+                        field);
+    size_t rank = json_array_size(shape), count = 1;
+    if (rank < 1 || rank > BPCHECK_MAX_RANK)
+      return bad_answer(m, a, "%s.shape must have 1 to 8 sizes", field);
+    for (size_t r = 0; r < rank; r++) {
+      json_t *d = json_array_get(shape, r);
+      if (!json_is_integer(d) || json_integer_value(d) < 1 ||
+          (size_t)json_integer_value(d) > max_params / count)
+        return bad_answer(m, a,
+                          "%s.shape: sizes must be whole numbers >= 1, "
+                          "their product within --max-params",
+                          field);
+      m->shape[t * BPCHECK_MAX_RANK + r] = (size_t)json_integer_value(d);
+      count *= (size_t)json_integer_value(d);
+    }
+    if (json_array_size(values) != count)
+      return bad_answer(m, a,
+                        "%s.values must hold the shape's product of "
+                        "numbers, row-major",
+                        field);
+    if (P + count > max_params)
+      return bad_answer(m, a,
+                        "%s: the model has more parameters than "
+                        "--max-params",
+                        field);
+    m->rank[t] = rank, m->count[t] = count, P += count;
+    m->names[t] = strdup(json_string_value(name));
+    if (!m->names[t]) {
+      json_decref(a);
+      return BPCHECK_ENOMEM;
+    }
+  }
+  m->P = P;
+  *theta = malloc(P * sizeof **theta);
+  if (!*theta) {
+    json_decref(a);
+    return BPCHECK_ENOMEM;
+  }
+  for (size_t t = 0, i = 0; t < m->T; t++) {
+    json_t *values = json_object_get(json_array_get(ps, t), "values");
+    for (size_t e = 0; e < m->count[t]; e++, i++) {
+      json_t *v = json_array_get(values, e);
+      if (!json_is_number(v)) {
+        char field[64];
+        snprintf(field, sizeof field, "parameters[%zu].values[%zu]", t, e);
+        return bad_answer(m, a, "%s is not a number", field);
+      }
+      (*theta)[i] = json_number_value(v);
+    }
+  }
+  json_decref(a);
+  return BPCHECK_SUCCESS;
+}
+
+/* Writes the request for theta into m->req (grown as needed): its length. */
+static size_t
+write_request(model *m, const char *kind, const double *theta)
+{
+  size_t need = 64 + m->P * 26 + m->T * 4;
+  if (need > m->req_cap) {
+    char *r = realloc(m->req, need);
+    if (!r)
+      return 0;
+    m->req = r, m->req_cap = need;
+  }
+  size_t len =
+      (size_t)sprintf(m->req, "{\"request\": \"%s\", \"theta\": [", kind);
+  for (size_t t = 0, i = 0; t < m->T; t++) {
+    m->req[len++] = t ? ',' : '[';
+    if (t)
+      m->req[len++] = '[';
+    for (size_t e = 0; e < m->count[t]; e++, i++)
+      len += (size_t)sprintf(m->req + len, e ? ",%.17g" : "%.17g", theta[i]);
+    m->req[len++] = ']';
+  }
+  len += (size_t)sprintf(m->req + len, "]}\n");
+  return len;
+}
+
+/* The bpcheck_loss_fn of the model: a loss or a gradient request. */
+static int
+model_loss(const double *theta, size_t P, double *loss, double *grad,
+           void *data)
+{
+  model *m = data;
+  (void)P;
+  size_t len = write_request(m, grad ? "gradient" : "loss", theta);
+  if (!len)
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a request");
+  int status;
+  json_t *a =
+      ask(m, len, EXTERNAL_BYTES_PER_NUMBER * (m->P + 1) + EXTERNAL_LINE_SLACK,
+          &status);
+  if (!a)
+    return status;
+  json_t *c = json_object_get(a, "loss");
+  if (!json_is_number(c))
+    return bad_answer(m, a,
+                      "its answer needs %s, a number (JSON has no NaN or "
+                      "Infinity: answer {\"error\": ...} for a loss that is "
+                      "not finite)",
+                      "\"loss\"");
+  *loss = json_number_value(c);
+  if (grad) {
+    json_t *g = json_object_get(a, "gradient");
+    if (!json_is_array(g) || json_array_size(g) != m->T)
+      return bad_answer(m, a,
+                        "%s must be one list per tensor, in the order "
+                        "of the parameters",
+                        "\"gradient\"");
+    for (size_t t = 0, i = 0; t < m->T; t++) {
+      json_t *gt = json_array_get(g, t);
+      char field[64];
+      snprintf(field, sizeof field, "gradient[%zu]", t);
+      if (!json_is_array(gt) || json_array_size(gt) != m->count[t])
+        return bad_answer(m, a,
+                          "%s must be a flat list of the tensor's "
+                          "entries, row-major",
+                          field);
+      for (size_t e = 0; e < m->count[t]; e++, i++) {
+        json_t *v = json_array_get(gt, e);
+        if (!json_is_number(v))
+          return bad_answer(m, a, "%s holds something that is not a number",
+                            field);
+        grad[i] = json_number_value(v);
+      }
+    }
+  }
+  json_decref(a);
+  return BPCHECK_SUCCESS;
+}
+
+static void
+print_result(const model *m, const bpcheck_function_workspace *w,
+             const bpcheck_function_result *r, int status)
+{
+  printf("bpcheck model: %zu parameters in %zu tensor%s (", m->P, m->T,
+         m->T == 1 ? "" : "s");
+  for (size_t t = 0; t < m->T && t < 6; t++)
+    printf("%s%s", t ? ", " : "", m->names[t]);
+  printf("%s)\n", m->T > 6 ? ", ..." : "");
+  printf("checked: %zu %s%s, %zu at a kink (not judged), %zu not finite\n",
+         r->checked, r->directional ? "random direction" : "entr",
+         r->directional ? (r->checked == 1 ? "" : "s")
+                        : (r->checked == 1 ? "y" : "ies"),
+         r->kinks, r->overflows);
+  printf(
+      "tolerance rests on: central differences at h = %.3g (Richardson's "
+      "table), the loss's rounding %.3g (noise %s %.3g); K = 2 (proofs/09)\n",
+      r->step, r->noise, r->noise_observed ? "observed" : "bounded",
+      r->noise_sigma);
+  if (!isnan(r->taylor_slope))
+    printf("Taylor remainder slope: %.3g (2 for the gradient, 1 for a wrong "
+           "one)%s\n",
+           r->taylor_slope, r->taylor_kink ? ", broken by a kink" : "");
+  printf("requests: %zu loss, %zu gradient\n", r->loss_calls, r->grad_calls);
+  if (r->point)
+    printf("at random point %zu near the parameters (--points)\n", r->point);
+  if (status == BPCHECK_SUCCESS) {
+    printf("PASS: the gradient agrees (worst: %.3g of its tolerance)\n",
+           r->max_ratio);
+    return;
+  }
+  printf("FAIL: %zu of %zu disagree; worst: difference %.17g, gradient "
+         "%.17g (estimate %.3g, tolerance %.3g)\n",
+         r->failed, r->checked, r->expected, r->received, r->estimate, r->tol);
+  for (size_t t = 0; t < bpcheck_function_tensors(w); t++)
+    if (bpcheck_function_tensor_failed(w, t))
+      printf("tensor %s: its directions disagree\n",
+             bpcheck_function_tensor_name(w, t));
+  for (size_t i = 0; i < r->n_named; i++)
+    printf("wrong entry %s: central difference %.17g, gradient %.17g "
+           "(tolerance %.3g)\n",
+           r->named[i].name, r->named[i].expected, r->named[i].received,
+           r->named[i].tol);
+}
+
+int
+cmd_model(int argc, char **argv)
+{
+  static const struct option longopts[] = {
+      {"help", no_argument, NULL, 'h'},
+      {"exec", required_argument, NULL, OPT_EXEC},
+      {"mode", required_argument, NULL, OPT_MODEL_MODE},
+      {"seed", required_argument, NULL, OPT_MODEL_SEED},
+      {"points", required_argument, NULL, OPT_POINTS},
+      {"timeout", required_argument, NULL, OPT_MODEL_TIMEOUT},
+      {"max-params", required_argument, NULL, OPT_MODEL_MAX_PARAMS},
+      {NULL, 0, NULL, 0}};
+  bpcheck_function_options opt;
+  bpcheck_function_options_default(&opt);
+  opt.points = 2;
+  const char *cmd = NULL;
+  size_t timeout = 10, points = 2, max_params = BPCHECK_CASE_MAX_PARAMS;
+  int have_seed = 0, c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'h': fputs(usage, stdout); return EXIT_PASS;
+    case OPT_EXEC: cmd = optarg; break;
+    case OPT_MODEL_MODE:
+      if (parse_mode(optarg, &opt.mode))
+        return EXIT_USAGE;
+      break;
+    case OPT_MODEL_SEED:
+      if (parse_seed("--seed", optarg, &opt.seed))
+        return EXIT_USAGE;
+      have_seed = 1;
+      break;
+    case OPT_POINTS:
+      if (parse_size("--points", optarg, 0, 1000, &points))
+        return EXIT_USAGE;
+      break;
+    case OPT_MODEL_TIMEOUT:
+      if (parse_size("--timeout", optarg, 1, 86400, &timeout))
+        return EXIT_USAGE;
+      break;
+    case OPT_MODEL_MAX_PARAMS:
+      if (parse_size("--max-params", optarg, 1, BPCHECK_MAX_PARAMS,
+                     &max_params))
+        return EXIT_USAGE;
+      break;
+    default: return bad_option("model", c, argv);
+    }
+  }
+  if (optind < argc) {
+    say_error("unexpected argument '%s'", argv[optind]);
+    return EXIT_USAGE;
+  }
+  if (!cmd) {
+    say_error("model needs --exec 'CMD' (see bpcheck model --help)");
+    return EXIT_USAGE;
+  }
+  if (!have_seed && default_seed(1, &opt.seed))
+    return EXIT_USAGE;
+  opt.points = points;
+
+  model m;
+  memset(&m, 0, sizeof m);
+  if (external_start(&m.x, cmd, (double)timeout))
+    return EXIT_EXTERNAL;
+  double *theta = NULL;
+  bpcheck_tensor *tensors = NULL;
+  bpcheck_function_workspace *w = NULL;
+  bpcheck_function_result res;
+  int code = EXIT_EXTERNAL;
+  int status = get_parameters(&m, max_params, &theta);
+  if (!status) {
+    tensors = calloc(m.T, sizeof *tensors);
+    status = tensors ? BPCHECK_SUCCESS : BPCHECK_ENOMEM;
+    for (size_t t = 0; !status && t < m.T; t++)
+      tensors[t] = (bpcheck_tensor){m.names[t], m.rank[t],
+                                    m.shape + t * BPCHECK_MAX_RANK};
+  }
+  if (!status)
+    status = bpcheck_function_alloc(&w, m.P, tensors, m.T);
+  if (!status)
+    status = bpcheck_check_function(model_loss, &m, theta, m.P, &opt, w, &res);
+  if (status == BPCHECK_SUCCESS || status == BPCHECK_EMISMATCH) {
+    print_result(&m, w, &res, status);
+    code = status ? EXIT_MISMATCH : EXIT_PASS;
+    if (external_finish(&m.x)) {
+      say_error("the model failed at the end: %s", bpcheck_errmsg());
+      code = EXIT_EXTERNAL;
+    }
+  } else {
+    say_error("%s%s", status == BPCHECK_ECANDIDATE ? "the model failed: " : "",
+              bpcheck_errmsg());
+    code = status == BPCHECK_ECANDIDATE || status == BPCHECK_ENOMEM
+               ? EXIT_EXTERNAL
+               : EXIT_USAGE;
+  }
+  external_stop(&m.x);
+  bpcheck_function_free(w);
+  free(tensors);
+  free(theta);
+  model_free(&m);
+  return code;
+}
