@@ -30,6 +30,20 @@ for mode in full directional; do
   check "$mode: that entry only" -- \
     test "$(grep -c '^wrong entry' "$tmp/out")" -eq 1
 done
+# PyTorch: a convolution and a hand-written autograd.Function (its backward
+# planted wrong: conv.weight and conv.bias, upstream of it, named; fc not).
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  torch_model="${srcdir:-$(dirname "$0")/..}/examples/model_torch.py"
+  expect 0 "a right PyTorch model" -- model --exec "$torch_model"
+  BPCHECK_EXAMPLE_BUG=softsign expect 1 "a custom backward wrong" -- \
+    model --exec "$torch_model" --mode directional
+  contains out "tensor conv.weight: its directions disagree" "named"
+  contains out "tensor conv.bias: its directions disagree" "named too"
+  check "fc is right" -- sh -c "! grep -q '^tensor fc' '$tmp/out'"
+else
+  echo "cli_model: /usr/bin/python3 has no torch: the PyTorch model skipped"
+fi
+
 # The model's failures: exit 3, each named; a hang within --timeout.
 BPCHECK_EXAMPLE_BUG=error expect 3 "an error answer" -- model --exec "$model"
 contains err "it answered with an error: planted" "the message shown"
