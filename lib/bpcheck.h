@@ -701,13 +701,39 @@ int bpcheck_selftest_trial(const bpcheck_space *s, unsigned long seed,
 
 /* The checks of the bug zoo's table. */
 enum {
-  BPCHECK_CHECK_MATRIX,      /* vs the matrix backprop, 2 x bound */
-  BPCHECK_CHECK_FDIFF,       /* vs central differences, K x estimate */
-  BPCHECK_CHECK_CSTEP,       /* vs the complex step, 2 x bound */
+  BPCHECK_CHECK_MATRIX,      /* vs the matrix backprop, (CD.10) */
+  BPCHECK_CHECK_FDIFF,       /* vs central differences, K x estimate +
+                                (CD.10) */
+  BPCHECK_CHECK_CSTEP,       /* vs the complex step, (CD.10) */
   BPCHECK_CHECK_DIRECTIONAL, /* 4 random directions */
   BPCHECK_CHECK_TAYLOR,      /* Taylor slope under 1.5 */
   BPCHECK_N_CHECKS
 };
+
+/* The checks of a gradient against the oracles, defined once (lib/checks.c):
+ * for one network and batch, the reference (the matrix backprop, with its
+ * tolerance (CD.10) at double precision) and the oracles asked for are
+ * computed once; a gradient is then compared with each. */
+typedef struct bpcheck_checks bpcheck_checks;
+enum {
+  BPCHECK_CHECKS_REFERENCE = 1, /* the matrix backprop and its tolerance */
+  BPCHECK_CHECKS_FDIFF = 2,     /* central differences (the fast check) */
+  BPCHECK_CHECKS_CSTEP = 4,     /* the complex step */
+  BPCHECK_CHECKS_MORE = 8       /* the same network: keep what was computed */
+};
+int bpcheck_checks_alloc(bpcheck_checks **c, const bpcheck_net *net, size_t B);
+void bpcheck_checks_free(bpcheck_checks *c);
+/* Computes the reference and the oracles of which for (net, batch). */
+int bpcheck_checks_prepare(bpcheck_checks *c, const bpcheck_net *net,
+                           const bpcheck_batch *batch, unsigned which);
+/* g against BPCHECK_CHECK_MATRIX, _FDIFF or _CSTEP, every tolerance times
+ * scale, into rep: BPCHECK_EMISMATCH when an entry fails. */
+int bpcheck_checks_compare(bpcheck_checks *c, const bpcheck_params *g,
+                           int check, double scale, bpcheck_report *rep);
+/* The reference (the matrix backprop) of the last prepare. */
+const bpcheck_params *bpcheck_checks_reference(const bpcheck_checks *c);
+/* Entries whose central difference crossed a relu kink (skipped). */
+size_t bpcheck_checks_kinks(const bpcheck_checks *c);
 
 typedef struct {
   size_t trials;                        /* run */

@@ -114,7 +114,8 @@ bpcheck_mutant_about(bpcheck_mutant m)
   return valid(m) ? zoo[m].about : "";
 }
 
-/* One trial: which checks see the mutant's gradient g as wrong. */
+/* One trial: which checks (checks.c) see the mutant's gradient g as
+ * wrong. */
 static int
 trial(const bpcheck_space *s, bpcheck_mutant m, gsl_rng *rng, int caught[])
 {
@@ -123,13 +124,9 @@ trial(const bpcheck_space *s, bpcheck_mutant m, gsl_rng *rng, int caught[])
   bpcheck_arch arch;
   bpcheck_net *net = NULL;
   bpcheck_batch *batch = NULL;
-  bpcheck_params *g = NULL, *r = NULL, *fd = NULL, *err = NULL, *cs = NULL;
-  bpcheck_params *tol = NULL;
-  bpcheck_bound_workspace *bw = NULL;
+  bpcheck_params *g = NULL;
   bpcheck_literal_workspace *lw = NULL;
-  bpcheck_matrix_workspace *mw = NULL;
-  bpcheck_fastfd_workspace *fw = NULL;
-  bpcheck_cstep_workspace *cw = NULL;
+  bpcheck_checks *ck = NULL;
   bpcheck_directional_workspace *dw = NULL;
   bpcheck_report *rep = NULL;
   int status;
@@ -137,35 +134,21 @@ trial(const bpcheck_space *s, bpcheck_mutant m, gsl_rng *rng, int caught[])
       (status = bpcheck_net_alloc(&net, &arch)) ||
       (status = bpcheck_batch_alloc(&batch, n[0], n[arch.L], B)) ||
       (status = bpcheck_params_alloc(&g, arch.L, n)) ||
-      (status = bpcheck_params_alloc(&r, arch.L, n)) ||
-      (status = bpcheck_params_alloc(&fd, arch.L, n)) ||
-      (status = bpcheck_params_alloc(&err, arch.L, n)) ||
-      (status = bpcheck_params_alloc(&cs, arch.L, n)) ||
-      (status = bpcheck_params_alloc(&tol, arch.L, n)) ||
-      (status = bpcheck_bound_alloc(&bw, net, B)) ||
       (status = bpcheck_literal_alloc(&lw, net)) ||
-      (status = bpcheck_matrix_alloc(&mw, net, B)) ||
-      (status = bpcheck_fastfd_alloc(&fw, net, B)) ||
-      (status = bpcheck_cstep_alloc(&cw, net)) ||
+      (status = bpcheck_checks_alloc(&ck, net, B)) ||
       (status = bpcheck_directional_alloc(&dw, net, B)) ||
       (status = bpcheck_report_alloc(&rep, arch.L)))
     goto done;
   bpcheck_net_init_random(net, rng);
   bpcheck_batch_init_random(batch, net, rng);
   if ((status = bpcheck_literal_backprop_mutant(net, batch, g, NULL, lw, m)) ||
-      (status = bpcheck_matrix_backprop(net, batch, r, NULL, mw)) ||
-      (status = bpcheck_fastfd_gradient(net, batch, fd, err, fw)) ||
-      (status = bpcheck_cstep_gradient(net, batch, cs, cw)) ||
-      (status = bpcheck_bound_pair(net, batch, tol, bw)))
+      (status = bpcheck_checks_prepare(ck, net, batch,
+                                       BPCHECK_CHECKS_REFERENCE |
+                                           BPCHECK_CHECKS_FDIFF |
+                                           BPCHECK_CHECKS_CSTEP)))
     goto done;
-  bpcheck_tolerance lm = {0, 0, 0, tol, NULL, 0, 0};
-  caught[BPCHECK_CHECK_MATRIX] = bpcheck_compare(r, g, &lm, rep) != 0;
-  for (size_t i = 0; i < err->size; i++)
-    err->data[i] *= BPCHECK_FD_SAFETY;
-  bpcheck_tolerance fdt = {0, 0, 0, err, NULL, 0, 0};
-  caught[BPCHECK_CHECK_FDIFF] = bpcheck_compare(fd, g, &fdt, rep) != 0;
-  bpcheck_tolerance cst = {0, 0, 0, tol, NULL, 0, 0};
-  caught[BPCHECK_CHECK_CSTEP] = bpcheck_compare(cs, g, &cst, rep) != 0;
+  for (int c = BPCHECK_CHECK_MATRIX; c <= BPCHECK_CHECK_CSTEP; c++)
+    caught[c] = bpcheck_checks_compare(ck, g, c, 1.0, rep) != 0;
   bpcheck_directional_result dr;
   caught[BPCHECK_CHECK_DIRECTIONAL] =
       bpcheck_directional_check(net, batch, g, 4, rng, dw, &dr) != 0;
@@ -178,16 +161,8 @@ done:
   bpcheck_net_free(net);
   bpcheck_batch_free(batch);
   bpcheck_params_free(g);
-  bpcheck_params_free(r);
-  bpcheck_params_free(fd);
-  bpcheck_params_free(err);
-  bpcheck_params_free(cs);
-  bpcheck_params_free(tol);
-  bpcheck_bound_free(bw);
   bpcheck_literal_free(lw);
-  bpcheck_matrix_free(mw);
-  bpcheck_fastfd_free(fw);
-  bpcheck_cstep_free(cw);
+  bpcheck_checks_free(ck);
   bpcheck_directional_free(dw);
   bpcheck_report_free(rep);
   return status;

@@ -1,12 +1,12 @@
 /* selftest.c -- the randomized cross-check: literal vs matrix backprop, and
- * both against central differences, over random architectures.
- *
- * Tolerances (proofs/06-central-differences.md):
- *   literal vs matrix    (CD.9) |g_lit - g_mat| <= 2 bound
- *   backprop vs c. step  (CD.9) |g_bp - g_cs| <= 2 bound
- *   backprop vs fdiff    (CD.7) |g_bp - g_fd| <= BPCHECK_FD_SAFETY err_fd
- * where bound is the rounding-error bound of a backprop (bound.c) and err_fd
- * the central differences' own estimate for that entry. */
+ * both against the complex step, the directional check and central
+ * differences, over random architectures.  The comparisons and their
+ * tolerances are the checks of checks.c, the same that hunt the bug zoo
+ * and confirm verify's reference:
+ *   literal vs matrix    (CD.10) at double precision
+ *   backprop vs c. step  (CD.10)
+ *   backprop vs fdiff    (CD.7) K err_fd + (CD.10)
+ * (proofs/06-central-differences.md). */
 
 #include <math.h>
 #include <stdio.h>
@@ -20,13 +20,12 @@
 typedef struct {
   bpcheck_net *net;
   bpcheck_batch *batch;
-  bpcheck_params *lit, *mat, *fd, *fd_err, *cs, *tol;
+  bpcheck_params *lit, *fd, *fd_err; /* fd, fd_err: naming an entry */
+  const bpcheck_params *mat;         /* the checks' reference */
+  bpcheck_checks *ck;
   bpcheck_literal_workspace *lw;
-  bpcheck_matrix_workspace *mw;
   bpcheck_fdiff_workspace *fw;
-  bpcheck_cstep_workspace *cw;
   bpcheck_directional_workspace *dw;
-  bpcheck_bound_workspace *bw;
   gsl_rng *rng;
   bpcheck_report *report;
 } trial_state;
@@ -37,16 +36,11 @@ trial_free(trial_state *t)
   bpcheck_net_free(t->net);
   bpcheck_batch_free(t->batch);
   bpcheck_params_free(t->lit);
-  bpcheck_params_free(t->mat);
   bpcheck_params_free(t->fd);
   bpcheck_params_free(t->fd_err);
-  bpcheck_params_free(t->cs);
-  bpcheck_params_free(t->tol);
-  bpcheck_bound_free(t->bw);
-  bpcheck_cstep_free(t->cw);
+  bpcheck_checks_free(t->ck);
   bpcheck_directional_free(t->dw);
   bpcheck_literal_free(t->lw);
-  bpcheck_matrix_free(t->mw);
   bpcheck_fdiff_free(t->fw);
   bpcheck_report_free(t->report);
 }
@@ -60,16 +54,11 @@ trial_alloc(trial_state *t, const bpcheck_arch *arch, size_t B)
       (status =
            bpcheck_batch_alloc(&t->batch, arch->n[0], arch->n[arch->L], B)) ||
       (status = bpcheck_params_alloc(&t->lit, arch->L, arch->n)) ||
-      (status = bpcheck_params_alloc(&t->mat, arch->L, arch->n)) ||
       (status = bpcheck_params_alloc(&t->fd, arch->L, arch->n)) ||
       (status = bpcheck_params_alloc(&t->fd_err, arch->L, arch->n)) ||
-      (status = bpcheck_params_alloc(&t->cs, arch->L, arch->n)) ||
-      (status = bpcheck_params_alloc(&t->tol, arch->L, arch->n)) ||
-      (status = bpcheck_bound_alloc(&t->bw, t->net, B)) ||
-      (status = bpcheck_cstep_alloc(&t->cw, t->net)) ||
+      (status = bpcheck_checks_alloc(&t->ck, t->net, B)) ||
       (status = bpcheck_directional_alloc(&t->dw, t->net, B)) ||
       (status = bpcheck_literal_alloc(&t->lw, t->net)) ||
-      (status = bpcheck_matrix_alloc(&t->mw, t->net, B)) ||
       (status = bpcheck_fdiff_alloc(&t->fw, t->net, B)) ||
       (status = bpcheck_report_alloc(&t->report, arch->L)))
     trial_free(t);
@@ -85,30 +74,38 @@ failed(bpcheck_trial *out, const char *what, const bpcheck_report *report)
   return BPCHECK_EMISMATCH;
 }
 
-/* (CS.3) each backprop vs the complex step, within twice the rounding
- * bound (CD.9), as literal vs matrix (t->tol). */
+/* Each backprop against the checks' oracle check (the complex step or
+ * central differences): the worst ratio into *ratio. */
 static int
-check_cstep(trial_state *t, bpcheck_trial *out)
+both_against(trial_state *t, int check, double scale,
+             const char *const name[2], double *ratio, bpcheck_trial *out)
 {
-  int status;
-  if ((status = bpcheck_cstep_gradient(t->net, t->batch, t->cs, t->cw)))
-    return status;
-  bpcheck_tolerance cst = {0.0, 0.0, 0.0, t->tol, NULL, 0, 0};
   const bpcheck_params *both[2] = {t->lit, t->mat};
-  const char *cs_name[2] = {"literal vs complex step",
-                            "matrix vs complex step"};
-  out->cs_ratio = 0.0;
+  *ratio = 0.0;
   for (int m = 0; m < 2; m++) {
-    status = bpcheck_compare(t->cs, both[m], &cst, t->report);
-    if (t->report->max_ratio > out->cs_ratio)
-      out->cs_ratio = t->report->max_ratio;
+    int status =
+        bpcheck_checks_compare(t->ck, both[m], check, scale, t->report);
+    if (t->report->max_ratio > *ratio)
+      *ratio = t->report->max_ratio;
     if (status == BPCHECK_EMISMATCH)
-      return failed(out, cs_name[m], t->report);
+      return failed(out, name[m], t->report);
     if (status)
       return status;
   }
-
   return BPCHECK_SUCCESS;
+}
+
+/* (CS.3) each backprop vs the complex step. */
+static int
+check_cstep(trial_state *t, double scale, bpcheck_trial *out)
+{
+  static const char *const name[2] = {"literal vs complex step",
+                                      "matrix vs complex step"};
+  int status = bpcheck_checks_prepare(
+      t->ck, t->net, t->batch, BPCHECK_CHECKS_CSTEP | BPCHECK_CHECKS_MORE);
+  return status ? status
+                : both_against(t, BPCHECK_CHECK_CSTEP, scale, name,
+                               &out->cs_ratio, out);
 }
 
 /* (DR.1) the matrix gradient along random directions; the Taylor slope. */
@@ -140,9 +137,9 @@ check_directional(trial_state *t, double scale, bpcheck_trial *out)
   return BPCHECK_SUCCESS;
 }
 
-/* (CD.7) each backprop vs the central differences in t->fd, within K times
- * the error estimate of each entry (an entry whose estimate is +inf is
- * skipped). */
+/* (CD.7) each backprop vs the central differences of some layers in t->fd
+ * (naming an entry after a direction disagreed), within K times the error
+ * estimate of each entry (an entry whose estimate is +inf is skipped). */
 static int
 compare_fdiff(trial_state *t, double scale, bpcheck_trial *out)
 {
@@ -172,9 +169,15 @@ compare_fdiff(trial_state *t, double scale, bpcheck_trial *out)
 static int
 check_fdiff(trial_state *t, double scale, bpcheck_trial *out)
 {
-  int status =
-      bpcheck_fdiff_gradient(t->net, t->batch, t->fd, t->fd_err, t->fw);
-  return status ? status : compare_fdiff(t, scale, out);
+  static const char *const name[2] = {"literal vs central differences",
+                                      "matrix vs central differences"};
+  int status = bpcheck_checks_prepare(
+      t->ck, t->net, t->batch, BPCHECK_CHECKS_FDIFF | BPCHECK_CHECKS_MORE);
+  if (status)
+    return status;
+  out->kinks = bpcheck_checks_kinks(t->ck);
+  return both_against(t, BPCHECK_CHECK_FDIFF, scale, name, &out->fd_ratio,
+                      out);
 }
 
 /* After a disagreeing direction, as the contract's auto mode does: the
@@ -212,21 +215,16 @@ cross_check(trial_state *t, const bpcheck_space *s, bpcheck_trial *out)
 {
   const double scale = s->tolerance_scale;
   int status;
-  double C_lit, C_mat;
-  if ((status = bpcheck_literal_backprop(t->net, t->batch, t->lit, &C_lit,
-                                         t->lw)) ||
-      (status =
-           bpcheck_matrix_backprop(t->net, t->batch, t->mat, &C_mat, t->mw)))
+  if ((status =
+           bpcheck_literal_backprop(t->net, t->batch, t->lit, NULL, t->lw)) ||
+      (status = bpcheck_checks_prepare(t->ck, t->net, t->batch,
+                                       BPCHECK_CHECKS_REFERENCE)))
     return status;
+  t->mat = bpcheck_checks_reference(t->ck);
 
-  /* (CD.9) literal vs matrix: each within the bound of its rounding error,
-   * so the two within twice it. */
-  if ((status = bpcheck_bound_pair(t->net, t->batch, t->tol, t->bw)))
-    return status;
-  for (size_t i = 0; i < t->tol->size; i++)
-    t->tol->data[i] *= scale;
-  bpcheck_tolerance lm = {0.0, 0.0, 0.0, t->tol, NULL, 0, 0};
-  int lm_status = bpcheck_compare(t->mat, t->lit, &lm, t->report);
+  /* (CD.10) literal vs matrix: two correct computations in double. */
+  int lm_status = bpcheck_checks_compare(t->ck, t->lit, BPCHECK_CHECK_MATRIX,
+                                         scale, t->report);
   out->lm_ratio = t->report->max_ratio;
   if (lm_status == BPCHECK_EMISMATCH)
     return failed(out, "literal vs matrix", t->report);
@@ -237,7 +235,7 @@ cross_check(trial_state *t, const bpcheck_space *s, bpcheck_trial *out)
                     (s->mode == BPCHECK_MODE_AUTO &&
                      t->net->theta->size > BPCHECK_AUTO_PARAMS);
   if (!directional) {
-    if ((status = check_cstep(t, out)) ||
+    if ((status = check_cstep(t, scale, out)) ||
         (status = check_directional(t, scale, out)))
       return status;
     return check_fdiff(t, scale, out);

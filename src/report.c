@@ -95,12 +95,9 @@ reference_gradient(const bpcheck_case *c, bpcheck_mode mode,
       mode == BPCHECK_MODE_DIRECTIONAL ||
       (mode == BPCHECK_MODE_AUTO && c->net->theta->size > BPCHECK_AUTO_PARAMS);
   const bpcheck_net *net = c->net;
-  const size_t B = c->batch->B;
-  bpcheck_params *mat = NULL, *lit = NULL, *fd = NULL, *err = NULL;
-  bpcheck_params *tol = NULL;
-  bpcheck_matrix_workspace *mw = NULL;
+  bpcheck_params *mat = NULL, *lit = NULL;
+  bpcheck_checks *ck = NULL;
   bpcheck_literal_workspace *lw = NULL;
-  bpcheck_fastfd_workspace *fw = NULL;
   bpcheck_report *rep = NULL;
   int status;
   /* No comparison with an infinite or NaN reference: name what overflows.
@@ -110,26 +107,24 @@ reference_gradient(const bpcheck_case *c, bpcheck_mode mode,
               bpcheck_errmsg());
     return status;
   }
-  /* The model of (CD.10) at double precision: how far two correct double
-   * computations, here the matrix and literal backprops, may be apart. */
+  /* The checks of lib/checks.c: the matrix backprop with the tolerance of
+   * (CD.10) at double precision, and central differences unless the mode
+   * is directional. */
   if ((status = bpcheck_params_alloc(&mat, net->L, net->n)) ||
       (status = bpcheck_params_alloc(&lit, net->L, net->n)) ||
-      (status = bpcheck_params_alloc(&fd, net->L, net->n)) ||
-      (status = bpcheck_params_alloc(&err, net->L, net->n)) ||
-      (status = bpcheck_params_alloc(&tol, net->L, net->n)) ||
       (status = bpcheck_report_alloc(&rep, net->L)) ||
-      (status = bpcheck_matrix_alloc(&mw, net, B)) ||
       (status = bpcheck_literal_alloc(&lw, net)) ||
-      (status = bpcheck_fastfd_alloc(&fw, net, B)) ||
-      (status = bpcheck_matrix_backprop(net, c->batch, mat, NULL, mw)) ||
-      (status = bpcheck_tolerance_derive(
-           net, c->batch, BPCHECK_PRECISION_DOUBLE, mat, tol, NULL, NULL)) ||
-      (status = bpcheck_literal_backprop(net, c->batch, lit, NULL, lw)) ||
-      (!directional &&
-       (status = bpcheck_fastfd_gradient(net, c->batch, fd, err, fw)))) {
+      (status = bpcheck_checks_alloc(&ck, net, c->batch->B)) ||
+      (status = bpcheck_checks_prepare(
+           ck, net, c->batch,
+           BPCHECK_CHECKS_REFERENCE |
+               (directional ? 0 : BPCHECK_CHECKS_FDIFF))) ||
+      (status = bpcheck_literal_backprop(net, c->batch, lit, NULL, lw))) {
     say_error("%s", bpcheck_errmsg());
     goto done;
   }
+  for (size_t i = 0; i < mat->size; i++)
+    mat->data[i] = bpcheck_checks_reference(ck)->data[i];
   /* The literal backprop divides by 1 - a^L where the softmax + cross
    * entropy pair needs it; where that underflows (a logit gap above 745) it
    * cannot serve, and the matrix backprop, finite (checked above), is
@@ -142,30 +137,20 @@ reference_gradient(const bpcheck_case *c, bpcheck_mode mode,
             "bpcheck: note: the literal backprop overflows on this case (1 - "
             "a^L underflows); the reference is confirmed by %s alone\n",
             directional ? "random directions" : "central differences");
-  bpcheck_tolerance lm = {0, 0, 0, tol, NULL, 0, 0};
-  if (literal_finite && (status = bpcheck_compare(mat, lit, &lm, rep))) {
+  if (literal_finite && (status = bpcheck_checks_compare(
+                             ck, lit, BPCHECK_CHECK_MATRIX, 1.0, rep))) {
     say_error("the reference could not be confirmed: literal vs matrix "
               "backprop: %s",
               bpcheck_errmsg());
     goto done;
   }
-  if (directional) {
+  if (directional)
     status = confirm_directional(c, mat);
-    goto confirmed;
-  }
-  /* Central differences within K times their error estimate (CD.7), plus
-   * the reference's own allowance: the estimate bounds T_22's distance from
-   * the exact derivative, the model the reference's. */
-  for (size_t i = 0; i < err->size; i++)
-    err->data[i] = BPCHECK_FD_SAFETY * err->data[i] + tol->data[i];
-  bpcheck_tolerance fdt = {0, 0, 0, err, NULL, 0, 0};
-  if ((status = bpcheck_compare(fd, mat, &fdt, rep))) {
+  else if ((status = bpcheck_checks_compare(ck, mat, BPCHECK_CHECK_FDIFF, 1.0,
+                                            rep)))
     say_error("the reference could not be confirmed: backprop vs central "
               "differences: %s",
               bpcheck_errmsg());
-    goto done;
-  }
-confirmed:
   if (status)
     goto done;
   *out = mat;
@@ -173,13 +158,9 @@ confirmed:
 done:
   bpcheck_params_free(mat);
   bpcheck_params_free(lit);
-  bpcheck_params_free(fd);
-  bpcheck_params_free(err);
-  bpcheck_params_free(tol);
   bpcheck_report_free(rep);
-  bpcheck_matrix_free(mw);
   bpcheck_literal_free(lw);
-  bpcheck_fastfd_free(fw);
+  bpcheck_checks_free(ck);
   return status;
 }
 
