@@ -1,4 +1,4 @@
-/* case.c -- case files (DESIGN.md): a network, a batch and optionally a
+/* case.c -- case files (doc/reference.md): a network, a batch and optionally a
  * candidate's gradients, as JSON; and the candidate's answers of the
  * external protocol.
  *

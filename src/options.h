@@ -53,8 +53,8 @@ int parse_max_bytes(const char *arg, size_t *out);
 /* The seed: the option's if given, else $BPCHECK_SEED, else fallback. */
 int default_seed(unsigned long fallback, unsigned long *out);
 
-/* The SPACE options shared by selftest and run (DESIGN.md).  Returns 1 when
- * (opt, arg) was one of them and was parsed, 0 when it is not a SPACE
+/* The SPACE options shared by selftest and run (doc/reference.md).  Returns 1
+ * when (opt, arg) was one of them and was parsed, 0 when it is not a SPACE
  * option, -1 on a bad value.  space_args() writes them back for a command
  * line that reproduces a trial. */
 enum {
