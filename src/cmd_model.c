@@ -36,9 +36,9 @@ static const char usage[] =
     "  {\"request\": \"gradient\", \"theta\": [[...], ...]}\n"
     "      -> {\"loss\": C, \"gradient\": [[...], ...]}\n"
     "(theta and the gradient: one flat list per tensor, in the order given;\n"
-    "the loss a deterministic function of theta.) {\"error\": \"...\"} ends "
-    "the\n"
-    "run (exit 3). The gradient is compared with Richardson central\n"
+    "the loss a deterministic function of theta.) {\"error\": \"...\"}\n"
+    "ends the run (exit 3); {\"skip\": \"...\"} declines it (exit 2: nothing\n"
+    "checked). The gradient is compared with Richardson central\n"
     "differences of the loss, entry by entry (full) or along random\n"
     "directions, with a tolerance from the difference table and the loss's\n"
     "observed rounding noise; a disagreeing direction is narrowed to its\n"
@@ -109,6 +109,14 @@ ask(model *m, size_t len, size_t limit, int *status)
              a ? "not an object" : err.text);
     json_decref(a);
     *status = external_reject(&m->x, what);
+    return NULL;
+  }
+  json_t *skip = json_object_get(a, "skip");
+  if (skip) { /* the model declines: nothing is checked */
+    *status = bpcheck_fail(BPCHECK_EINVAL, "the model declined (skip): %s",
+                           json_is_string(skip) ? json_string_value(skip)
+                                                : "(no reason given)");
+    json_decref(a);
     return NULL;
   }
   json_t *e = json_object_get(a, "error");

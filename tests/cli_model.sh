@@ -56,6 +56,9 @@ contains err "not a JSON object" "named"
 expect 3 "a parameter without values" -- model --exec \
   "sh -c 'read l; echo {\\\"parameters\\\": [{\\\"name\\\": \\\"w\\\", \\\"shape\\\": [2]}]}; sleep 5'"
 contains err "parameters[0] needs" "the field named"
+expect 2 "a model that declines" -- model --exec \
+  "sh -c 'read l; echo {\\\"skip\\\": \\\"no GPU\\\"}; sleep 5'"
+contains err "declined (skip): no GPU" "the reason shown"
 # Usage.
 expect 2 "no --exec" -- model
 expect 2 "bad mode" -- model --exec true --mode sideways
