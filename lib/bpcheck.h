@@ -573,7 +573,8 @@ char *bpcheck_case_dump(const bpcheck_case *c, int with_gradients);
 void bpcheck_case_dump_free(char *text);
 /* A candidate's answer of the external protocol, {"weights": [...],
  * "biases": [...]} in the shapes of g, into g; or {"error": "..."}, whose
- * message is copied to candidate_error and BPCHECK_ECANDIDATE returned. */
+ * message is copied to candidate_error and BPCHECK_ECANDIDATE returned; or
+ * {"skip": "reason"}, the reason copied there and BPCHECK_ESKIP returned. */
 int bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
                          char *candidate_error, size_t errlen);
 

@@ -402,6 +402,8 @@ external_candidate(const bpcheck_case *c, bpcheck_params *grad, void *data)
   x->len = x->scanned = 0;
   if (status == BPCHECK_ECANDIDATE)
     return failed(x, "it answered with an error: %s", message);
+  if (status == BPCHECK_ESKIP) /* declined: neither passed nor failed */
+    return bpcheck_fail(BPCHECK_ESKIP, "%s", message);
   if (status) {
     char detail[512];
     snprintf(detail, sizeof detail, "%s", bpcheck_errmsg());

@@ -95,8 +95,9 @@ START_TEST(test_factor_names)
   fixture x;
   init(&x, BPCHECK_QUADRATIC);
   const double c[] = {1.0 / 3, 0.5, 0.3};
-  const char *text[] = {"averaged where the cost takes the sum",
-                        "applied twice", "0.3 times the reference"};
+  /* The fixture takes the mean over B = 3: 1/3 is a second division. */
+  const char *text[] = {"the batch mean is taken twice", "applied twice",
+                        "0.3 times the reference"};
   for (int i = 0; i < 3; i++) {
     memcpy(x.lit->data, x.mat->data, x.mat->size * sizeof(double));
     scale(x.lit, c[i]);
