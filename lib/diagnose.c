@@ -319,12 +319,18 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
   for (size_t i = 0; i < P; i++)
     if (!matches(r->data + i, g->data + i, 1, 1.0, tol, block_abs(tol, i)))
       n_wrong++, wrong = i;
-  if (n_wrong == 1 && P > 1) {
+  size_t wl = 0, wk, wj;
+  int w_bias = 0;
+  if (n_wrong == 1)
+    bpcheck_params_entry(r, wrong, &wl, &w_bias, &wk, &wj);
+  /* One wrong entry that is its block's only one is that block wrong: a
+   * bias of one node is the bias pattern's. */
+  const size_t w_block =
+      n_wrong == 1 ? (w_bias ? r->n[wl] : r->n[wl] * r->n[wl - 1]) : 0;
+  if (n_wrong == 1 && P > 1 && w_block > 1) {
     char name[64];
     bpcheck_params_entry_name(r, wrong, name, sizeof name);
-    size_t l, k, j;
-    int is_bias;
-    bpcheck_params_entry(r, wrong, &l, &is_bias, &k, &j);
+    const size_t l = wl;
     d->bug = BPCHECK_BUG_ENTRY;
     d->layer = l;
     snprintf(d->text, sizeof d->text,

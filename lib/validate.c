@@ -411,14 +411,21 @@ degenerate(const bpcheck_case *c)
   return c->batch->B == 1;
 }
 
-/* A diagnosis that names no mechanism: an unnamed factor (its text has no
- * ": why"), small errors, errors in one layer, no known pattern. */
+/* A diagnosis that names no mechanism, or two: an unnamed factor (its
+ * text has no ": why"), a factor of 2 at B = 2 under a quadratic cost and
+ * the mean (the batch or the 1/2), small errors, errors in one layer, no
+ * known pattern. */
 static int
-vague(const bpcheck_diagnosis *d)
+vague(const bpcheck_diagnosis *d, const bpcheck_case *c)
 {
+  const bpcheck_net *net = c->net;
+  int factor_2_at_2 = c->batch->B == 2 && fabs(d->factor - 2.0) < 1e-6 &&
+                      net->cost == BPCHECK_QUADRATIC &&
+                      net->reduction == BPCHECK_MEAN;
   return d->bug == BPCHECK_BUG_SMALL || d->bug == BPCHECK_BUG_ONE_LAYER ||
          d->bug == BPCHECK_BUG_UNKNOWN ||
-         (d->bug == BPCHECK_BUG_FACTOR && !strstr(d->text, ": "));
+         (d->bug == BPCHECK_BUG_FACTOR &&
+          (!strstr(d->text, ": ") || factor_2_at_2));
 }
 
 /* Shrinks the failure f (f->failure and f->original the case as drawn),
@@ -441,8 +448,8 @@ process_failure(bpcheck_validation *f, const bpcheck_tolerance *tol,
   if (f->failure == f->original)
     f->original_diagnosis = f->diagnosis;
   const bpcheck_diagnosis *s = &f->diagnosis, *o = &f->original_diagnosis;
-  f->shrunk_ambiguous =
-      vague(s) || (degenerate(f->failure) && s->bug == BPCHECK_BUG_FACTOR);
+  f->shrunk_ambiguous = vague(s, f->failure) || (degenerate(f->failure) &&
+                                                 s->bug == BPCHECK_BUG_FACTOR);
   f->likely = *s;
   f->likely_from_original = 0;
   if (f->failure != f->original && f->shrunk_ambiguous &&
