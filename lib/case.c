@@ -678,18 +678,18 @@ bpcheck_case_dump_free(char *text)
 static const char *
 answer_hint(const char *text, size_t len, const json_error_t *error)
 {
-  static const char *const nonfinite[] = {"nan", "inf"};
-  size_t pos = (size_t)(error->position > 0 ? error->position : 0);
-  if (strstr(error->text, "invalid token") && pos < len) {
-    const char *p = text + pos;
-    size_t left = len - pos;
-    if (left && (*p == '-' || *p == '+'))
-      p++, left--;
-    for (size_t i = 0; i < 2; i++)
-      if (left >= 3 && strncasecmp(p, nonfinite[i], 3) == 0)
+  if (strstr(error->text, "invalid token")) {
+    /* A bare NaN, nan, Infinity, inf, -Infinity anywhere on the line (the
+     * parser names only where it stopped). */
+    for (size_t i = 0; i + 3 <= len; i++) {
+      const int starts = i == 0 || strchr(" ,:[-+", text[i - 1]);
+      if (starts && (strncasecmp(text + i, "nan", 3) == 0 ||
+                     strncasecmp(text + i, "inf", 3) == 0))
         return ": JSON has no NaN or Infinity; a candidate whose gradient "
                "is not finite should answer {\"error\": \"...\"} saying "
-               "so (or {\"skip\": \"...\"} for a case it does not support)";
+               "so (or {\"skip\": \"...\"} for a case it does not "
+               "support)";
+    }
   }
   if (strstr(error->text, "end of file"))
     return ": the answer line ends before its JSON does; print the answer "
