@@ -431,6 +431,166 @@ START_TEST(test_validate_fails_while_shrinking)
 }
 END_TEST
 
+/* Without f_L'(z^L) in the output delta (sigmoid output, quadratic cost):
+ * the shrunk case is one node a layer at batch 1, where the bug is a
+ * constant factor; the original is kept, names it, and is preferred. */
+static int
+candidate_without_df(const bpcheck_case *c, bpcheck_params *g, void *data)
+{
+  (void)data;
+  bpcheck_matrix_workspace *w;
+  ck_assert_ok(bpcheck_matrix_alloc(&w, c->net, c->batch->B));
+  ck_assert_ok(bpcheck_matrix_backprop_variant(c->net, c->batch, g, NULL, w,
+                                               BPCHECK_VARIANT_WITHOUT_DF));
+  bpcheck_matrix_free(w);
+  return BPCHECK_SUCCESS;
+}
+
+START_TEST(test_validate_original_preferred)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.output = 1u << BPCHECK_SIGMOID;
+  s.costs = 1u << BPCHECK_QUADRATIC;
+  s.min_width = 2; /* the original has layers of 2 nodes or more */
+  const bpcheck_tolerance derived = {0, 0, 0, NULL, NULL, 1, 0};
+  bpcheck_validation v;
+  ck_assert_int_eq(bpcheck_validate(&s, 20, 1, &derived, candidate_without_df,
+                                    NULL, NULL, &v),
+                   BPCHECK_EMISMATCH);
+  ck_assert_ptr_nonnull(v.original);
+  ck_assert_ptr_ne(v.original, v.failure);
+  ck_assert_uint_ge(v.original->net->n[0], 2);
+  ck_assert_int_eq(v.original_diagnosis.bug, BPCHECK_BUG_OUTPUT_DERIVATIVE);
+  ck_assert_uint_gt(v.original_report->n_fail, 0);
+  ck_assert_ptr_nonnull(v.original->grad);
+  ck_assert_msg(v.failure->net->L == 1 && v.failure->net->n[0] == 1 &&
+                    v.failure->net->n[1] == 1 && v.failure->batch->B == 1,
+                "shrunk to %zu layers, batch %zu", v.failure->net->L,
+                v.failure->batch->B);
+  ck_assert_int_eq(v.diagnosis.bug, BPCHECK_BUG_FACTOR);
+  ck_assert(v.shrunk_ambiguous);
+  ck_assert(v.likely_from_original);
+  ck_assert_int_eq(v.likely.bug, BPCHECK_BUG_OUTPUT_DERIVATIVE);
+  ck_assert_str_eq(v.failure_arch, v.arch);
+  bpcheck_validation_free(&v);
+}
+END_TEST
+
+/* Shrinking makes the cost quadratic and the output the identity where the
+ * failure (a sign flip) persists. */
+START_TEST(test_validate_simplifies_functions)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.costs = 1u << BPCHECK_CROSS_ENTROPY;
+  s.hidden = 1u << BPCHECK_TANH;
+  bpcheck_validation v;
+  behaviour b = SIGN_FLIP;
+  ck_assert_int_eq(bpcheck_validate(&s, 5, 2, &tol, candidate, &b, NULL, &v),
+                   BPCHECK_EMISMATCH);
+  ck_assert_int_eq(v.original->net->cost, BPCHECK_CROSS_ENTROPY);
+  ck_assert_int_eq(v.failure->net->cost, BPCHECK_QUADRATIC);
+  for (size_t l = 1; l <= v.failure->net->L; l++)
+    ck_assert_int_eq(v.failure->net->f[l], BPCHECK_IDENTITY);
+  ck_assert_int_eq(v.likely.bug, BPCHECK_BUG_SIGN);
+  ck_assert_int_eq(v.original_diagnosis.bug, BPCHECK_BUG_SIGN);
+  ck_assert(!v.likely_from_original);
+  bpcheck_validation_free(&v);
+}
+END_TEST
+
+/* Wrong (a sign flip) at B = 4 only, declines networks of 3 layers or
+ * more. */
+typedef struct {
+  size_t failures, skips, skipped_deep;
+} counts;
+
+static int
+candidate_sometimes(const bpcheck_case *c, bpcheck_params *g, void *data)
+{
+  (void)data;
+  if (c->net->L >= 3)
+    return bpcheck_fail(BPCHECK_ESKIP, "three layers or more");
+  behaviour b = c->batch->B == 4 ? SIGN_FLIP : RIGHT;
+  return candidate(c, g, &b);
+}
+
+static int
+candidate_skips_all(const bpcheck_case *c, bpcheck_params *g, void *data)
+{
+  (void)c, (void)g, (void)data;
+  return bpcheck_fail(BPCHECK_ESKIP, "nothing supported");
+}
+
+static void
+count_failure(const bpcheck_validation *f, void *data)
+{
+  counts *n = data;
+  n->failures++;
+  ck_assert_uint_eq(f->original->batch->B, 4);
+  ck_assert_int_eq(f->likely.bug, BPCHECK_BUG_SIGN);
+}
+
+static void
+count_skip(size_t trial, unsigned long seed, const char *arch,
+           const char *reason, void *data)
+{
+  counts *n = data;
+  (void)trial, (void)seed, (void)arch;
+  n->skips++;
+  ck_assert_str_eq(reason, "three layers or more");
+}
+
+START_TEST(test_validate_keep_going_and_skips)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.max_batch = 4;
+  counts n = {0, 0, 0};
+  bpcheck_validate_options o = {0, 0, 0, NULL, count_failure, count_skip};
+  bpcheck_validation v;
+  ck_assert_int_eq(
+      bpcheck_validate_run(&s, 200, 1, &tol, candidate_sometimes, &n, &o, &v),
+      BPCHECK_EMISMATCH);
+  ck_assert_uint_eq(v.trials, 200);
+  ck_assert_uint_eq(v.passed + v.failed + v.skipped, 200);
+  ck_assert_uint_eq(v.failed, n.failures);
+  ck_assert_uint_eq(v.skipped, n.skips);
+  ck_assert_uint_gt(v.skipped, 0);
+  /* B = 4 in about one of four answered cases */
+  ck_assert_uint_gt(v.failed * 8, v.passed + v.failed);
+  ck_assert_uint_lt(v.failed * 2, v.passed + v.failed);
+  ck_assert_uint_eq(v.original->batch->B, 4); /* the first failure kept */
+  size_t depths = 0;
+  for (int L = 0; L <= 32; L++)
+    depths += v.coverage.depth[L];
+  ck_assert_uint_eq(depths, v.passed + v.failed);
+  ck_assert_uint_eq(
+      v.coverage.depth[3] + v.coverage.depth[4] + v.coverage.depth[5], 0);
+  ck_assert_uint_gt(v.coverage.max_params, 0);
+  ck_assert(v.worst_margin >= 0 && v.worst_margin <= 1); /* exact here */
+  bpcheck_validation_free(&v);
+
+  /* --max-failures 3 */
+  o.max_failures = 3;
+  ck_assert_int_eq(
+      bpcheck_validate_run(&s, 200, 1, &tol, candidate_sometimes, &n, &o, &v),
+      BPCHECK_EMISMATCH);
+  ck_assert_uint_eq(v.failed, 3);
+  ck_assert_uint_lt(v.trials, 200);
+  bpcheck_validation_free(&v);
+
+  /* Every case skipped: a success with nothing checked. */
+  ck_assert_ok(bpcheck_validate_run(&s, 10, 1, &tol, candidate_skips_all, NULL,
+                                    NULL, &v));
+  ck_assert_uint_eq(v.skipped, 10);
+  ck_assert_uint_eq(v.passed + v.failed, 0);
+  ck_assert_ptr_null(v.failure);
+  bpcheck_validation_free(&v);
+}
+END_TEST
+
 Suite *
 make_diagnose_suite(void)
 {
@@ -457,6 +617,9 @@ make_diagnose_suite(void)
   tcase_add_test(core, test_validate_shrinks);
   tcase_add_test(core, test_validate_candidate_fails);
   tcase_add_test(core, test_validate_fails_while_shrinking);
+  tcase_add_test(core, test_validate_original_preferred);
+  tcase_add_test(core, test_validate_simplifies_functions);
+  tcase_add_test(core, test_validate_keep_going_and_skips);
   suite_add_tcase(s, core);
   return s;
 }
