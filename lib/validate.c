@@ -544,9 +544,8 @@ bpcheck_validate_run(const bpcheck_space *s, size_t trials, unsigned long seed,
       v->failed++;
       cover(&v->coverage, c);
       bpcheck_validation later_failure;
+      memset(&later_failure, 0, sizeof later_failure);
       bpcheck_validation *fv = v->failed == 1 ? v : &later_failure;
-      if (fv != v)
-        memset(fv, 0, sizeof *fv);
       fv->failure = fv->original = c;
       fv->reference = fv->original_reference = ref;
       fv->report = fv->original_report = report;
