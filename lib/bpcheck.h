@@ -766,6 +766,21 @@ typedef struct {
   size_t max_batch;  /* the largest batch */
 } bpcheck_coverage;
 
+/* An experiment: the candidate run on a variant of its failing case, to
+ * tell hypotheses apart (bpcheck_validate, where the shrunk case is
+ * ambiguous or the two diagnoses differ). */
+typedef struct {
+  char what[96];    /* the variant, e.g. "the shrunk case at batch 2 (each
+                       sample twice)" */
+  int status;       /* BPCHECK_SUCCESS (it passed), BPCHECK_EMISMATCH,
+                       BPCHECK_ESKIP (declined) */
+  double factor;    /* the least-squares factor of its answer over the
+                       reference, <g,r>/<r,r> */
+  char showed[200]; /* what it showed, in words */
+} bpcheck_experiment;
+
+#define BPCHECK_MAX_EXPERIMENTS 4
+
 typedef struct {
   size_t trials;             /* trials run */
   unsigned long seed;        /* of the last trial run */
@@ -795,6 +810,10 @@ typedef struct {
   bpcheck_diagnosis likely;
   int likely_from_original; /* 1: likely is the original case's */
   int shrunk_ambiguous;     /* the shrunk case's diagnosis is ambiguous */
+  /* Experiments run on variants of the failing case, and what they
+   * showed. */
+  size_t n_experiments;
+  bpcheck_experiment experiments[BPCHECK_MAX_EXPERIMENTS];
   /* The failure (the first one) as drawn. */
   size_t failure_trial;
   unsigned long failure_seed;

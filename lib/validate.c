@@ -428,6 +428,199 @@ vague(const bpcheck_diagnosis *d, const bpcheck_case *c)
           (!strstr(d->text, ": ") || factor_2_at_2));
 }
 
+/* The least-squares factor <g,r>/<r,r> (0 when r = 0). */
+static double
+ls_factor(const bpcheck_params *r, const bpcheck_params *g)
+{
+  double gr = 0, rr = 0;
+  for (size_t i = 0; i < r->size; i++)
+    gr += g->data[i] * r->data[i], rr += r->data[i] * r->data[i];
+  return rr > 0 ? gr / rr : 0.0;
+}
+
+static int
+near_ratio(double a, double b)
+{
+  return fabs(a - b) <= 1e-6 * fabs(b);
+}
+
+/* c with every sample twice (batch 2B): under the mean the reference is
+ * the same, under the sum twice as large. */
+static int
+doubled_batch(const bpcheck_case *c, bpcheck_case **out)
+{
+  const bpcheck_net *net = c->net;
+  const size_t B = c->batch->B;
+  bpcheck_arch arch = {net->L, net->n, net->f + 1, net->cost, net->reduction};
+  bpcheck_case *s;
+  int status = bpcheck_case_alloc(&s, &arch, 2 * B);
+  if (status)
+    return status;
+  memcpy(s->net->theta->data, net->theta->data,
+         net->theta->size * sizeof *net->theta->data);
+  for (size_t q = 0; q < 2 * B; q++) {
+    for (size_t j = 0; j < c->batch->X->size1; j++)
+      gsl_matrix_set(s->batch->X, j, q, gsl_matrix_get(c->batch->X, j, q % B));
+    for (size_t k = 0; k < c->batch->Y->size1; k++)
+      gsl_matrix_set(s->batch->Y, k, q, gsl_matrix_get(c->batch->Y, k, q % B));
+  }
+  *out = s;
+  return BPCHECK_SUCCESS;
+}
+
+/* c with other inputs: each x_j replaced by 1/2 - x_j / 2 + j / 8 (the
+ * same targets). */
+static int
+other_inputs(const bpcheck_case *c, bpcheck_case **out)
+{
+  const bpcheck_net *net = c->net;
+  bpcheck_arch arch = {net->L, net->n, net->f + 1, net->cost, net->reduction};
+  bpcheck_case *s;
+  int status = bpcheck_case_alloc(&s, &arch, c->batch->B);
+  if (status)
+    return status;
+  memcpy(s->net->theta->data, net->theta->data,
+         net->theta->size * sizeof *net->theta->data);
+  gsl_matrix_memcpy(s->batch->Y, c->batch->Y);
+  for (size_t j = 0; j < c->batch->X->size1; j++)
+    for (size_t q = 0; q < c->batch->X->size2; q++)
+      gsl_matrix_set(s->batch->X, j, q,
+                     0.5 - 0.5 * gsl_matrix_get(c->batch->X, j, q) +
+                         0.125 * (double)j);
+  *out = s;
+  return BPCHECK_SUCCESS;
+}
+
+/* Runs the candidate on s (freed here) as experiment e; its factor over
+ * the reference.  Non-zero when the candidate failed (the run stops). */
+static int
+experiment(bpcheck_case *s, const char *what, const bpcheck_tolerance *tol,
+           bpcheck_candidate_fn fn, void *data, bpcheck_experiment *e)
+{
+  bpcheck_params *ref = NULL;
+  bpcheck_report *report = NULL;
+  memset(e, 0, sizeof *e);
+  snprintf(e->what, sizeof e->what, "%s", what);
+  int status = try_case(s, tol, fn, data, &ref, &report);
+  if (ref && s->grad &&
+      (status == BPCHECK_SUCCESS || status == BPCHECK_EMISMATCH))
+    e->factor = ls_factor(ref, s->grad);
+  e->status = status;
+  bpcheck_case_free(s);
+  bpcheck_params_free(ref);
+  bpcheck_report_free(report);
+  return status == BPCHECK_SUCCESS || status == BPCHECK_EMISMATCH ||
+                 status == BPCHECK_ESKIP
+             ? BPCHECK_SUCCESS
+             : status;
+}
+
+/* Experiments on the shrunk case where its diagnosis is ambiguous or the
+ * original's differs: the same at batch 2 (each sample twice: does the
+ * factor follow B?), with other inputs (is it a constant factor, or one
+ * that follows z?), with an identity output and a quadratic cost (is the
+ * bug in the output layer's f' or the cost's gradient?). */
+static void
+experiments(bpcheck_validation *f, const bpcheck_tolerance *tol,
+            bpcheck_candidate_fn fn, void *data)
+{
+  const bpcheck_case *c = f->failure;
+  const double c0 = ls_factor(f->reference, c->grad);
+  bpcheck_case *s = NULL;
+  int status;
+  bpcheck_experiment *e;
+  /* 1. Batch 2B. */
+  if ((status = doubled_batch(c, &s)))
+    goto stop;
+  e = &f->experiments[f->n_experiments++];
+  if ((status = experiment(s,
+                           "the shrunk case with each sample twice (batch "
+                           "doubled)",
+                           tol, fn, data, e)))
+    goto stop;
+  if (e->status == BPCHECK_SUCCESS)
+    snprintf(e->showed, sizeof e->showed,
+             "it passed: the failure depends on the samples themselves");
+  else if (e->status == BPCHECK_EMISMATCH && c0 != 0 &&
+           near_ratio(e->factor / c0, 2.0))
+    snprintf(e->showed, sizeof e->showed,
+             "its factor doubled with the batch (%.6g -> %.6g): it sums over "
+             "the batch where the cost takes the mean",
+             c0, e->factor);
+  else if (e->status == BPCHECK_EMISMATCH && c0 != 0 &&
+           near_ratio(e->factor / c0, 0.5))
+    snprintf(e->showed, sizeof e->showed,
+             "its factor halved with the batch (%.6g -> %.6g): it averages "
+             "where the cost takes the sum",
+             c0, e->factor);
+  else if (e->status == BPCHECK_EMISMATCH && c0 != 0 &&
+           near_ratio(e->factor, c0))
+    snprintf(e->showed, sizeof e->showed,
+             "the same factor (%.6g): not the batch reduction", e->factor);
+  else if (e->status == BPCHECK_ESKIP)
+    snprintf(e->showed, sizeof e->showed, "the candidate skipped it");
+  else
+    snprintf(e->showed, sizeof e->showed, "it failed, factor %.6g", e->factor);
+  /* 2. Other inputs. */
+  if ((status = other_inputs(c, &s)))
+    goto stop;
+  e = &f->experiments[f->n_experiments++];
+  if ((status = experiment(s, "the shrunk network with other inputs", tol, fn,
+                           data, e)))
+    goto stop;
+  if (e->status == BPCHECK_SUCCESS)
+    snprintf(e->showed, sizeof e->showed,
+             "it passed: the error appears for some inputs only");
+  else if (e->status == BPCHECK_EMISMATCH && c0 != 0 &&
+           near_ratio(e->factor, c0))
+    snprintf(e->showed, sizeof e->showed,
+             "the same factor (%.6g): a constant factor whatever the input "
+             "(a constant of the cost or of the reduction)",
+             e->factor);
+  else if (e->status == BPCHECK_EMISMATCH)
+    snprintf(e->showed, sizeof e->showed,
+             "the factor changed with the input (%.6g -> %.6g): not a "
+             "constant, a term that depends on z (a derivative missing, or "
+             "f'(a) for f'(z))",
+             c0, e->factor);
+  else
+    snprintf(e->showed, sizeof e->showed, "the candidate skipped it");
+  /* 3. An identity output with a quadratic cost. */
+  if (c->net->f[c->net->L] != BPCHECK_IDENTITY ||
+      c->net->cost != BPCHECK_QUADRATIC) {
+    bpcheck_activation fl[BPCHECK_MAX_LAYERS];
+    for (size_t l = 1; l <= c->net->L; l++)
+      fl[l - 1] = c->net->f[l];
+    fl[c->net->L - 1] = BPCHECK_IDENTITY;
+    if ((status = with_arch(c, fl, BPCHECK_QUADRATIC, &s)))
+      goto stop;
+    if (s) {
+      e = &f->experiments[f->n_experiments++];
+      if ((status = experiment(s,
+                               "the shrunk network with an identity output "
+                               "and a quadratic cost",
+                               tol, fn, data, e)))
+        goto stop;
+      if (e->status == BPCHECK_SUCCESS)
+        snprintf(e->showed, sizeof e->showed,
+                 "it passed: the bug is in the output layer's f_L' or in "
+                 "the cost's gradient");
+      else if (e->status == BPCHECK_EMISMATCH)
+        snprintf(e->showed, sizeof e->showed,
+                 "it still failed (factor %.6g): not (only) the output "
+                 "activation or the cost",
+                 e->factor);
+      else
+        snprintf(e->showed, sizeof e->showed, "the candidate skipped it");
+    }
+  }
+  return;
+stop:
+  /* The candidate failed (or no memory): as while shrinking. */
+  f->shrink_status = status;
+  snprintf(f->shrink_error, sizeof f->shrink_error, "%s", bpcheck_errmsg());
+}
+
 /* Shrinks the failure f (f->failure and f->original the case as drawn),
  * diagnoses the shrunk case and the original, and chooses the one a
  * report leads with. */
@@ -458,7 +651,14 @@ process_failure(bpcheck_validation *f, const bpcheck_tolerance *tol,
     f->likely = *o;
     f->likely_from_original = 1;
   }
-  return BPCHECK_SUCCESS;
+  const int differ = s->bug != o->bug ||
+                     (s->bug == BPCHECK_BUG_FACTOR &&
+                      fabs(s->factor - o->factor) > 1e-6 * fabs(o->factor));
+  if (!f->shrink_status && (f->shrunk_ambiguous || differ))
+    experiments(f, tol, fn, data);
+  /* The detail of the shrunk failure again, for bpcheck_errmsg(). */
+  return diagnose_case(f->failure, f->reference, tol, f->report,
+                       &f->diagnosis);
 }
 
 static void

@@ -258,6 +258,8 @@ print_failure_groups(const bpcheck_validation *v, const run_state *st)
     printf("  %6zu  with other diagnoses\n", st->failures.other);
 }
 
+static void print_origin(const bpcheck_validation *v);
+
 /* The first failure: the shrunk case's report, where its likely bug comes
  * from, and the original's diagnosis when it differs. */
 static void
@@ -271,6 +273,17 @@ print_failure(const bpcheck_validation *v, const bpcheck_tolerance *tol)
          v->failure->batch->B);
   print_report(stdout, v->reference, v->failure->grad, v->report, tol,
                &v->likely);
+  print_origin(v);
+  if (v->n_experiments)
+    printf("experiments (the candidate on variants of the shrunk case):\n");
+  for (size_t i = 0; i < v->n_experiments; i++)
+    printf("  %s: %s\n", v->experiments[i].what, v->experiments[i].showed);
+}
+
+/* Where the likely bug comes from, and the other case's diagnosis. */
+static void
+print_origin(const bpcheck_validation *v)
+{
   if (v->failure == v->original || v->likely.bug == BPCHECK_BUG_NONE)
     return;
   const bpcheck_report *o = v->original_report;

@@ -473,6 +473,15 @@ START_TEST(test_validate_original_preferred)
   ck_assert(v.likely_from_original);
   ck_assert_int_eq(v.likely.bug, BPCHECK_BUG_OUTPUT_DERIVATIVE);
   ck_assert_str_eq(v.failure_arch, v.arch);
+  /* The experiments: the factor does not follow the batch, changes with
+   * the input, and an identity output with a quadratic cost passes. */
+  ck_assert_uint_eq(v.n_experiments, 3);
+  ck_assert_int_eq(v.experiments[0].status, BPCHECK_EMISMATCH);
+  ck_assert_ptr_nonnull(strstr(v.experiments[0].showed, "not the batch"));
+  ck_assert_int_eq(v.experiments[1].status, BPCHECK_EMISMATCH);
+  ck_assert_ptr_nonnull(
+      strstr(v.experiments[1].showed, "changed with the input"));
+  ck_assert_int_eq(v.experiments[2].status, BPCHECK_SUCCESS);
   bpcheck_validation_free(&v);
 }
 END_TEST
@@ -496,6 +505,7 @@ START_TEST(test_validate_simplifies_functions)
   ck_assert_int_eq(v.likely.bug, BPCHECK_BUG_SIGN);
   ck_assert_int_eq(v.original_diagnosis.bug, BPCHECK_BUG_SIGN);
   ck_assert(!v.likely_from_original);
+  ck_assert_uint_eq(v.n_experiments, 0); /* nothing to tell apart */
   bpcheck_validation_free(&v);
 }
 END_TEST

@@ -65,6 +65,14 @@ contains out "(from the original case, 16-3-4-2" "says it is the original's"
 contains out "on the shrunk case alone: every entry is" \
   "the shrunk case's constant factor shown"
 contains out "every error looks like a constant factor" "why it is ambiguous"
+# The experiments tell the factor hypotheses apart.
+contains out "experiments (the candidate on variants of the shrunk case):" \
+  "experiments ran"
+contains out "(batch doubled): the same factor" "not the batch reduction"
+contains out "with other inputs: the factor changed with the input" \
+  "not a constant factor"
+contains out "identity output and a quadratic cost: it passed: the bug is in the output layer's f_L'" \
+  "in the output layer"
 check() { # DESCRIPTION -- COMMAND...
   what=$1
   shift 2
@@ -110,6 +118,10 @@ run_bug batch_sum "every entry is 2 times the reference: the batch is summed" \
   --reductions mean
 run_bug bias_sum "the bias gradient is summed over the batch" \
   --reductions mean
+BPCHECK_EXAMPLE_BUG=batch_sum expect 1 "batch_sum, experiments" -- run \
+  --exec "$example" --trials 50 --seed 1 --reductions mean
+contains out "(batch doubled): its factor doubled with the batch" \
+  "the batch experiment names the reduction"
 
 # float32 at double precision: named as precision on both cases; with
 # --precision single it passes.
