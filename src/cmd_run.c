@@ -449,8 +449,10 @@ cmd_run(int argc, char **argv)
     if (v.skipped)
       printf(", %zu skipped", v.skipped);
     if (keep_going && v.trials < trials)
-      printf(" (stopped after %zu of %zu cases%s)", v.trials, trials,
-             status == BPCHECK_EMISMATCH ? ": --max-failures" : "");
+      printf(" (stopped after %zu of %zu cases: %s)", v.trials, trials,
+             status == BPCHECK_EMISMATCH && !v.shrink_status
+                 ? "--max-failures"
+                 : "the candidate failed");
     printf("\n");
     code = EXIT_MISMATCH;
     if (v.shrink_status) {
