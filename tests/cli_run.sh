@@ -118,6 +118,18 @@ run_bug batch_sum "every entry is 2 times the reference: the batch is summed" \
   --reductions mean
 run_bug bias_sum "the bias gradient is summed over the batch" \
   --reductions mean
+# tests/candidates/bugs.py's, the same way.
+run_mode() { # MODE TEXT: bugs.py MODE is named TEXT on both cases
+  mode=$1 text=$2
+  expect 1 "candidate $mode" -- run --exec "$bugs $mode" --trials 50 --seed 1
+  contains out "likely bug: $text" "candidate $mode named"
+  contains out "(the original case and the shrunk one agree)" \
+    "candidate $mode: named on both cases"
+}
+run_mode transpose "dC/dW^1 is transposed"
+run_mode entry "only W^1_0,0 is wrong"
+run_mode bias_sign "the bias gradient of layer 1 has the wrong sign"
+run_mode rounded "the answer looks rounded to 6 significant digits"
 BPCHECK_EXAMPLE_BUG=batch_sum expect 1 "batch_sum, experiments" -- run \
   --exec "$example" --trials 50 --seed 1 --reductions mean
 contains out "(batch doubled): its factor doubled with the batch" \

@@ -12,6 +12,10 @@ chosen by its first argument:
   column       biases printed as columns [[b], [b]]
   nan          NaN where a gradient would be
   pretty       the answer pretty-printed over several lines
+  transpose    dC/dW^l transposed where it is square
+  entry        dC/dW^1_0,0 off by 1/2 where W^1 has more than one entry
+  bias_sign    every bias gradient with the wrong sign
+  rounded      every number printed with 6 significant digits
 """
 import json
 import sys
@@ -98,6 +102,15 @@ def gradients(case):
         gb[l] = delta.sum(axis=0)
         if l > 0:
             delta = (delta @ Ws[l]) * dact(fs[l - 1], zs[l - 1])
+    if MODE == "transpose":
+        gw = [v.T if v.shape[0] == v.shape[1] else v for v in gw]
+    if MODE == "entry" and gw[0].size > 1:
+        gw[0][0, 0] += 0.5
+    if MODE == "bias_sign":
+        gb = [-v for v in gb]
+    if MODE == "rounded":
+        gw = [np.vectorize(lambda e: float("%.6g" % e))(v) for v in gw]
+        gb = [np.vectorize(lambda e: float("%.6g" % e))(v) for v in gb]
     w = [v.astype(np.float64).tolist() for v in gw]
     b = [v.astype(np.float64).tolist() for v in gb]
     if MODE == "column":
