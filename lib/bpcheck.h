@@ -30,13 +30,16 @@ extern "C" {
 
 enum {
   BPCHECK_SUCCESS = 0,
-  BPCHECK_EMISMATCH = 1, /* a gradient disagrees with its reference */
-  BPCHECK_EINVAL = 2,    /* invalid argument: a size, name or combination */
-  BPCHECK_EBADLEN = 3,   /* dimensions of the arguments do not match */
-  BPCHECK_ENOMEM = 4,    /* out of memory */
-  BPCHECK_ETOOBIG = 5,   /* a size overflows or exceeds a limit */
-  BPCHECK_EDOM = 6,      /* a value is NaN, infinite or out of range */
-  BPCHECK_ECANDIDATE = 7 /* a candidate implementation failed */
+  BPCHECK_EMISMATCH = 1,  /* a gradient disagrees with its reference */
+  BPCHECK_EINVAL = 2,     /* invalid argument: a size, name or combination */
+  BPCHECK_EBADLEN = 3,    /* dimensions of the arguments do not match */
+  BPCHECK_ENOMEM = 4,     /* out of memory */
+  BPCHECK_ETOOBIG = 5,    /* a size overflows or exceeds a limit */
+  BPCHECK_EDOM = 6,       /* a value is NaN, infinite or out of range */
+  BPCHECK_ECANDIDATE = 7, /* a candidate implementation failed */
+  BPCHECK_ESKIP = 8       /* a candidate declined a case it does not
+                             support ({"skip": "reason"}): neither passed
+                             nor failed */
 };
 
 /* The name of a status, e.g. "gradient mismatch". */
@@ -580,7 +583,8 @@ char *bpcheck_case_dump(const bpcheck_case *c, int with_gradients);
 void bpcheck_case_dump_free(char *text);
 /* A candidate's answer of the external protocol, {"weights": [...],
  * "biases": [...]} in the shapes of g, into g; or {"error": "..."}, whose
- * message is copied to candidate_error and BPCHECK_ECANDIDATE returned. */
+ * message is copied to candidate_error and BPCHECK_ECANDIDATE returned; or
+ * {"skip": "reason"}, the reason copied there and BPCHECK_ESKIP returned. */
 int bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
                          char *candidate_error, size_t errlen);
 
@@ -603,8 +607,10 @@ typedef enum {
 /* The space of random architectures. */
 typedef struct {
   size_t max_depth; /* hidden layers 0..max_depth, so L = 1..max_depth+1 */
-  size_t max_width; /* every n_l in 1..max_width */
+  size_t max_width; /* every n_l in min_width..max_width */
   size_t max_batch; /* B in 1..max_batch */
+  size_t min_width; /* 1 by default (a softmax output has at least 2) */
+  int same_width;   /* every hidden layer one width (n_1 = ... = n_(L-1)) */
   unsigned hidden;  /* bit set of activations for hidden layers */
   unsigned output;  /* bit set of activations for the output layer */
   unsigned costs;   /* bit set of costs */
@@ -616,8 +622,8 @@ typedef struct {
   bpcheck_mode mode;      /* how bpcheck_selftest checks each trial */
 } bpcheck_space;
 
-/* Depth 0..4 hidden layers, widths 1..16, batch 1..8, every activation,
- * cost and reduction. */
+/* Depth 0..4 hidden layers, widths 1..16 (hidden layers of any widths),
+ * batch 1..8, every activation, cost and reduction. */
 void bpcheck_space_default(bpcheck_space *s);
 /* BPCHECK_EINVAL when no valid architecture can be drawn from s. */
 int bpcheck_space_validate(const bpcheck_space *s);
@@ -787,36 +793,122 @@ int bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
 typedef int (*bpcheck_candidate_fn)(const bpcheck_case *c,
                                     bpcheck_params *grad, void *data);
 
+/* What a run of bpcheck_validate covered: the trials the candidate
+ * answered (skipped ones apart). */
+typedef struct {
+  size_t act[BPCHECK_N_ACTIVATIONS]; /* layers drawn with each */
+  size_t cost[BPCHECK_N_COSTS];
+  size_t reduction[BPCHECK_N_REDUCTIONS];
+  size_t depth[33];  /* trials by L (L >= 32 at 32) */
+  size_t max_params; /* the largest network's parameters */
+  size_t max_batch;  /* the largest batch */
+} bpcheck_coverage;
+
+/* An experiment: the candidate run on a variant of its failing case, to
+ * tell hypotheses apart (bpcheck_validate, where the shrunk case is
+ * ambiguous or the two diagnoses differ). */
+typedef struct {
+  char what[96];    /* the variant, e.g. "the shrunk case at batch 2 (each
+                       sample twice)" */
+  int status;       /* BPCHECK_SUCCESS (it passed), BPCHECK_EMISMATCH,
+                       BPCHECK_ESKIP (declined) */
+  double factor;    /* the least-squares factor of its answer over the
+                       reference, <g,r>/<r,r> */
+  char showed[200]; /* what it showed, in words */
+} bpcheck_experiment;
+
+#define BPCHECK_MAX_EXPERIMENTS 4
+
 typedef struct {
   size_t trials;             /* trials run */
-  unsigned long seed;        /* of the last trial (the failing one) */
-  char arch[256];            /* the failing trial's architecture, as drawn */
+  unsigned long seed;        /* of the last trial run */
+  char arch[256];            /* the last trial's architecture, as drawn */
   bpcheck_case *failure;     /* the smallest failing case, with the candidate's
                                 gradients in failure->grad; or the case the
                                 candidate failed on */
   bpcheck_params *reference; /* its reference gradient */
   bpcheck_report *report;    /* candidate vs reference */
-  bpcheck_diagnosis diagnosis;
-  size_t shrink_steps;    /* accepted reductions */
+  bpcheck_diagnosis diagnosis; /* of the shrunk case (failure) */
+  size_t shrink_steps;         /* accepted reductions */
   int shrink_status;      /* BPCHECK_SUCCESS, or the error of the candidate
                              (or of an allocation) that stopped the shrinking:
                              the failure above is the smallest found before */
   char shrink_error[512]; /* its message */
+  /* The failing case as drawn (before shrinking), with the candidate's
+   * gradients, its reference, report and diagnosis.  original may be the
+   * same case as failure when nothing was shrunk. */
+  bpcheck_case *original;
+  bpcheck_params *original_reference;
+  bpcheck_report *original_report;
+  bpcheck_diagnosis original_diagnosis;
+  /* The diagnosis a report leads with: the shrunk case's, or the
+   * original's where the shrunk case is ambiguous (every n_l = 1 at batch
+   * 1, where dC/dW = x dC/db makes every error look like a constant factor;
+   * an unnamed factor; a vaguer pattern) and the original names more. */
+  bpcheck_diagnosis likely;
+  int likely_from_original; /* 1: likely is the original case's */
+  int shrunk_ambiguous;     /* the shrunk case's diagnosis is ambiguous */
+  /* Experiments run on variants of the failing case, and what they
+   * showed. */
+  size_t n_experiments;
+  bpcheck_experiment experiments[BPCHECK_MAX_EXPERIMENTS];
+  /* The failure (the first one) as drawn. */
+  size_t failure_trial;
+  unsigned long failure_seed;
+  char failure_arch[256];
+  /* The whole run. */
+  size_t passed, failed, skipped; /* trials */
+  bpcheck_coverage coverage;
+  double worst_margin;      /* the largest error / tolerance of a passing
+                               trial (its report's max_ratio) */
+  unsigned long worst_seed; /* the trial with it */
 } bpcheck_validation;
+
+/* How bpcheck_validate_run goes on. */
+typedef struct {
+  /* Stop after this many failing trials; 0: run every trial. */
+  size_t max_failures;
+  /* The candidate calls shrinking may spend on the first failure and on
+   * each later one; 0: the defaults (2000, 200). */
+  size_t shrink_budget, later_shrink_budget;
+  /* Called after each trial (may be NULL). */
+  void (*progress)(size_t trial, void *data);
+  /* Called for each failing trial once it is shrunk and diagnosed, with a
+   * validation that describes it alone (failure, original, diagnoses,
+   * failure_trial, failure_seed, failure_arch); may be NULL. */
+  void (*on_failure)(const bpcheck_validation *f, void *data);
+  /* Called for each trial the candidate skipped (BPCHECK_ESKIP), with its
+   * reason (bpcheck_errmsg() when it declined); may be NULL. */
+  void (*on_skip)(size_t trial, unsigned long seed, const char *arch,
+                  const char *reason, void *data);
+} bpcheck_validate_options;
 
 /* Randomized differential testing of a candidate: trial t draws a case from
  * s with seed + t, asks fn, and compares with the matrix backprop within
  * tol (with tol->derive, the derived tolerance of each case).  On the first
- * mismatch the case is shrunk -- fewer layers, fewer nodes, fewer samples,
- * simpler values -- while it still fails, then diagnosed; an error of fn
- * while shrinking stops it and is kept in shrink_status and shrink_error
- * (the mismatch is returned).  progress (may be NULL) is called after each
- * trial with (trial, data).  Returns
- * BPCHECK_SUCCESS, BPCHECK_EMISMATCH, BPCHECK_ECANDIDATE, or an error. */
+ * mismatch the case is shrunk -- fewer layers, identity hidden activations,
+ * a quadratic cost, fewer nodes, fewer samples, simpler values -- while it
+ * still fails, then the shrunk case and the original are diagnosed; an
+ * error of fn while shrinking stops it and is kept in shrink_status and
+ * shrink_error (the mismatch is returned).  A case fn declines
+ * (BPCHECK_ESKIP) is counted in skipped, never a failure; a smaller case
+ * it declines while shrinking is not taken.  progress (may be NULL) is
+ * called after each trial with (trial, data).  Returns BPCHECK_SUCCESS,
+ * BPCHECK_EMISMATCH, BPCHECK_ECANDIDATE, or an error. */
 int bpcheck_validate(const bpcheck_space *s, size_t trials, unsigned long seed,
                      const bpcheck_tolerance *tol, bpcheck_candidate_fn fn,
                      void *data, void (*progress)(size_t trial, void *data),
                      bpcheck_validation *v);
+/* The same, going on after failures as o says (o NULL: as
+ * bpcheck_validate, stopping at the first).  v keeps the first failure,
+ * with the counts and coverage of the whole run; a candidate error after
+ * a failure returns BPCHECK_ECANDIDATE with v->failed > 0 and the first
+ * failure kept. */
+int bpcheck_validate_run(const bpcheck_space *s, size_t trials,
+                         unsigned long seed, const bpcheck_tolerance *tol,
+                         bpcheck_candidate_fn fn, void *data,
+                         const bpcheck_validate_options *o,
+                         bpcheck_validation *v);
 void bpcheck_validation_free(bpcheck_validation *v);
 
 /* Checking any function ------------------------------------------------ */

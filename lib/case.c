@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,7 +103,14 @@ get_vector(const json_t *j, size_t n, const char *name, const char *field,
   for (size_t i = 0; i < n; i++) {
     char sub[96];
     snprintf(sub, sizeof sub, "%s[%zu]", field, i);
-    int status = get_number(json_array_get(j, i), name, sub, &v[i * stride]);
+    const json_t *e = json_array_get(j, i);
+    if (json_is_array(e) && json_array_size(e) == 1 && stride == 1)
+      return FAIL_FIELD(BPCHECK_EINVAL, sub,
+                        "expected a number, got a list of one: %s must be a "
+                        "flat list of %zu numbers, not a column ([[b], [b]]: "
+                        "flatten it, e.g. b.reshape(-1).tolist())",
+                        field, n);
+    int status = get_number(e, name, sub, &v[i * stride]);
     if (status)
       return status;
   }
@@ -664,6 +672,32 @@ bpcheck_case_dump_free(char *text)
 
 /* Answers of the external protocol --------------------------------------- */
 
+/* What to do about an answer that is not JSON: a non-finite number (JSON
+ * has none), or an answer cut at the end of its line (printed on several
+ * lines); "" otherwise. */
+static const char *
+answer_hint(const char *text, size_t len, const json_error_t *error)
+{
+  if (strstr(error->text, "invalid token")) {
+    /* A bare NaN, nan, Infinity, inf, -Infinity anywhere on the line (the
+     * parser names only where it stopped). */
+    for (size_t i = 0; i + 3 <= len; i++) {
+      const int starts = i == 0 || strchr(" ,:[-+", text[i - 1]);
+      if (starts && (strncasecmp(text + i, "nan", 3) == 0 ||
+                     strncasecmp(text + i, "inf", 3) == 0))
+        return ": JSON has no NaN or Infinity; a candidate whose gradient "
+               "is not finite should answer {\"error\": \"...\"} saying "
+               "so (or {\"skip\": \"...\"} for a case it does not "
+               "support)";
+    }
+  }
+  if (strstr(error->text, "end of file"))
+    return ": the answer line ends before its JSON does; print the answer "
+           "on one line (a pretty-printed answer, e.g. json.dumps(a, "
+           "indent=2), spans several)";
+  return "";
+}
+
 int
 bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
                      char *candidate_error, size_t errlen)
@@ -679,11 +713,13 @@ bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
                         "%zu bytes",
                         len);
   if (!root)
-    return bpcheck_fail(BPCHECK_EINVAL, "answer:%d: not valid JSON: %s",
-                        error.column, error.text);
+    return bpcheck_fail(BPCHECK_EINVAL, "answer:%d: not valid JSON: %s%s",
+                        error.column, error.text,
+                        answer_hint(text, len, &error));
   int status = BPCHECK_SUCCESS;
   static const char *const keys[] = {"weights", "biases"};
   const json_t *err = json_object_get(root, "error");
+  const json_t *skip = json_object_get(root, "skip");
   if (!json_is_object(root))
     status = bpcheck_fail(BPCHECK_EINVAL, "answer: expected a JSON object");
   else if (err) {
@@ -691,6 +727,11 @@ bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
              json_is_string(err) ? json_string_value(err) : "(not a string)");
     status = bpcheck_fail(BPCHECK_ECANDIDATE, "the candidate reported: %s",
                           candidate_error);
+  } else if (skip) {
+    snprintf(candidate_error, errlen, "%s",
+             json_is_string(skip) ? json_string_value(skip)
+                                  : "(not a string)");
+    status = bpcheck_fail(BPCHECK_ESKIP, "%s", candidate_error);
   } else if (!(status = check_keys(root, keys, 2, name,
                                    " (expected weights "
                                    "and biases)")))

@@ -132,15 +132,26 @@ name_factor(const bpcheck_net *net, size_t B, double c, char *text, size_t len)
 {
   const double nL = (double)net->n[net->L];
   const char *why = "";
-  if (B > 1 && near(c, (double)B))
+  const int mean = net->reduction == BPCHECK_MEAN;
+  const int quadratic = net->cost == BPCHECK_QUADRATIC;
+  /* A factor B means the batch summed only where the cost takes the mean
+   * (and 1/B the reverse); at B = 2 under a quadratic cost it may as well
+   * be its missing 1/2. */
+  if (B == 2 && mean && quadratic && near(c, 2.0))
+    why = ": the batch is summed where the cost takes the mean (reduction "
+          "'mean' divides by B = 2), or the 1/2 of the quadratic cost is "
+          "missing (its gradient is a - y, not 2 (a - y))";
+  else if (B > 1 && mean && near(c, (double)B))
     why = ": the batch is summed where the cost takes the mean (reduction "
           "'mean' divides by B)";
-  else if (B > 1 && near(c, 1.0 / (double)B))
+  else if (B > 1 && !mean && near(c, 1.0 / (double)B))
     why = ": the batch is averaged where the cost takes the sum";
-  else if (net->cost == BPCHECK_QUADRATIC && near(c, 2.0))
+  else if (B > 1 && mean && near(c, 1.0 / (double)B))
+    why = ": the batch mean is taken twice (divided by B twice)";
+  else if (quadratic && near(c, 2.0))
     why = ": the 1/2 of the quadratic cost is missing (its gradient is "
           "a - y, not 2 (a - y))";
-  else if (net->cost == BPCHECK_QUADRATIC && near(c, 0.5))
+  else if (quadratic && near(c, 0.5))
     why = ": the 1/2 of the quadratic cost is applied twice";
   else if (net->cost == BPCHECK_MSE && near(c, nL / 2.0))
     why = ": MSE's 2/n_L is missing (dC/da = 2 (a - y) / n_L)";
@@ -311,12 +322,18 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
   for (size_t i = 0; i < P; i++)
     if (!matches(r->data + i, g->data + i, 1, 1.0, tol, block_abs(tol, i)))
       n_wrong++, wrong = i;
-  if (n_wrong == 1 && P > 1) {
+  size_t wl = 0, wk, wj;
+  int w_bias = 0;
+  if (n_wrong == 1)
+    bpcheck_params_entry(r, wrong, &wl, &w_bias, &wk, &wj);
+  /* One wrong entry that is its block's only one is that block wrong: a
+   * bias of one node is the bias pattern's. */
+  const size_t w_block =
+      n_wrong == 1 ? (w_bias ? r->n[wl] : r->n[wl] * r->n[wl - 1]) : 0;
+  if (n_wrong == 1 && P > 1 && w_block > 1) {
     char name[64];
     bpcheck_params_entry_name(r, wrong, name, sizeof name);
-    size_t l, k, j;
-    int is_bias;
-    bpcheck_params_entry(r, wrong, &l, &is_bias, &k, &j);
+    const size_t l = wl;
     d->bug = BPCHECK_BUG_ENTRY;
     d->layer = l;
     snprintf(d->text, sizeof d->text,

@@ -20,6 +20,7 @@ bpcheck_strerror(int status)
   case BPCHECK_ETOOBIG: return "size too large";
   case BPCHECK_EDOM: return "value out of range";
   case BPCHECK_ECANDIDATE: return "the candidate failed";
+  case BPCHECK_ESKIP: return "the candidate skipped the case";
   default: return "unknown status";
   }
 }

@@ -13,6 +13,8 @@ bpcheck_space_default(bpcheck_space *s)
   s->max_depth = 4;
   s->max_width = 16;
   s->max_batch = 8;
+  s->min_width = 1;
+  s->same_width = 0;
   s->hidden = ALL(BPCHECK_N_ACTIVATIONS) & ~BIT(BPCHECK_SOFTMAX);
   s->output = ALL(BPCHECK_N_ACTIVATIONS);
   s->costs = ALL(BPCHECK_N_COSTS);
@@ -70,6 +72,11 @@ bpcheck_space_validate(const bpcheck_space *s)
   if (s->max_width < 1 || s->max_batch < 1)
     return bpcheck_fail(BPCHECK_EINVAL,
                         "the maximum width and batch must be at least 1");
+  if (s->min_width > s->max_width) /* 0 means 1 */
+    return bpcheck_fail(BPCHECK_EINVAL,
+                        "the minimum width (%zu) is above the maximum "
+                        "width (%zu)",
+                        s->min_width, s->max_width);
   if (s->max_depth >= BPCHECK_MAX_LAYERS)
     return bpcheck_fail(BPCHECK_ETOOBIG,
                         "a depth of %zu hidden layers "
@@ -136,11 +143,16 @@ bpcheck_space_draw(const bpcheck_space *s, gsl_rng *rng, bpcheck_arch *a,
         s->same_hidden ? shared : (bpcheck_activation)draw_bit(rng, s->hidden);
   f[hidden] = out;
 
+  const size_t lo = s->min_width ? s->min_width : 1;
   for (size_t l = 0; l <= a->L; l++)
-    n[l] = draw_size(rng, 1, s->max_width);
+    n[l] = draw_size(rng, lo, s->max_width);
   /* A softmax over one output is the constant 1: draw at least two. */
   if (out == BPCHECK_SOFTMAX && s->max_width >= 2)
-    n[a->L] = draw_size(rng, 2, s->max_width);
+    n[a->L] = draw_size(rng, lo > 2 ? lo : 2, s->max_width);
+  /* One width for every hidden layer: the first's. */
+  if (s->same_width)
+    for (size_t l = 2; l < a->L; l++)
+      n[l] = n[1];
   *B = draw_size(rng, 1, s->max_batch);
   return BPCHECK_SUCCESS;
 }

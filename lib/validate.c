@@ -1,13 +1,21 @@
 /* validate.c -- randomized differential testing of a candidate backprop, with
- * shrinking of the first failure to the smallest case that still fails.
+ * shrinking of each failure to the smallest case that still fails.
  *
  * The reference is the matrix backprop (confirmed against the literal one
  * and the central differences by `bpcheck selftest` over the same space).
  * Shrinking is greedy: from the failing case, try in turn to remove a hidden
  * layer (W^(l+1) W^l replaces the pair, so the network stays close to the
- * one that failed), a node of any layer, a sample, and to round every value
- * to a multiple of 1/4; keep the first change after which the candidate
- * still fails, and start again, until no change keeps the failure. */
+ * one that failed), to make a hidden activation the identity, the cost
+ * quadratic and then the output the identity, to remove a node of any
+ * layer, a sample, and to round every value to a multiple of 1/4; keep the
+ * first change after which the candidate still fails, and start again,
+ * until no change keeps the failure.  A change the candidate declines
+ * (BPCHECK_ESKIP) is not kept.
+ *
+ * Both the shrunk case and the original are diagnosed: a shrunk case is
+ * often a 1-1 network at batch 1, where dC/dW = x dC/db and every error
+ * looks like a constant factor; there the original's diagnosis, made on a
+ * network where the patterns can be told apart, is preferred. */
 
 #include <math.h>
 #include <stdio.h>
@@ -19,12 +27,21 @@
 
 #include "internal.h"
 
-/* The candidate calls a shrink may spend. */
+/* The candidate calls a shrink may spend: on the first failure, and on
+ * each later one (bpcheck_validate_run going on after failures). */
 #define SHRINK_BUDGET 2000
+#define LATER_SHRINK_BUDGET 200
 
 void
 bpcheck_validation_free(bpcheck_validation *v)
 {
+  /* The original is the shrunk case itself when nothing was shrunk. */
+  if (v->original != v->failure)
+    bpcheck_case_free(v->original);
+  if (v->original_reference != v->reference)
+    bpcheck_params_free(v->original_reference);
+  if (v->original_report != v->report)
+    bpcheck_report_free(v->original_report);
   bpcheck_case_free(v->failure);
   bpcheck_params_free(v->reference);
   bpcheck_report_free(v->report);
@@ -182,17 +199,80 @@ simplify(const bpcheck_case *c, bpcheck_case **out)
   return BPCHECK_SUCCESS;
 }
 
-/* The k-th smaller case of c (k = 0, 1, ...): layers, then nodes, then
- * samples, then values; *out NULL when there is no k-th. */
+/* c with the activations f[0..L-1] and the cost given (the same sizes,
+ * values and reduction); NULL in *out when that architecture is not valid
+ * (bpcheck_arch_validate) or its targets not in the cost's domain. */
 static int
-smaller(const bpcheck_case *c, size_t k, bpcheck_case **out)
+with_arch(const bpcheck_case *c, const bpcheck_activation *f,
+          bpcheck_cost cost, bpcheck_case **out)
+{
+  const bpcheck_net *net = c->net;
+  bpcheck_arch arch = {net->L, net->n, f, cost, net->reduction};
+  bpcheck_case *s;
+  *out = NULL;
+  if (bpcheck_arch_validate(&arch))
+    return BPCHECK_SUCCESS;
+  int status = bpcheck_case_alloc(&s, &arch, c->batch->B);
+  if (status)
+    return status;
+  memcpy(s->net->theta->data, net->theta->data,
+         net->theta->size * sizeof *net->theta->data);
+  gsl_matrix_memcpy(s->batch->X, c->batch->X);
+  gsl_matrix_memcpy(s->batch->Y, c->batch->Y);
+  if (bpcheck_batch_validate(s->net, s->batch)) {
+    bpcheck_case_free(s);
+    return BPCHECK_SUCCESS;
+  }
+  *out = s;
+  return BPCHECK_SUCCESS;
+}
+
+/* The simpler functions of c: k = 0..L-2 makes hidden layer k+1's
+ * activation the identity, k = L-1 the cost quadratic, k = L the output
+ * the identity (under a quadratic or MSE cost).  *out NULL when that one
+ * changes nothing or is not valid. */
+static int
+simpler_function(const bpcheck_case *c, size_t k, bpcheck_case **out)
+{
+  const bpcheck_net *net = c->net;
+  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  bpcheck_cost cost = net->cost;
+  for (size_t l = 1; l <= net->L; l++)
+    f[l - 1] = net->f[l];
+  *out = NULL;
+  if (k + 1 < net->L) {
+    if (f[k] == BPCHECK_IDENTITY)
+      return BPCHECK_SUCCESS;
+    f[k] = BPCHECK_IDENTITY;
+  } else if (k + 1 == net->L) {
+    if (cost == BPCHECK_QUADRATIC)
+      return BPCHECK_SUCCESS;
+    cost = BPCHECK_QUADRATIC;
+  } else {
+    if (f[net->L - 1] == BPCHECK_IDENTITY ||
+        (cost != BPCHECK_QUADRATIC && cost != BPCHECK_MSE))
+      return BPCHECK_SUCCESS;
+    f[net->L - 1] = BPCHECK_IDENTITY;
+  }
+  return with_arch(c, f, cost, out);
+}
+
+/* The k-th smaller case of c (k = 0, 1, ...): layers, then activations and
+ * cost, then nodes, then samples, then values.  *end when there is no k-th;
+ * otherwise *out NULL when the k-th change does not apply to c. */
+static int
+smaller(const bpcheck_case *c, size_t k, bpcheck_case **out, int *end)
 {
   const bpcheck_net *net = c->net;
   const size_t L = net->L, B = c->batch->B;
   *out = NULL;
+  *end = 0;
   if (k < L - 1)
     return drop_layer(c, k + 1, out);
   k -= L - 1;
+  if (k < L + 1)
+    return simpler_function(c, k, out);
+  k -= L + 1;
   size_t *keep[BPCHECK_MAX_LAYERS + 1], m[BPCHECK_MAX_LAYERS + 1];
   size_t total = 0, l = 0, drop_node = SIZE_MAX, drop_sample = SIZE_MAX;
   for (l = 0; l <= L; l++) {
@@ -209,10 +289,13 @@ smaller(const bpcheck_case *c, size_t k, bpcheck_case **out)
     k -= total;
     if (B > 1 && k < B)
       drop_sample = k;
-    else if (k == (B > 1 ? B : 0))
+    else if (k == (B > 1 ? B : 0)) {
+      *end = 1; /* simplify is the last change */
       return simplify(c, out);
-    else
+    } else {
+      *end = 1;
       return BPCHECK_SUCCESS; /* no more */
+    }
   }
   int status = BPCHECK_SUCCESS;
   size_t *keep_s = bpcheck_calloc(B, sizeof *keep_s);
@@ -238,29 +321,44 @@ smaller(const bpcheck_case *c, size_t k, bpcheck_case **out)
                 : BPCHECK_SUCCESS;
 }
 
-/* Shrinks v->failure while the candidate still fails on it; stops at the
- * first error of the candidate (v->shrink_status, v->shrink_error). */
+/* Shrinks v->failure while the candidate still fails on it, within budget
+ * calls; stops at the first error of the candidate (v->shrink_status,
+ * v->shrink_error).  v->original is never freed here. */
 static void
 shrink(bpcheck_validation *v, const bpcheck_tolerance *tol,
-       bpcheck_candidate_fn fn, void *data)
+       bpcheck_candidate_fn fn, void *data, size_t budget)
 {
   size_t calls = 0;
   int progress = 1;
-  while (progress && calls < SHRINK_BUDGET) {
+  while (progress && calls < budget) {
     progress = 0;
-    for (size_t k = 0; calls < SHRINK_BUDGET; k++) {
+    for (size_t k = 0; calls < budget; k++) {
       bpcheck_case *s;
-      if (smaller(v->failure, k, &s) || !s)
-        break; /* simplify, the last change, gives NULL when values are
-                  already simple */
+      int end;
+      int status = smaller(v->failure, k, &s, &end);
+      if (status) {
+        v->shrink_status = status;
+        snprintf(v->shrink_error, sizeof v->shrink_error, "%s",
+                 bpcheck_errmsg());
+        return;
+      }
+      if (!s) {
+        if (end)
+          break; /* simplify, the last change, gives NULL when values are
+                    already simple */
+        continue;
+      }
       bpcheck_params *ref;
       bpcheck_report *report;
       calls++;
-      int status = try_case(s, tol, fn, data, &ref, &report);
+      status = try_case(s, tol, fn, data, &ref, &report);
       if (status == BPCHECK_EMISMATCH) {
-        bpcheck_case_free(v->failure);
-        bpcheck_params_free(v->reference);
-        bpcheck_report_free(v->report);
+        if (v->failure != v->original)
+          bpcheck_case_free(v->failure);
+        if (v->reference != v->original_reference)
+          bpcheck_params_free(v->reference);
+        if (v->report != v->original_report)
+          bpcheck_report_free(v->report);
         v->failure = s, v->reference = ref, v->report = report;
         v->shrink_steps++;
         progress = 1;
@@ -269,7 +367,7 @@ shrink(bpcheck_validation *v, const bpcheck_tolerance *tol,
       bpcheck_case_free(s);
       bpcheck_params_free(ref);
       bpcheck_report_free(report);
-      if (status != BPCHECK_SUCCESS) {
+      if (status != BPCHECK_SUCCESS && status != BPCHECK_ESKIP) {
         /* The candidate failed on a smaller case (hung, crashed, ...):
          * shrinking stops, the failure found so far stands. */
         v->shrink_status = status;
@@ -281,12 +379,314 @@ shrink(bpcheck_validation *v, const bpcheck_tolerance *tol,
   }
 }
 
-int
-bpcheck_validate(const bpcheck_space *s, size_t trials, unsigned long seed,
-                 const bpcheck_tolerance *tol, bpcheck_candidate_fn fn,
-                 void *data, void (*progress)(size_t trial, void *data),
-                 bpcheck_validation *v)
+/* The diagnosis of c's candidate gradient c->grad against ref, with the
+ * tolerance of the comparison derived for c; the report compared again
+ * (the detail of the failure for bpcheck_errmsg()). */
+static int
+diagnose_case(const bpcheck_case *c, const bpcheck_params *ref,
+              const bpcheck_tolerance *tol, bpcheck_report *report,
+              bpcheck_diagnosis *d)
 {
+  bpcheck_params *abs = NULL, *alt = NULL;
+  bpcheck_tolerance t;
+  int status =
+      bpcheck_tolerance_apply(c->net, c->batch, ref, tol, &t, &abs, &alt);
+  if (!status)
+    status = bpcheck_diagnose(c->net, c->batch, ref, c->grad, &t, d);
+  if (!status)
+    bpcheck_compare(ref, c->grad, &t, report);
+  bpcheck_params_free(abs);
+  bpcheck_params_free(alt);
+  return status;
+}
+
+/* Every layer of one node, one sample: dC/dW^l = a^(l-1) dC/db^l, and a
+ * wrong gradient is a constant factor of the right one in each layer. */
+static int
+degenerate(const bpcheck_case *c)
+{
+  for (size_t l = 0; l <= c->net->L; l++)
+    if (c->net->n[l] != 1)
+      return 0;
+  return c->batch->B == 1;
+}
+
+/* A diagnosis that names no mechanism, or two: an unnamed factor (its
+ * text has no ": why"), a factor of 2 at B = 2 under a quadratic cost and
+ * the mean (the batch or the 1/2), small errors, errors in one layer, no
+ * known pattern. */
+static int
+vague(const bpcheck_diagnosis *d, const bpcheck_case *c)
+{
+  const bpcheck_net *net = c->net;
+  int factor_2_at_2 = c->batch->B == 2 && fabs(d->factor - 2.0) < 1e-6 &&
+                      net->cost == BPCHECK_QUADRATIC &&
+                      net->reduction == BPCHECK_MEAN;
+  return d->bug == BPCHECK_BUG_SMALL || d->bug == BPCHECK_BUG_ONE_LAYER ||
+         d->bug == BPCHECK_BUG_UNKNOWN ||
+         (d->bug == BPCHECK_BUG_FACTOR &&
+          (!strstr(d->text, ": ") || factor_2_at_2));
+}
+
+/* The least-squares factor <g,r>/<r,r> (0 when r = 0). */
+static double
+ls_factor(const bpcheck_params *r, const bpcheck_params *g)
+{
+  double gr = 0, rr = 0;
+  for (size_t i = 0; i < r->size; i++)
+    gr += g->data[i] * r->data[i], rr += r->data[i] * r->data[i];
+  return rr > 0 ? gr / rr : 0.0;
+}
+
+static int
+near_ratio(double a, double b)
+{
+  return fabs(a - b) <= 1e-6 * fabs(b);
+}
+
+/* c with every sample twice (batch 2B): under the mean the reference is
+ * the same, under the sum twice as large. */
+static int
+doubled_batch(const bpcheck_case *c, bpcheck_case **out)
+{
+  const bpcheck_net *net = c->net;
+  const size_t B = c->batch->B;
+  bpcheck_arch arch = {net->L, net->n, net->f + 1, net->cost, net->reduction};
+  bpcheck_case *s;
+  int status = bpcheck_case_alloc(&s, &arch, 2 * B);
+  if (status)
+    return status;
+  memcpy(s->net->theta->data, net->theta->data,
+         net->theta->size * sizeof *net->theta->data);
+  for (size_t q = 0; q < 2 * B; q++) {
+    for (size_t j = 0; j < c->batch->X->size1; j++)
+      gsl_matrix_set(s->batch->X, j, q, gsl_matrix_get(c->batch->X, j, q % B));
+    for (size_t k = 0; k < c->batch->Y->size1; k++)
+      gsl_matrix_set(s->batch->Y, k, q, gsl_matrix_get(c->batch->Y, k, q % B));
+  }
+  *out = s;
+  return BPCHECK_SUCCESS;
+}
+
+/* c with other inputs: each x_j replaced by 1/2 - x_j / 2 + j / 8 (the
+ * same targets). */
+static int
+other_inputs(const bpcheck_case *c, bpcheck_case **out)
+{
+  const bpcheck_net *net = c->net;
+  bpcheck_arch arch = {net->L, net->n, net->f + 1, net->cost, net->reduction};
+  bpcheck_case *s;
+  int status = bpcheck_case_alloc(&s, &arch, c->batch->B);
+  if (status)
+    return status;
+  memcpy(s->net->theta->data, net->theta->data,
+         net->theta->size * sizeof *net->theta->data);
+  gsl_matrix_memcpy(s->batch->Y, c->batch->Y);
+  for (size_t j = 0; j < c->batch->X->size1; j++)
+    for (size_t q = 0; q < c->batch->X->size2; q++)
+      gsl_matrix_set(s->batch->X, j, q,
+                     0.5 - 0.5 * gsl_matrix_get(c->batch->X, j, q) +
+                         0.125 * (double)j);
+  *out = s;
+  return BPCHECK_SUCCESS;
+}
+
+/* Runs the candidate on s (freed here) as experiment e; its factor over
+ * the reference.  Non-zero when the candidate failed (the run stops). */
+static int
+experiment(bpcheck_case *s, const char *what, const bpcheck_tolerance *tol,
+           bpcheck_candidate_fn fn, void *data, bpcheck_experiment *e)
+{
+  bpcheck_params *ref = NULL;
+  bpcheck_report *report = NULL;
+  memset(e, 0, sizeof *e);
+  snprintf(e->what, sizeof e->what, "%s", what);
+  int status = try_case(s, tol, fn, data, &ref, &report);
+  if (ref && s->grad &&
+      (status == BPCHECK_SUCCESS || status == BPCHECK_EMISMATCH))
+    e->factor = ls_factor(ref, s->grad);
+  e->status = status;
+  bpcheck_case_free(s);
+  bpcheck_params_free(ref);
+  bpcheck_report_free(report);
+  return status == BPCHECK_SUCCESS || status == BPCHECK_EMISMATCH ||
+                 status == BPCHECK_ESKIP
+             ? BPCHECK_SUCCESS
+             : status;
+}
+
+/* Experiments on the shrunk case where its diagnosis is ambiguous or the
+ * original's differs: the same at batch 2 (each sample twice: does the
+ * factor follow B?), with other inputs (is it a constant factor, or one
+ * that follows z?), with an identity output and a quadratic cost (is the
+ * bug in the output layer's f' or the cost's gradient?). */
+static void
+experiments(bpcheck_validation *f, const bpcheck_tolerance *tol,
+            bpcheck_candidate_fn fn, void *data)
+{
+  const bpcheck_case *c = f->failure;
+  const double c0 = ls_factor(f->reference, c->grad);
+  bpcheck_case *s = NULL;
+  int status;
+  bpcheck_experiment *e;
+  /* 1. Batch 2B. */
+  if ((status = doubled_batch(c, &s)))
+    goto stop;
+  e = &f->experiments[f->n_experiments++];
+  if ((status = experiment(s,
+                           "the shrunk case with each sample twice (batch "
+                           "doubled)",
+                           tol, fn, data, e)))
+    goto stop;
+  if (e->status == BPCHECK_SUCCESS)
+    snprintf(e->showed, sizeof e->showed,
+             "it passed: the failure depends on the samples themselves");
+  else if (e->status == BPCHECK_EMISMATCH && c0 != 0 &&
+           near_ratio(e->factor / c0, 2.0))
+    snprintf(e->showed, sizeof e->showed,
+             "its factor doubled with the batch (%.6g -> %.6g): it sums over "
+             "the batch where the cost takes the mean",
+             c0, e->factor);
+  else if (e->status == BPCHECK_EMISMATCH && c0 != 0 &&
+           near_ratio(e->factor / c0, 0.5))
+    snprintf(e->showed, sizeof e->showed,
+             "its factor halved with the batch (%.6g -> %.6g): it averages "
+             "where the cost takes the sum",
+             c0, e->factor);
+  else if (e->status == BPCHECK_EMISMATCH && c0 != 0 &&
+           near_ratio(e->factor, c0))
+    snprintf(e->showed, sizeof e->showed,
+             "the same factor (%.6g): not the batch reduction", e->factor);
+  else if (e->status == BPCHECK_ESKIP)
+    snprintf(e->showed, sizeof e->showed, "the candidate skipped it");
+  else
+    snprintf(e->showed, sizeof e->showed, "it failed, factor %.6g", e->factor);
+  /* 2. Other inputs. */
+  if ((status = other_inputs(c, &s)))
+    goto stop;
+  e = &f->experiments[f->n_experiments++];
+  if ((status = experiment(s, "the shrunk network with other inputs", tol, fn,
+                           data, e)))
+    goto stop;
+  if (e->status == BPCHECK_SUCCESS)
+    snprintf(e->showed, sizeof e->showed,
+             "it passed: the error appears for some inputs only");
+  else if (e->status == BPCHECK_EMISMATCH && c0 != 0 &&
+           near_ratio(e->factor, c0))
+    snprintf(e->showed, sizeof e->showed,
+             "the same factor (%.6g): a constant factor whatever the input "
+             "(a constant of the cost or of the reduction)",
+             e->factor);
+  else if (e->status == BPCHECK_EMISMATCH)
+    snprintf(e->showed, sizeof e->showed,
+             "the factor changed with the input (%.6g -> %.6g): not a "
+             "constant, a term that depends on z (a derivative missing, or "
+             "f'(a) for f'(z))",
+             c0, e->factor);
+  else
+    snprintf(e->showed, sizeof e->showed, "the candidate skipped it");
+  /* 3. An identity output with a quadratic cost. */
+  if (c->net->f[c->net->L] != BPCHECK_IDENTITY ||
+      c->net->cost != BPCHECK_QUADRATIC) {
+    bpcheck_activation fl[BPCHECK_MAX_LAYERS];
+    for (size_t l = 1; l <= c->net->L; l++)
+      fl[l - 1] = c->net->f[l];
+    fl[c->net->L - 1] = BPCHECK_IDENTITY;
+    if ((status = with_arch(c, fl, BPCHECK_QUADRATIC, &s)))
+      goto stop;
+    if (s) {
+      e = &f->experiments[f->n_experiments++];
+      if ((status = experiment(s,
+                               "the shrunk network with an identity output "
+                               "and a quadratic cost",
+                               tol, fn, data, e)))
+        goto stop;
+      if (e->status == BPCHECK_SUCCESS)
+        snprintf(e->showed, sizeof e->showed,
+                 "it passed: the bug is in the output layer's f_L' or in "
+                 "the cost's gradient");
+      else if (e->status == BPCHECK_EMISMATCH)
+        snprintf(e->showed, sizeof e->showed,
+                 "it still failed (factor %.6g): not (only) the output "
+                 "activation or the cost",
+                 e->factor);
+      else
+        snprintf(e->showed, sizeof e->showed, "the candidate skipped it");
+    }
+  }
+  return;
+stop:
+  /* The candidate failed (or no memory): as while shrinking. */
+  f->shrink_status = status;
+  snprintf(f->shrink_error, sizeof f->shrink_error, "%s", bpcheck_errmsg());
+}
+
+/* Shrinks the failure f (f->failure and f->original the case as drawn),
+ * diagnoses the shrunk case and the original, and chooses the one a
+ * report leads with. */
+static int
+process_failure(bpcheck_validation *f, const bpcheck_tolerance *tol,
+                bpcheck_candidate_fn fn, void *data, size_t budget)
+{
+  shrink(f, tol, fn, data, budget);
+  int status = BPCHECK_SUCCESS;
+  if (f->failure != f->original)
+    status = diagnose_case(f->original, f->original_reference, tol,
+                           f->original_report, &f->original_diagnosis);
+  if (!status)
+    status =
+        diagnose_case(f->failure, f->reference, tol, f->report, &f->diagnosis);
+  if (status)
+    return status;
+  if (f->failure == f->original)
+    f->original_diagnosis = f->diagnosis;
+  const bpcheck_diagnosis *s = &f->diagnosis, *o = &f->original_diagnosis;
+  f->shrunk_ambiguous = vague(s, f->failure) || (degenerate(f->failure) &&
+                                                 s->bug == BPCHECK_BUG_FACTOR);
+  f->likely = *s;
+  f->likely_from_original = 0;
+  if (f->failure != f->original && f->shrunk_ambiguous &&
+      o->bug != BPCHECK_BUG_NONE && o->bug != BPCHECK_BUG_UNKNOWN &&
+      (o->bug != s->bug || strcmp(o->text, s->text) != 0)) {
+    f->likely = *o;
+    f->likely_from_original = 1;
+  }
+  const int differ = s->bug != o->bug ||
+                     (s->bug == BPCHECK_BUG_FACTOR &&
+                      fabs(s->factor - o->factor) > 1e-6 * fabs(o->factor));
+  if (!f->shrink_status && (f->shrunk_ambiguous || differ))
+    experiments(f, tol, fn, data);
+  /* The detail of the shrunk failure again, for bpcheck_errmsg(). */
+  return diagnose_case(f->failure, f->reference, tol, f->report,
+                       &f->diagnosis);
+}
+
+static void
+cover(bpcheck_coverage *cv, const bpcheck_case *c)
+{
+  const bpcheck_net *net = c->net;
+  for (size_t l = 1; l <= net->L; l++)
+    if ((int)net->f[l] >= 0 && net->f[l] < BPCHECK_N_ACTIVATIONS)
+      cv->act[net->f[l]]++;
+  cv->cost[net->cost]++;
+  cv->reduction[net->reduction]++;
+  cv->depth[net->L < 32 ? net->L : 32]++;
+  if (net->theta->size > cv->max_params)
+    cv->max_params = net->theta->size;
+  if (c->batch->B > cv->max_batch)
+    cv->max_batch = c->batch->B;
+}
+
+int
+bpcheck_validate_run(const bpcheck_space *s, size_t trials, unsigned long seed,
+                     const bpcheck_tolerance *tol, bpcheck_candidate_fn fn,
+                     void *data, const bpcheck_validate_options *o,
+                     bpcheck_validation *v)
+{
+  static const bpcheck_validate_options first_only = {1,    0,    0,
+                                                      NULL, NULL, NULL};
+  if (!o)
+    o = &first_only;
   memset(v, 0, sizeof *v);
   int status = bpcheck_space_validate(s);
   if (status)
@@ -296,8 +696,12 @@ bpcheck_validate(const bpcheck_space *s, size_t trials, unsigned long seed,
   gsl_set_error_handler(old);
   if (!rng)
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a generator");
+  const size_t budget = o->shrink_budget ? o->shrink_budget : SHRINK_BUDGET;
+  const size_t later =
+      o->later_shrink_budget ? o->later_shrink_budget : LATER_SHRINK_BUDGET;
 
-  for (size_t t = 0; t < trials && status == BPCHECK_SUCCESS; t++) {
+  int stop = 0;
+  for (size_t t = 0; t < trials && !stop; t++) {
     size_t n[BPCHECK_MAX_LAYERS + 1], B;
     bpcheck_activation f[BPCHECK_MAX_LAYERS];
     bpcheck_arch arch;
@@ -316,34 +720,90 @@ bpcheck_validate(const bpcheck_space *s, size_t trials, unsigned long seed,
 
     bpcheck_params *ref;
     bpcheck_report *report;
-    status = try_case(c, tol, fn, data, &ref, &report);
-    if (status == BPCHECK_SUCCESS) {
+    int st = try_case(c, tol, fn, data, &ref, &report);
+    if (st == BPCHECK_SUCCESS) {
+      v->passed++;
+      cover(&v->coverage, c);
+      if (report->max_ratio > v->worst_margin || v->passed == 1) {
+        v->worst_margin = report->max_ratio;
+        v->worst_seed = seed + t;
+      }
       bpcheck_case_free(c);
       bpcheck_params_free(ref);
       bpcheck_report_free(report);
+    } else if (st == BPCHECK_ESKIP) {
+      v->skipped++;
+      char reason[512];
+      snprintf(reason, sizeof reason, "%s", bpcheck_errmsg());
+      bpcheck_case_free(c);
+      bpcheck_params_free(ref);
+      bpcheck_report_free(report);
+      if (o->on_skip)
+        o->on_skip(t, seed + t, v->arch, reason, data);
+    } else if (st == BPCHECK_EMISMATCH) {
+      v->failed++;
+      cover(&v->coverage, c);
+      bpcheck_validation later_failure;
+      memset(&later_failure, 0, sizeof later_failure);
+      bpcheck_validation *fv = v->failed == 1 ? v : &later_failure;
+      fv->failure = fv->original = c;
+      fv->reference = fv->original_reference = ref;
+      fv->report = fv->original_report = report;
+      fv->failure_trial = t;
+      fv->failure_seed = seed + t;
+      snprintf(fv->failure_arch, sizeof fv->failure_arch, "%s", v->arch);
+      if (fv != v) {
+        fv->trials = v->trials, fv->seed = v->seed;
+        snprintf(fv->arch, sizeof fv->arch, "%s", v->arch);
+      }
+      int d = process_failure(fv, tol, fn, data, fv == v ? budget : later);
+      if (!d && o->on_failure)
+        o->on_failure(fv, data);
+      if (fv->shrink_status == BPCHECK_ECANDIDATE) {
+        /* The candidate is broken: no more cases. */
+        if (fv != v) {
+          v->shrink_status = fv->shrink_status;
+          snprintf(v->shrink_error, sizeof v->shrink_error, "%s",
+                   fv->shrink_error);
+        }
+        stop = 1;
+      }
+      if (fv != v)
+        bpcheck_validation_free(fv);
+      if (d) {
+        status = d;
+        break;
+      }
+      if (o->max_failures && v->failed >= o->max_failures)
+        stop = 1;
     } else {
-      v->failure = c, v->reference = ref, v->report = report;
+      /* The candidate failed (or an error): the case it failed on is kept
+       * unless a failure is. */
+      if (!v->failed) {
+        v->failure = c, v->reference = ref, v->report = report;
+      } else {
+        bpcheck_case_free(c);
+        bpcheck_params_free(ref);
+        bpcheck_report_free(report);
+      }
+      status = st;
+      stop = 1;
     }
-    if (progress)
-      progress(t, data);
+    if (o->progress)
+      o->progress(t, data);
   }
   gsl_rng_free(rng);
-  if (status == BPCHECK_EMISMATCH) {
-    shrink(v, tol, fn, data);
-    bpcheck_params *abs = NULL, *alt = NULL;
-    bpcheck_tolerance t;
-    int d = bpcheck_tolerance_apply(v->failure->net, v->failure->batch,
-                                    v->reference, tol, &t, &abs, &alt);
-    if (!d)
-      d = bpcheck_diagnose(v->failure->net, v->failure->batch, v->reference,
-                           v->failure->grad, &t, &v->diagnosis);
-    /* The detail of the shrunk failure, for bpcheck_errmsg(). */
-    if (!d)
-      bpcheck_compare(v->reference, v->failure->grad, &t, v->report);
-    bpcheck_params_free(abs);
-    bpcheck_params_free(alt);
-    if (d)
-      return d;
-  }
+  if (status == BPCHECK_SUCCESS && v->failed)
+    status = BPCHECK_EMISMATCH;
   return status;
+}
+
+int
+bpcheck_validate(const bpcheck_space *s, size_t trials, unsigned long seed,
+                 const bpcheck_tolerance *tol, bpcheck_candidate_fn fn,
+                 void *data, void (*progress)(size_t trial, void *data),
+                 bpcheck_validation *v)
+{
+  bpcheck_validate_options o = {1, 0, 0, progress, NULL, NULL};
+  return bpcheck_validate_run(s, trials, seed, tol, fn, data, &o, v);
 }

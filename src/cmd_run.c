@@ -3,6 +3,7 @@
  * smallest case that still fails. */
 
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,50 +16,106 @@
 
 static const char usage[] =
     "Usage: bpcheck run --exec 'CMD' [--trials N] [--seed S] [SPACE]\n"
+    "                   [--keep-going] [--max-failures N]\n"
     "                   [--precision double|single] [--rtol R] [--atol A]\n"
     "                   [--timeout SEC] [--save-failure FILE]\n"
     "Starts CMD once (with /bin/sh -c) and sends it random cases, one JSON\n"
     "line each on its stdin (a case file without \"gradients\"); it answers\n"
     "each with one line on its stdout: {\"weights\": [...], \"biases\":\n"
-    "[...]} or {\"error\": \"...\"}. End of input means stop; its stderr is\n"
-    "passed through. Each answer is checked against the reference; the first\n"
-    "mismatch is shrunk (fewer layers, nodes, samples, simpler values) while\n"
-    "it still fails, reported with the likely bug, and saved.\n"
+    "[...]}, {\"skip\": \"reason\"} for a case it does not support (counted,\n"
+    "never a failure) or {\"error\": \"...\"} (ends the run). End of input\n"
+    "means stop; its stderr is passed through. Each answer is checked\n"
+    "against the reference; a mismatch is shrunk (fewer layers, identity\n"
+    "hidden activations, a quadratic cost, fewer nodes and samples, simpler\n"
+    "values) while it still fails, and both the original case and the\n"
+    "shrunk one are diagnosed: the likely bug says which it comes from.\n"
+    "Where the shrunk case is ambiguous, the candidate is also run on\n"
+    "variants of it (each sample twice, other inputs, an identity output)\n"
+    "and the report says what each showed.\n"
+    "Every run ends with what it covered and its worst margin.\n"
     "\n"
     "  --exec CMD          the candidate (required)\n"
     "  --trials N          cases to send (default 100)\n"
     "  --seed S            first seed (default $BPCHECK_SEED, else 1)\n"
+    "  --keep-going        go on after a failure: every case is sent, and\n"
+    "                      the failure rate and the failures grouped by\n"
+    "                      diagnosis are reported (the first in full)\n"
+    "  --max-failures N    with --keep-going, stop after N failures\n"
     "  --timeout SEC       seconds for each case: writing it and reading the\n"
     "                      answer (default 10); a candidate that takes\n"
     "                      longer is stopped, with every process it started\n"
-    "  --save-failure FILE the smallest failing case, with the candidate's\n"
-    "                      gradients: 'bpcheck verify FILE' reproduces it\n"
+    "  --save-failure FILE the shrunk failing case, with the candidate's\n"
+    "                      gradients, in FILE, and the original (as drawn)\n"
+    "                      in FILE with .original before its extension\n"
+    "                      (fail.json: fail.original.json); 'bpcheck verify\n"
+    "                      FILE' reproduces each\n"
     "  --precision, --rtol, --atol   as for verify\n"
     "  --mode M            accepted for the contract's sake: each answer is\n"
     "                      compared entry by entry with the matrix backprop\n"
-    "                      (confirmed by 'bpcheck selftest') in every mode\n"
-    "SPACE: --max-depth D --max-width W --max-batch B --activations LIST\n"
-    "       --output LIST --costs LIST --reductions LIST --same-hidden\n"
-    "       (see 'bpcheck selftest --help'); narrow it to what the candidate\n"
-    "       supports.\n"
+    "                      (confirmed by 'bpcheck selftest') in every "
+    "mode\n" SPACE_HELP
+    "Narrow the space to what the candidate supports, or let it answer\n"
+    "{\"skip\": \"reason\"} for the cases it does not.\n"
     "\n"
+    "An answer is one line of JSON: exactly the keys weights and biases\n"
+    "(or skip, or error); weights[l-1] n_l rows of n_(l-1) numbers;\n"
+    "biases[l-1] a flat list of n_l numbers (not a column); finite numbers\n"
+    "only (JSON has no NaN or Infinity: answer {\"error\": ...} instead).\n"
     "CMD runs in a process group of its own; at the end of the run, on a\n"
     "failure or a timeout, the whole group is stopped (SIGTERM, then\n"
     "SIGKILL): nothing it started outlives bpcheck. One answer line may be\n"
     "at most 64 bytes a number of the gradient, plus 64 KiB.\n"
     "\n"
-    "Exit codes: 0 all passed, 1 a mismatch, 2 bad usage, 3 the candidate\n"
-    "failed (crashed, timed out, exited early, closed its input or output,\n"
-    "left a process holding its pipes, printed more than one line for a\n"
-    "case, answered an error or something that is not a valid answer,\n"
-    "or failed while its failure was being shrunk).\n";
+    "Exit codes: 0 all passed, 1 a mismatch, 2 bad usage, or every case\n"
+    "skipped, 3 the candidate failed (crashed, timed out, exited early,\n"
+    "closed its input or output, left a process holding its pipes, printed\n"
+    "more than one line for a case, answered an error or something that is\n"
+    "not a valid answer, or failed while its failure was being shrunk).\n";
 
-enum { OPT_EXEC = 2300, OPT_TIMEOUT, OPT_SAVE };
+enum {
+  OPT_EXEC = 2300,
+  OPT_TIMEOUT,
+  OPT_SAVE,
+  OPT_KEEP_GOING,
+  OPT_MAX_FAILURES
+};
+
+/* Reasons of skipped cases, or diagnoses of failures, grouped: a few
+ * groups, each with its count and first example. */
+#define GROUPS 16
+typedef struct {
+  char key[160];  /* the reason, or the bug's name */
+  char text[320]; /* the first one's diagnosis */
+  size_t count;
+  unsigned long seed; /* of the first */
+  char arch[256];     /* of the first */
+  int from_original;
+} group;
+
+typedef struct {
+  group g[GROUPS];
+  size_t n, other; /* groups, and items past the last group */
+} groups;
+
+static group *
+group_of(groups *gs, const char *key)
+{
+  for (size_t i = 0; i < gs->n; i++)
+    if (strcmp(gs->g[i].key, key) == 0)
+      return &gs->g[i];
+  if (gs->n == GROUPS)
+    return NULL;
+  group *g = &gs->g[gs->n++];
+  memset(g, 0, sizeof *g);
+  snprintf(g->key, sizeof g->key, "%s", key);
+  return g;
+}
 
 typedef struct {
   external x;
   size_t trials;
   int tty;
+  groups skips, failures;
 } run_state;
 
 static int
@@ -76,6 +133,40 @@ progress(size_t trial, void *data)
     fprintf(stderr, "\rcase %zu/%zu", trial + 1, st->trials);
 }
 
+static void
+on_skip(size_t trial, unsigned long seed, const char *arch, const char *reason,
+        void *data)
+{
+  run_state *st = data;
+  (void)trial;
+  group *g = group_of(&st->skips, reason[0] ? reason : "(no reason given)");
+  if (!g) {
+    st->skips.other++;
+    return;
+  }
+  if (g->count++ == 0) {
+    g->seed = seed;
+    snprintf(g->arch, sizeof g->arch, "%s", arch);
+  }
+}
+
+static void
+on_failure(const bpcheck_validation *f, void *data)
+{
+  run_state *st = data;
+  group *g = group_of(&st->failures, bpcheck_bug_name(f->likely.bug));
+  if (!g) {
+    st->failures.other++;
+    return;
+  }
+  if (g->count++ == 0) {
+    g->seed = f->failure_seed;
+    g->from_original = f->likely_from_original;
+    snprintf(g->arch, sizeof g->arch, "%s", f->failure_arch);
+    snprintf(g->text, sizeof g->text, "%s", f->likely.text);
+  }
+}
+
 static int
 save(const char *path, const bpcheck_case *c)
 {
@@ -90,6 +181,141 @@ save(const char *path, const bpcheck_case *c)
   return ok;
 }
 
+/* FILE with ".original" before its extension: fail.json gives
+ * fail.original.json, fail gives fail.original. */
+static void
+original_path(const char *path, char *buf, size_t len)
+{
+  const char *slash = strrchr(path, '/');
+  const char *dot = strrchr(path, '.');
+  if (dot && (!slash || dot > slash + 1) && dot != path)
+    snprintf(buf, len, "%.*s.original%s", (int)(dot - path), path, dot);
+  else
+    snprintf(buf, len, "%s.original", path);
+}
+
+static void
+print_counts(const char *what, const size_t *count, int n,
+             const char *(*name)(int))
+{
+  printf("  %-12s", what);
+  for (int i = 0; i < n; i++)
+    printf(" %s %zu%s", name(i), count[i], i + 1 < n ? "," : "\n");
+}
+
+/* What the run covered, its worst margin, and its skips. */
+static void
+print_coverage(const bpcheck_validation *v, const run_state *st)
+{
+  const bpcheck_coverage *cv = &v->coverage;
+  if (v->passed + v->failed == 0)
+    goto skips;
+  printf("\ncovered (the %zu cases answered; layers for activations):\n",
+         v->passed + v->failed);
+  printf("  %-12s", "depth L");
+  for (int L = 1; L <= 32; L++)
+    if (cv->depth[L])
+      printf(" %d: %zu", L, cv->depth[L]);
+  printf("\n");
+  print_counts("activations", cv->act, BPCHECK_N_ACTIVATIONS, act_name);
+  print_counts("costs", cv->cost, BPCHECK_N_COSTS, cost_name);
+  print_counts("reductions", cv->reduction, BPCHECK_N_REDUCTIONS,
+               reduction_name);
+  printf("  %-12s %zu parameters, batch %zu\n", "largest", cv->max_params,
+         cv->max_batch);
+  if (v->passed)
+    printf("worst margin: %.3g of its tolerance, the largest error / "
+           "tolerance of a passing case (seed %lu)\n",
+           v->worst_margin, v->worst_seed);
+  else
+    printf("worst margin: no case passed\n");
+skips:
+  if (v->skipped) {
+    printf("skipped: %zu case%s (neither passed nor failed), by reason:\n",
+           v->skipped, v->skipped == 1 ? "" : "s");
+    for (size_t i = 0; i < st->skips.n; i++)
+      printf("  %6zu  %s (first: seed %lu, %s)\n", st->skips.g[i].count,
+             st->skips.g[i].key, st->skips.g[i].seed, st->skips.g[i].arch);
+    if (st->skips.other)
+      printf("  %6zu  for other reasons\n", st->skips.other);
+  }
+}
+
+/* The failures of a run that went on, by diagnosis. */
+static void
+print_failure_groups(const bpcheck_validation *v, const run_state *st)
+{
+  size_t answered = v->passed + v->failed;
+  printf("\nfailure rate: %zu of %zu cases answered (%.1f%%)\n", v->failed,
+         answered,
+         answered ? 100.0 * (double)v->failed / (double)answered : 0.0);
+  printf("failures by diagnosis:\n");
+  for (size_t i = 0; i < st->failures.n; i++) {
+    const group *g = &st->failures.g[i];
+    printf("  %6zu  %s: %s\n          (first: seed %lu, %s; diagnosed on "
+           "the %s case)\n",
+           g->count, g->key, g->text, g->seed, g->arch,
+           g->from_original ? "original" : "shrunk");
+  }
+  if (st->failures.other)
+    printf("  %6zu  with other diagnoses\n", st->failures.other);
+}
+
+static void print_origin(const bpcheck_validation *v);
+
+/* The first failure: the shrunk case's report, where its likely bug comes
+ * from, and the original's diagnosis when it differs. */
+static void
+print_failure(const bpcheck_validation *v, const bpcheck_tolerance *tol)
+{
+  char desc[256];
+  bpcheck_net_describe(v->failure->net, desc, sizeof desc);
+  printf("bpcheck run: case %zu (seed %lu) failed: %s\n", v->failure_trial,
+         v->failure_seed, v->failure_arch);
+  printf("shrunk in %zu steps to: %s, batch %zu\n", v->shrink_steps, desc,
+         v->failure->batch->B);
+  print_report(stdout, v->reference, v->failure->grad, v->report, tol,
+               &v->likely);
+  print_origin(v);
+  if (v->n_experiments)
+    printf("experiments (the candidate on variants of the shrunk case):\n");
+  for (size_t i = 0; i < v->n_experiments; i++)
+    printf("  %s: %s\n", v->experiments[i].what, v->experiments[i].showed);
+}
+
+/* Where the likely bug comes from, and the other case's diagnosis. */
+static void
+print_origin(const bpcheck_validation *v)
+{
+  if (v->failure == v->original || v->likely.bug == BPCHECK_BUG_NONE)
+    return;
+  const bpcheck_report *o = v->original_report;
+  const bpcheck_diagnosis *sd = &v->diagnosis, *od = &v->original_diagnosis;
+  /* The same pattern (a factor: the same factor), whatever its numbers. */
+  int same = sd->bug == od->bug &&
+             (sd->bug != BPCHECK_BUG_FACTOR ||
+              fabs(sd->factor - od->factor) <= 1e-6 * fabs(od->factor));
+  if (same) {
+    printf("  (the original case and the shrunk one agree)\n");
+    return;
+  }
+  int ones = v->failure->batch->B == 1;
+  for (size_t l = 0; l <= v->failure->net->L; l++)
+    ones = ones && v->failure->net->n[l] == 1;
+  if (v->likely_from_original)
+    printf("  (from the original case, %s: %zu of %zu entries differ)\n"
+           "on the shrunk case alone: %s\n"
+           "  (ambiguous there%s: the original's diagnosis is preferred)\n",
+           v->failure_arch, o->n_fail, o->n_checked, sd->text,
+           ones ? ": one node a layer at batch 1, where dC/dW = x dC/db "
+                  "and every error looks like a constant factor"
+                : "");
+  else
+    printf("  (from the shrunk case)\n"
+           "on the original case (%s: %zu of %zu entries differ): %s\n",
+           v->failure_arch, o->n_fail, o->n_checked, od->text);
+}
+
 int
 cmd_run(int argc, char **argv)
 {
@@ -101,6 +327,8 @@ cmd_run(int argc, char **argv)
       {"mode", required_argument, NULL, OPT_MODE},
       {"timeout", required_argument, NULL, OPT_TIMEOUT},
       {"save-failure", required_argument, NULL, OPT_SAVE},
+      {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+      {"max-failures", required_argument, NULL, OPT_MAX_FAILURES},
       TOL_LONG_OPTIONS,
       SPACE_LONG_OPTIONS,
       {NULL, 0, NULL, 0}};
@@ -108,9 +336,9 @@ cmd_run(int argc, char **argv)
   tolopts t;
   bpcheck_mode mode = BPCHECK_MODE_FULL; /* accepted; see the usage */
   const char *cmd = NULL, *save_path = NULL;
-  size_t trials = 100, timeout = 10;
+  size_t trials = 100, timeout = 10, max_failures = 0;
   unsigned long seed;
-  int have_seed = 0, c;
+  int have_seed = 0, keep_going = 0, c;
   bpcheck_space_default(&space);
   tolopts_init(&t);
   optind = 1;
@@ -140,6 +368,12 @@ cmd_run(int argc, char **argv)
         return EXIT_USAGE;
       break;
     case OPT_SAVE: save_path = optarg; break;
+    case OPT_KEEP_GOING: keep_going = 1; break;
+    case OPT_MAX_FAILURES:
+      if (parse_size("--max-failures", optarg, 1, (size_t)1 << 40,
+                     &max_failures))
+        return EXIT_USAGE;
+      break;
     case OPT_MODE:
       if (parse_mode(optarg, &mode))
         return EXIT_USAGE;
@@ -157,6 +391,11 @@ cmd_run(int argc, char **argv)
     say_error("run needs --exec 'CMD', the program to test");
     return EXIT_USAGE;
   }
+  if (max_failures && !keep_going) {
+    say_error("--max-failures goes with --keep-going (without it, run stops "
+              "at the first failure)");
+    return EXIT_USAGE;
+  }
   if (!have_seed && default_seed(1, &seed))
     return EXIT_USAGE;
   if (bpcheck_space_validate(&space)) {
@@ -164,13 +403,18 @@ cmd_run(int argc, char **argv)
     return EXIT_USAGE;
   }
 
-  run_state st = {.trials = trials, .tty = isatty(STDERR_FILENO)};
+  static run_state st; /* its groups are large */
+  memset(&st, 0, sizeof st);
+  st.trials = trials;
+  st.tty = isatty(STDERR_FILENO);
   if (external_start(&st.x, cmd, (double)timeout))
     return EXIT_USAGE;
   bpcheck_tolerance tol = tolopts_get(&t);
   bpcheck_validation v;
-  int status = bpcheck_validate(&space, trials, seed, &tol, candidate, &st,
-                                progress, &v);
+  bpcheck_validate_options o = {
+      keep_going ? max_failures : 1, 0, 0, progress, on_failure, on_skip};
+  int status =
+      bpcheck_validate_run(&space, trials, seed, &tol, candidate, &st, &o, &v);
   char detail[1024];
   snprintf(detail, sizeof detail, "%s", bpcheck_errmsg());
   /* What it prints after its last answer is one line too many: an extra
@@ -189,24 +433,30 @@ cmd_run(int argc, char **argv)
     fputs("\r\033[K", stderr);
 
   int code;
-  if (status == BPCHECK_SUCCESS) {
-    printf("bpcheck run: %zu cases from seed %lu, every gradient within "
-           "tolerance -- PASS\n%zu passed, 0 failed\n",
-           v.trials, seed, v.trials);
-    code = EXIT_PASS;
-  } else if (status == BPCHECK_EMISMATCH) {
-    char desc[256];
-    bpcheck_net_describe(v.failure->net, desc, sizeof desc);
-    printf("bpcheck run: case %zu (seed %lu) failed: %s\n", v.trials - 1,
-           v.seed, v.arch);
-    printf("shrunk in %zu steps to: %s, batch %zu\n", v.shrink_steps, desc,
-           v.failure->batch->B);
-    print_report(stdout, v.reference, v.failure->grad, v.report, &tol,
-                 &v.diagnosis);
-    if (save_path && save(save_path, v.failure))
-      printf("saved: %s (bpcheck verify %s reproduces it)\n", save_path,
-             save_path);
-    printf("%zu passed, 1 failed\n", v.trials - 1);
+  if (v.failed && v.failure && v.original &&
+      (status == BPCHECK_EMISMATCH || status == BPCHECK_ECANDIDATE)) {
+    print_failure(&v, &tol);
+    if (save_path) {
+      char orig[4096];
+      original_path(save_path, orig, sizeof orig);
+      if (save(save_path, v.failure))
+        printf("saved: %s (bpcheck verify %s reproduces it)\n", save_path,
+               save_path);
+      if (v.original != v.failure && save(orig, v.original))
+        printf("saved: %s, the original case as drawn\n", orig);
+    }
+    if (keep_going)
+      print_failure_groups(&v, &st);
+    print_coverage(&v, &st);
+    printf("%zu passed, %zu failed", v.passed, v.failed);
+    if (v.skipped)
+      printf(", %zu skipped", v.skipped);
+    if (keep_going && v.trials < trials)
+      printf(" (stopped after %zu of %zu cases: %s)", v.trials, trials,
+             status == BPCHECK_EMISMATCH && !v.shrink_status
+                 ? "--max-failures"
+                 : "the candidate failed");
+    printf("\n");
     code = EXIT_MISMATCH;
     if (v.shrink_status) {
       say_error("%s while its failure was being shrunk (after %zu steps): "
@@ -217,11 +467,36 @@ cmd_run(int argc, char **argv)
       if (v.shrink_status == BPCHECK_ECANDIDATE)
         code = EXIT_EXTERNAL;
     }
+    if (status == BPCHECK_ECANDIDATE) {
+      say_error("the candidate failed on case %zu (seed %lu, %s): %s",
+                v.trials - 1, v.seed, v.arch, detail);
+      code = EXIT_EXTERNAL;
+    }
     if (extra[0]) {
       say_error("the candidate failed: %s; its answers may be out of step "
                 "with the cases, so the failure above may not be its own",
                 extra);
       code = EXIT_EXTERNAL;
+    }
+  } else if (status == BPCHECK_SUCCESS) {
+    if (v.skipped == v.trials) {
+      printf("bpcheck run: every one of the %zu cases was skipped: nothing "
+             "was checked\n",
+             v.trials);
+      print_coverage(&v, &st);
+      say_error("every case was skipped (narrow the SPACE options to what "
+                "the candidate supports)");
+      code = EXIT_USAGE;
+    } else {
+      printf("bpcheck run: %zu cases from seed %lu, every gradient %s"
+             "within tolerance -- PASS\n",
+             v.trials, seed, v.skipped ? "answered " : "");
+      print_coverage(&v, &st);
+      printf("%zu passed, 0 failed", v.passed);
+      if (v.skipped)
+        printf(", %zu skipped", v.skipped);
+      printf("\n");
+      code = EXIT_PASS;
     }
   } else if (status == BPCHECK_ECANDIDATE) {
     if (v.trials)

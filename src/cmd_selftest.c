@@ -32,18 +32,7 @@ static const char usage[] =
     "                     parameters, else full\n"
     "  --json             one JSON object on stdout instead of the table\n"
     "  --tolerance-scale F  multiply every tolerance by F (default 1, as\n"
-    "                     derived): below 1 it shows their margin\n"
-    "SPACE, the random architectures:\n"
-    "  --max-depth D      hidden layers 0..D (default 4)\n"
-    "  --max-width W      nodes per layer 1..W (default 16)\n"
-    "  --max-batch B      samples per batch 1..B (default 8)\n"
-    "  --activations LIST hidden activations (default: all but softmax)\n"
-    "  --output LIST      output activations (default: all)\n"
-    "  --costs LIST       costs (default: all)\n"
-    "  --reductions LIST  batch reductions, mean and/or sum (default: both)\n"
-    "  --same-hidden      one activation for all hidden layers of a network\n"
-    "Only valid combinations are drawn: categorical_cross_entropy with a\n"
-    "softmax output, cross_entropy with a sigmoid or softmax output.\n"
+    "                     derived): below 1 it shows their margin\n" SPACE_HELP
     "\n"
     "Exit codes: 0 all trials passed, 1 a mismatch, 2 bad usage.\n";
 

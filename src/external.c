@@ -356,6 +356,31 @@ read_answer(external *x, size_t *n, double deadline, size_t limit,
   }
 }
 
+/* A hint for an answer whose first line is not a whole JSON value: it
+ * was printed over several lines (pretty-printed). */
+typedef struct {
+  const char *text;
+} json_hint_t;
+
+static json_hint_t
+multi_line_hint(const char *line, size_t n)
+{
+  json_hint_t h = {""};
+  size_t i = 0;
+  while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+    i++;
+  /* A complete answer starts with '{' and ends with '}' on its line. */
+  size_t e = n;
+  while (e > i &&
+         (line[e - 1] == ' ' || line[e - 1] == '\t' || line[e - 1] == '\r'))
+    e--;
+  if (e == i || line[i] != '{' || line[e - 1] != '}')
+    h.text = ": its answer looks pretty-printed over several lines; print "
+             "the answer on one line (e.g. json.dumps(answer) without "
+             "indent)";
+  return h;
+}
+
 int
 external_candidate(const bpcheck_case *c, bpcheck_params *grad, void *data)
 {
@@ -390,18 +415,23 @@ external_candidate(const bpcheck_case *c, bpcheck_params *grad, void *data)
   snprintf(x->said, sizeof x->said, "%.*s%s", (int)(n > 400 ? 400 : n), x->buf,
            n > 400 ? " ..." : "");
   if (x->len > n + 1) {
+    /* A first line that is not JSON on its own: an answer printed over
+     * several lines (pretty-printed). */
+    json_hint_t hint = multi_line_hint(x->buf, n);
     memmove(x->buf, x->buf + n + 1, x->len - n - 1);
     x->len -= n + 1;
     return failed(x,
                   "it printed more than one line for one case (the "
-                  "protocol is one answer line per case)%s",
-                  printed(x, p, sizeof p));
+                  "protocol is one answer line per case)%s%s",
+                  hint.text, printed(x, p, sizeof p));
   }
   char message[256] = "";
   status = bpcheck_answer_parse(x->buf, n, grad, message, sizeof message);
   x->len = x->scanned = 0;
   if (status == BPCHECK_ECANDIDATE)
     return failed(x, "it answered with an error: %s", message);
+  if (status == BPCHECK_ESKIP) /* declined: neither passed nor failed */
+    return bpcheck_fail(BPCHECK_ESKIP, "%s", message);
   if (status) {
     char detail[512];
     snprintf(detail, sizeof detail, "%s", bpcheck_errmsg());

@@ -189,6 +189,10 @@ parse_space_option(int opt, const char *arg, bpcheck_space *s)
   case OPT_MAX_WIDTH:
     bad = parse_size("--max-width", arg, 1, 1u << 20, &s->max_width);
     break;
+  case OPT_MIN_WIDTH:
+    bad = parse_size("--min-width", arg, 1, 1u << 20, &s->min_width);
+    break;
+  case OPT_SAME_WIDTH: s->same_width = 1; break;
   case OPT_MAX_BATCH:
     bad = parse_size("--max-batch", arg, 1, 1u << 20, &s->max_batch);
     break;
@@ -269,6 +273,10 @@ space_args(const bpcheck_space *s, char *buf, size_t len)
     append(buf, len, " --max-depth %zu", s->max_depth);
   if (s->max_width != d.max_width)
     append(buf, len, " --max-width %zu", s->max_width);
+  if (s->min_width > 1)
+    append(buf, len, " --min-width %zu", s->min_width);
+  if (s->same_width)
+    append(buf, len, " --same-width");
   if (s->max_batch != d.max_batch)
     append(buf, len, " --max-batch %zu", s->max_batch);
   if (s->hidden != d.hidden)
@@ -297,9 +305,10 @@ space_describe(const bpcheck_space *s, char *buf, size_t len)
 {
   buf[0] = '\0';
   append(buf, len,
-         "hidden layers 0-%zu, widths 1-%zu, batch 1-%zu\n"
+         "hidden layers 0-%zu, widths %zu-%zu%s, batch 1-%zu\n"
          "  hidden: ",
-         s->max_depth, s->max_width, s->max_batch);
+         s->max_depth, s->min_width > 1 ? s->min_width : 1, s->max_width,
+         s->same_width ? " (one for every hidden layer)" : "", s->max_batch);
   put_set(buf, len, s->hidden, BPCHECK_N_ACTIVATIONS, act_name);
   append(buf, len,
          "%s\n  output: ", s->same_hidden ? " (one per network)" : "");

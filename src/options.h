@@ -70,15 +70,41 @@ enum {
   OPT_JSON,
   OPT_TRIALS,
   OPT_SEED,
-  OPT_TOLSCALE
+  OPT_TOLSCALE,
+  OPT_MIN_WIDTH,
+  OPT_SAME_WIDTH
 };
 int parse_space_option(int opt, const char *arg, bpcheck_space *s);
 void space_args(const bpcheck_space *s, char *buf, size_t len);
 void space_describe(const bpcheck_space *s, char *buf, size_t len);
 
+/* The SPACE options' help, for selftest and run. */
+#define SPACE_HELP                                                            \
+  "SPACE, the random architectures (what each option restricts):\n"           \
+  "  --max-depth D      hidden layers 0..D (default 4), so L = 1..D+1\n"      \
+  "  --max-width W      nodes of every layer (input, hidden, output) at\n"    \
+  "                     most W (default 16)\n"                                \
+  "  --min-width N      nodes of every layer at least N (default 1; a\n"      \
+  "                     softmax output has at least 2)\n"                     \
+  "  --same-width       every hidden layer of a network one width\n"          \
+  "                     (n_1 = ... = n_(L-1); input and output apart)\n"      \
+  "  --max-batch B      samples per batch 1..B (default 8)\n"                 \
+  "  --activations LIST the HIDDEN layers' activations (default: sigmoid,\n"  \
+  "                     tanh, relu, identity, softplus); not the output\n"    \
+  "  --output LIST      the OUTPUT layer's activation (default: all of\n"     \
+  "                     those and softmax)\n"                                 \
+  "  --costs LIST       costs (default: quadratic, mse, cross_entropy,\n"     \
+  "                     categorical_cross_entropy)\n"                         \
+  "  --reductions LIST  batch reductions, mean and/or sum (default: both)\n"  \
+  "  --same-hidden      one activation for every hidden layer of a network\n" \
+  "Only valid combinations are drawn: categorical_cross_entropy with a\n"     \
+  "softmax output, cross_entropy with a sigmoid or softmax output.\n"
+
 #define SPACE_LONG_OPTIONS                                                    \
   {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},                      \
       {"max-width", required_argument, NULL, OPT_MAX_WIDTH},                  \
+      {"min-width", required_argument, NULL, OPT_MIN_WIDTH},                  \
+      {"same-width", no_argument, NULL, OPT_SAME_WIDTH},                      \
       {"max-batch", required_argument, NULL, OPT_MAX_BATCH},                  \
       {"activations", required_argument, NULL, OPT_ACTIVATIONS},              \
       {"output", required_argument, NULL, OPT_OUTPUT},                        \

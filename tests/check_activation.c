@@ -149,8 +149,9 @@ START_TEST(test_unknown_names)
                          "out of memory",
                          "size too large",
                          "value out of range",
-                         "the candidate failed"};
-  for (int st = 0; st <= BPCHECK_ECANDIDATE; st++)
+                         "the candidate failed",
+                         "the candidate skipped the case"};
+  for (int st = 0; st <= BPCHECK_ESKIP; st++)
     ck_assert_str_eq(bpcheck_strerror(st), names[st]);
 }
 END_TEST

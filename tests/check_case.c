@@ -272,6 +272,37 @@ START_TEST(test_answers)
       BPCHECK_EINVAL);
   ck_assert_int_eq(bpcheck_answer_parse("nope", 4, g, why, sizeof why),
                    BPCHECK_EINVAL);
+  /* {"skip": reason}: declined, the reason kept. */
+  const char *skip = "{\"skip\": \"no relu\"}";
+  ck_assert_int_eq(
+      bpcheck_answer_parse(skip, strlen(skip), g, why, sizeof why),
+      BPCHECK_ESKIP);
+  ck_assert_str_eq(why, "no relu");
+  ck_assert_str_eq(bpcheck_errmsg(), "no relu");
+  /* Biases as a column: a shape hint. */
+  const char *column = "{\"weights\": [[[1, 2]]], \"biases\": [[[0]]]}";
+  ck_assert_int_eq(
+      bpcheck_answer_parse(column, strlen(column), g, why, sizeof why),
+      BPCHECK_EINVAL);
+  ck_assert_ptr_nonnull(strstr(bpcheck_errmsg(),
+                               "biases[0] must be a flat list of 1 numbers, "
+                               "not a column"));
+  /* NaN, -Infinity: JSON has none, and what to answer instead. */
+  const char *nonfinite[] = {"{\"weights\": [[[NaN, 2]]], \"biases\": [[0]]}",
+                             "{\"weights\": [[[1, -Infinity]]], "
+                             "\"biases\": [[0]]}"};
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(bpcheck_answer_parse(nonfinite[i], strlen(nonfinite[i]),
+                                          g, why, sizeof why),
+                     BPCHECK_EINVAL);
+    ck_assert_ptr_nonnull(
+        strstr(bpcheck_errmsg(), "JSON has no NaN or Infinity"));
+  }
+  /* The first line of a pretty-printed answer. */
+  ck_assert_int_eq(bpcheck_answer_parse("{", 1, g, why, sizeof why),
+                   BPCHECK_EINVAL);
+  ck_assert_ptr_nonnull(
+      strstr(bpcheck_errmsg(), "print the answer on one line"));
   bpcheck_params_free(g);
 }
 END_TEST

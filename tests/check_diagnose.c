@@ -95,8 +95,9 @@ START_TEST(test_factor_names)
   fixture x;
   init(&x, BPCHECK_QUADRATIC);
   const double c[] = {1.0 / 3, 0.5, 0.3};
-  const char *text[] = {"averaged where the cost takes the sum",
-                        "applied twice", "0.3 times the reference"};
+  /* The fixture takes the mean over B = 3: 1/3 is a second division. */
+  const char *text[] = {"the batch mean is taken twice", "applied twice",
+                        "0.3 times the reference"};
   for (int i = 0; i < 3; i++) {
     memcpy(x.lit->data, x.mat->data, x.mat->size * sizeof(double));
     scale(x.lit, c[i]);
@@ -451,6 +452,380 @@ START_TEST(test_validate_fails_while_shrinking)
 }
 END_TEST
 
+/* Without f_L'(z^L) in the output delta (sigmoid output, quadratic cost):
+ * the shrunk case is one node a layer at batch 1, where the bug is a
+ * constant factor; the original is kept, names it, and is preferred. */
+static int
+candidate_without_df(const bpcheck_case *c, bpcheck_params *g, void *data)
+{
+  (void)data;
+  bpcheck_literal_workspace *w; /* the bug zoo's no_output_derivative */
+  ck_assert_ok(bpcheck_literal_alloc(&w, c->net));
+  ck_assert_ok(bpcheck_literal_backprop_mutant(
+      c->net, c->batch, g, NULL, w, BPCHECK_MUTANT_NO_OUTPUT_DERIVATIVE));
+  bpcheck_literal_free(w);
+  return BPCHECK_SUCCESS;
+}
+
+START_TEST(test_validate_original_preferred)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.output = 1u << BPCHECK_SIGMOID;
+  s.costs = 1u << BPCHECK_QUADRATIC;
+  s.min_width = 2; /* the original has layers of 2 nodes or more */
+  const bpcheck_tolerance derived = {0, 0, 0, NULL, NULL, 1, 0};
+  bpcheck_validation v;
+  ck_assert_int_eq(bpcheck_validate(&s, 20, 1, &derived, candidate_without_df,
+                                    NULL, NULL, &v),
+                   BPCHECK_EMISMATCH);
+  ck_assert_ptr_nonnull(v.original);
+  ck_assert_ptr_ne(v.original, v.failure);
+  ck_assert_uint_ge(v.original->net->n[0], 2);
+  ck_assert_int_eq(v.original_diagnosis.bug, BPCHECK_BUG_OUTPUT_DERIVATIVE);
+  ck_assert_uint_gt(v.original_report->n_fail, 0);
+  ck_assert_ptr_nonnull(v.original->grad);
+  ck_assert_msg(v.failure->net->L == 1 && v.failure->net->n[0] == 1 &&
+                    v.failure->net->n[1] == 1 && v.failure->batch->B == 1,
+                "shrunk to %zu layers, batch %zu", v.failure->net->L,
+                v.failure->batch->B);
+  ck_assert_int_eq(v.diagnosis.bug, BPCHECK_BUG_FACTOR);
+  ck_assert(v.shrunk_ambiguous);
+  ck_assert(v.likely_from_original);
+  ck_assert_int_eq(v.likely.bug, BPCHECK_BUG_OUTPUT_DERIVATIVE);
+  ck_assert_str_eq(v.failure_arch, v.arch);
+  /* The experiments: the factor does not follow the batch, changes with
+   * the input, and an identity output with a quadratic cost passes. */
+  ck_assert_uint_eq(v.n_experiments, 3);
+  ck_assert_int_eq(v.experiments[0].status, BPCHECK_EMISMATCH);
+  ck_assert_ptr_nonnull(strstr(v.experiments[0].showed, "not the batch"));
+  ck_assert_int_eq(v.experiments[1].status, BPCHECK_EMISMATCH);
+  ck_assert_ptr_nonnull(
+      strstr(v.experiments[1].showed, "changed with the input"));
+  ck_assert_int_eq(v.experiments[2].status, BPCHECK_SUCCESS);
+  bpcheck_validation_free(&v);
+}
+END_TEST
+
+/* Shrinking makes the cost quadratic and the output the identity where the
+ * failure (a sign flip) persists. */
+START_TEST(test_validate_simplifies_functions)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.costs = 1u << BPCHECK_CROSS_ENTROPY;
+  s.hidden = 1u << BPCHECK_TANH;
+  bpcheck_validation v;
+  behaviour b = SIGN_FLIP;
+  ck_assert_int_eq(bpcheck_validate(&s, 5, 2, &tol, candidate, &b, NULL, &v),
+                   BPCHECK_EMISMATCH);
+  ck_assert_int_eq(v.original->net->cost, BPCHECK_CROSS_ENTROPY);
+  ck_assert_int_eq(v.failure->net->cost, BPCHECK_QUADRATIC);
+  for (size_t l = 1; l <= v.failure->net->L; l++)
+    ck_assert_int_eq(v.failure->net->f[l], BPCHECK_IDENTITY);
+  ck_assert_int_eq(v.likely.bug, BPCHECK_BUG_SIGN);
+  ck_assert_int_eq(v.original_diagnosis.bug, BPCHECK_BUG_SIGN);
+  ck_assert(!v.likely_from_original);
+  ck_assert_uint_eq(v.n_experiments, 0); /* nothing to tell apart */
+  bpcheck_validation_free(&v);
+}
+END_TEST
+
+/* Wrong (a sign flip) at B = 4 only, declines networks of 3 layers or
+ * more. */
+typedef struct {
+  size_t failures, skips, skipped_deep;
+} counts;
+
+static int
+candidate_sometimes(const bpcheck_case *c, bpcheck_params *g, void *data)
+{
+  (void)data;
+  if (c->net->L >= 3)
+    return bpcheck_fail(BPCHECK_ESKIP, "three layers or more");
+  behaviour b = c->batch->B == 4 ? SIGN_FLIP : RIGHT;
+  return candidate(c, g, &b);
+}
+
+static int
+candidate_skips_all(const bpcheck_case *c, bpcheck_params *g, void *data)
+{
+  (void)c, (void)g, (void)data;
+  return bpcheck_fail(BPCHECK_ESKIP, "nothing supported");
+}
+
+static void
+count_failure(const bpcheck_validation *f, void *data)
+{
+  counts *n = data;
+  n->failures++;
+  ck_assert_uint_eq(f->original->batch->B, 4);
+  ck_assert_int_eq(f->likely.bug, BPCHECK_BUG_SIGN);
+}
+
+static void
+count_skip(size_t trial, unsigned long seed, const char *arch,
+           const char *reason, void *data)
+{
+  counts *n = data;
+  (void)trial, (void)seed, (void)arch;
+  n->skips++;
+  ck_assert_str_eq(reason, "three layers or more");
+}
+
+START_TEST(test_validate_keep_going_and_skips)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.max_batch = 4;
+  counts n = {0, 0, 0};
+  bpcheck_validate_options o = {0, 0, 0, NULL, count_failure, count_skip};
+  bpcheck_validation v;
+  ck_assert_int_eq(
+      bpcheck_validate_run(&s, 200, 1, &tol, candidate_sometimes, &n, &o, &v),
+      BPCHECK_EMISMATCH);
+  ck_assert_uint_eq(v.trials, 200);
+  ck_assert_uint_eq(v.passed + v.failed + v.skipped, 200);
+  ck_assert_uint_eq(v.failed, n.failures);
+  ck_assert_uint_eq(v.skipped, n.skips);
+  ck_assert_uint_gt(v.skipped, 0);
+  /* B = 4 in about one of four answered cases */
+  ck_assert_uint_gt(v.failed * 8, v.passed + v.failed);
+  ck_assert_uint_lt(v.failed * 2, v.passed + v.failed);
+  ck_assert_uint_eq(v.original->batch->B, 4); /* the first failure kept */
+  size_t depths = 0;
+  for (int L = 0; L <= 32; L++)
+    depths += v.coverage.depth[L];
+  ck_assert_uint_eq(depths, v.passed + v.failed);
+  ck_assert_uint_eq(
+      v.coverage.depth[3] + v.coverage.depth[4] + v.coverage.depth[5], 0);
+  ck_assert_uint_gt(v.coverage.max_params, 0);
+  ck_assert(v.worst_margin >= 0 && v.worst_margin <= 1); /* exact here */
+  bpcheck_validation_free(&v);
+
+  /* --max-failures 3 */
+  o.max_failures = 3;
+  ck_assert_int_eq(
+      bpcheck_validate_run(&s, 200, 1, &tol, candidate_sometimes, &n, &o, &v),
+      BPCHECK_EMISMATCH);
+  ck_assert_uint_eq(v.failed, 3);
+  ck_assert_uint_lt(v.trials, 200);
+  bpcheck_validation_free(&v);
+
+  /* Every case skipped: a success with nothing checked. */
+  ck_assert_ok(bpcheck_validate_run(&s, 10, 1, &tol, candidate_skips_all, NULL,
+                                    NULL, &v));
+  ck_assert_uint_eq(v.skipped, 10);
+  ck_assert_uint_eq(v.passed + v.failed, 0);
+  ck_assert_ptr_null(v.failure);
+  bpcheck_validation_free(&v);
+}
+END_TEST
+
+/* The rest of the texts: 1/B under the sum, MSE's 1/n_L, a hidden layer
+ * alone, the biases wrong by another factor at batch 1 and above. */
+START_TEST(test_more_texts)
+{
+  static const size_t n[] = {3, 4, 4, 2};
+  static const bpcheck_activation f[] = {BPCHECK_SIGMOID, BPCHECK_TANH,
+                                         BPCHECK_SIGMOID};
+  fixture x;
+  fixture_init(&x, 3, n, f, BPCHECK_QUADRATIC, BPCHECK_SUM, 3, test_seed(5));
+  ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
+  memcpy(x.lit->data, x.mat->data, x.mat->size * sizeof(double));
+  scale(x.lit, 1.0 / 3);
+  bpcheck_diagnosis d = diagnose(&x);
+  ck_assert_ptr_nonnull(
+      strstr(d.text, "averaged where the cost takes the sum"));
+  /* A hidden layer alone, by varying factors. */
+  memcpy(x.lit->data, x.mat->data, x.mat->size * sizeof(double));
+  for (size_t i = 0; i < 16; i++) /* W^2 is 4 x 4 */
+    x.lit->W[2].data[i] *= 1 + 0.1 * (double)(i + 1);
+  d = diagnose(&x);
+  ck_assert_int_eq(d.bug, BPCHECK_BUG_ONE_LAYER);
+  ck_assert_uint_eq(d.layer, 2);
+  ck_assert_ptr_nonnull(strstr(d.text, "confined to layer 2"));
+  /* The biases 1.5 times theirs, B = 3. */
+  memcpy(x.lit->data, x.mat->data, x.mat->size * sizeof(double));
+  for (size_t l = 1; l <= 3; l++)
+    gsl_vector_scale(&x.lit->b[l], 1.5);
+  d = diagnose(&x);
+  ck_assert_int_eq(d.bug, BPCHECK_BUG_BIAS);
+  ck_assert_ptr_nonnull(strstr(d.text, "is it reduced over the batch?"));
+  fixture_free(&x);
+
+  fixture_init(&x, 3, n, f, BPCHECK_MSE, BPCHECK_MEAN, 1, test_seed(6));
+  ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
+  memcpy(x.lit->data, x.mat->data, x.mat->size * sizeof(double));
+  scale(x.lit, 2); /* n_L = 2: the 1/n_L missing */
+  d = diagnose(&x);
+  ck_assert_ptr_nonnull(strstr(d.text, "MSE's 1/n_L is missing"));
+  /* The biases 1.5 times theirs at B = 1. */
+  memcpy(x.lit->data, x.mat->data, x.mat->size * sizeof(double));
+  for (size_t l = 1; l <= 3; l++)
+    gsl_vector_scale(&x.lit->b[l], 1.5);
+  d = diagnose(&x);
+  ck_assert_int_eq(d.bug, BPCHECK_BUG_BIAS);
+  ck_assert_ptr_nonnull(strstr(d.text, "1.5 times the reference"));
+  fixture_free(&x);
+}
+END_TEST
+
+/* Candidates whose factor depends on B, or that decline the variants: each
+ * experiment's other outcomes. */
+typedef enum {
+  ODD_B_ONLY,   /* 3 r at odd B, r at even B */
+  OVER_B,       /* 3 r / B */
+  B_PLUS_2,     /* (B + 2) r */
+  DECLINES,     /* 3 r; declines even B and an identity output with a
+                   quadratic cost */
+  BREAKS_LATER, /* -r at B = 4; fails as on_failure says */
+  NO_QUADRATIC  /* 3 r; declines a quadratic cost after a non-identity
+                   output */
+} factor_kind;
+
+typedef struct {
+  factor_kind kind;
+  int phase; /* BREAKS_LATER: 1, fail now; 2, fail after a wrong answer */
+  int wrong;
+} factor_data;
+
+static int
+candidate_factor(const bpcheck_case *c, bpcheck_params *g, void *data)
+{
+  factor_data *fd = data;
+  const size_t B = c->batch->B;
+  const bpcheck_net *net = c->net;
+  if (fd->kind == BREAKS_LATER &&
+      (fd->phase == 1 || (fd->phase == 2 && fd->wrong)))
+    return bpcheck_fail(BPCHECK_ECANDIDATE, "it crashed");
+  if (fd->kind == DECLINES &&
+      (B % 2 == 0 ||
+       (net->f[net->L] == BPCHECK_IDENTITY && net->cost == BPCHECK_QUADRATIC)))
+    return bpcheck_fail(BPCHECK_ESKIP, "not supported");
+  if (fd->kind == NO_QUADRATIC && net->cost == BPCHECK_QUADRATIC &&
+      net->f[net->L] != BPCHECK_IDENTITY)
+    return bpcheck_fail(BPCHECK_ESKIP, "not supported");
+  behaviour right = RIGHT;
+  candidate(c, g, &right);
+  double k = 3;
+  if (fd->kind == ODD_B_ONLY)
+    k = B % 2 ? 3 : 1;
+  else if (fd->kind == OVER_B)
+    k = 3.0 / (double)B;
+  else if (fd->kind == B_PLUS_2)
+    k = (double)B + 2;
+  else if (fd->kind == BREAKS_LATER)
+    k = B == 4 ? -1 : 1;
+  fd->wrong = k != 1;
+  scale(g, k);
+  return BPCHECK_SUCCESS;
+}
+
+START_TEST(test_validate_experiments)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.costs = 1u << BPCHECK_QUADRATIC;
+  s.output = 1u << BPCHECK_SIGMOID;
+  const struct {
+    factor_kind kind;
+    const char *batch; /* what the doubled batch showed */
+  } cases[] = {{ODD_B_ONLY, "it passed"},
+               {OVER_B, "halved"},
+               {B_PLUS_2, "it failed, factor"},
+               {DECLINES, "skipped"}};
+  for (size_t i = 0; i < 4; i++) {
+    factor_data fd = {cases[i].kind, 0, 0};
+    bpcheck_validation v;
+    ck_assert_int_eq(
+        bpcheck_validate(&s, 20, 1, &tol, candidate_factor, &fd, NULL, &v),
+        BPCHECK_EMISMATCH);
+    ck_assert_uint_ge(v.n_experiments, 2);
+    ck_assert_msg(strstr(v.experiments[0].showed, cases[i].batch), "%zu: %s",
+                  i, v.experiments[0].showed);
+    if (cases[i].kind == DECLINES) {
+      ck_assert_msg(
+          v.n_experiments == 3, "%zu experiments on %s", v.n_experiments,
+          v.failure->net->f[v.failure->net->L] == BPCHECK_IDENTITY ? "identity"
+                                                                   : "other");
+      ck_assert_int_eq(v.experiments[2].status, BPCHECK_ESKIP);
+    }
+    bpcheck_validation_free(&v);
+  }
+  /* Cross entropy kept (the quadratic declined): an identity output with
+   * a quadratic cost still fails. */
+  s.costs = 1u << BPCHECK_CROSS_ENTROPY;
+  factor_data fd = {NO_QUADRATIC, 0, 0};
+  bpcheck_validation v;
+  ck_assert_int_eq(
+      bpcheck_validate(&s, 20, 1, &tol, candidate_factor, &fd, NULL, &v),
+      BPCHECK_EMISMATCH);
+  ck_assert_int_eq(v.failure->net->cost, BPCHECK_CROSS_ENTROPY);
+  ck_assert_uint_eq(v.n_experiments, 3);
+  ck_assert_ptr_nonnull(strstr(v.experiments[2].showed, "still failed"));
+  bpcheck_validation_free(&v);
+}
+END_TEST
+
+/* A candidate that fails after the first failure: on the next case (the
+ * run stops with the failure kept), or while a later failure is shrunk. */
+static void
+break_next(const bpcheck_validation *f, void *data)
+{
+  factor_data *fd = data;
+  (void)f;
+  fd->phase = 1;
+}
+
+START_TEST(test_validate_breaks_after_failure)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.max_batch = 4;
+  bpcheck_validate_options o = {0, 0, 0, NULL, break_next, NULL};
+  /* phase 1: it fails on the next call, a case of the run. */
+  factor_data fd = {BREAKS_LATER, 0, 0};
+  bpcheck_validation v;
+  ck_assert_int_eq(
+      bpcheck_validate_run(&s, 200, 1, &tol, candidate_factor, &fd, &o, &v),
+      BPCHECK_ECANDIDATE);
+  ck_assert_uint_eq(v.failed, 1);
+  ck_assert_ptr_nonnull(v.original);
+  ck_assert_uint_eq(v.original->batch->B, 4);
+  ck_assert_str_eq(bpcheck_errmsg(), "it crashed");
+  bpcheck_validation_free(&v);
+}
+END_TEST
+
+static void
+break_while_shrinking(const bpcheck_validation *f, void *data)
+{
+  factor_data *fd = data;
+  (void)f;
+  fd->phase = 2;
+  fd->wrong = 0;
+}
+
+START_TEST(test_validate_breaks_while_shrinking_later)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.max_batch = 4;
+  bpcheck_validate_options o = {0, 0, 0, NULL, break_while_shrinking, NULL};
+  factor_data fd = {BREAKS_LATER, 0, 0};
+  bpcheck_validation v;
+  ck_assert_int_eq(
+      bpcheck_validate_run(&s, 200, 1, &tol, candidate_factor, &fd, &o, &v),
+      BPCHECK_EMISMATCH);
+  ck_assert_uint_eq(v.failed, 2);
+  ck_assert_int_eq(v.shrink_status, BPCHECK_ECANDIDATE);
+  ck_assert_str_eq(v.shrink_error, "it crashed");
+  ck_assert_uint_lt(v.trials, 200);
+  bpcheck_validation_free(&v);
+}
+END_TEST
+
 Suite *
 make_diagnose_suite(void)
 {
@@ -478,6 +853,13 @@ make_diagnose_suite(void)
   tcase_add_test(core, test_validate_shrinks);
   tcase_add_test(core, test_validate_candidate_fails);
   tcase_add_test(core, test_validate_fails_while_shrinking);
+  tcase_add_test(core, test_validate_original_preferred);
+  tcase_add_test(core, test_validate_simplifies_functions);
+  tcase_add_test(core, test_validate_keep_going_and_skips);
+  tcase_add_test(core, test_more_texts);
+  tcase_add_test(core, test_validate_experiments);
+  tcase_add_test(core, test_validate_breaks_after_failure);
+  tcase_add_test(core, test_validate_breaks_while_shrinking_later);
   suite_add_tcase(s, core);
   return s;
 }

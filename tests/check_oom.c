@@ -150,6 +150,10 @@ call_validate(void *data)
   const bpcheck_tolerance *tol = data;
   int status =
       bpcheck_validate(&s, 2, 1, tol, candidate_flips_sign, NULL, NULL, &v);
+  /* An allocation that fails while shrinking (or experimenting) stops it,
+   * kept in shrink_status: each is tried too. */
+  if (status == BPCHECK_EMISMATCH && v.shrink_status)
+    status = v.shrink_status;
   bpcheck_validation_free(&v);
   return status;
 }

@@ -213,6 +213,44 @@ START_TEST(test_narrowed_space)
 }
 END_TEST
 
+/* --min-width and --same-width: every layer at least min_width nodes,
+ * every hidden layer of a network one width; the default draws are those
+ * of before (min_width 1). */
+START_TEST(test_space_widths)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.min_width = 3;
+  s.max_width = 6;
+  s.same_width = 1;
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  size_t deep = 0;
+  for (int t = 0; t < 500; t++) {
+    size_t n[6], B;
+    bpcheck_activation f[5];
+    bpcheck_arch a;
+    ck_assert_ok(bpcheck_space_draw(&s, rng, &a, n, f, &B));
+    ck_assert_ok(bpcheck_arch_validate(&a));
+    for (size_t l = 0; l <= a.L; l++)
+      ck_assert(n[l] >= 3 && n[l] <= 6);
+    for (size_t l = 2; l < a.L; l++)
+      ck_assert_uint_eq(n[l], n[1]);
+    deep += a.L >= 3;
+  }
+  ck_assert_uint_gt(deep, 0);
+  /* The default space draws as it did without the new fields. */
+  bpcheck_space d;
+  bpcheck_space_default(&d);
+  ck_assert_uint_eq(d.min_width, 1);
+  ck_assert_int_eq(d.same_width, 0);
+  s = d, s.min_width = 7, s.max_width = 6;
+  ck_assert_int_eq(bpcheck_space_validate(&s), BPCHECK_EINVAL);
+  s = d, s.min_width = 0; /* 0 means 1 */
+  ck_assert_ok(bpcheck_space_validate(&s));
+  gsl_rng_free(rng);
+}
+END_TEST
+
 START_TEST(test_space_errors)
 {
   bpcheck_space s, d;
@@ -281,6 +319,7 @@ make_selftest_suite(void)
   tcase_add_test(core, test_modes);
   tcase_add_loop_test(core, test_draws_valid, 0, 2);
   tcase_add_test(core, test_narrowed_space);
+  tcase_add_test(core, test_space_widths);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_set_timeout(errors, TEST_TIMEOUT);
