@@ -212,9 +212,9 @@ bpcheck_function_alloc(bpcheck_function_workspace **out, size_t P,
     x->first = first;
     first += x->count;
   }
-  /* gsl_rng_alloc calls GSL's error handler when out of memory; its
-   * allocation is small and last. */
-  w->rng = gsl_rng_alloc(gsl_rng_mt19937);
+  /* (GSL's error handler off around it, as every generator of the
+   * library) */
+  w->rng = bpcheck_rng_alloc();
   if (!w->rng) {
     bpcheck_function_free(w);
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for the generator");

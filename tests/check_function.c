@@ -630,6 +630,68 @@ START_TEST(test_points)
 }
 END_TEST
 
+/* A conv model that fails, or answers an infinite loss, at its k-th call
+ * (counting loss and gradient calls alike): every phase of a check passes
+ * the failure on (BPCHECK_ECANDIDATE) or counts the value as not finite,
+ * and never crashes. */
+typedef struct {
+  conv_data d;
+  size_t calls, fail_at;
+  int infinite; /* 1: answer +inf at fail_at instead of failing */
+} faulty_data;
+
+static int
+faulty_loss(const double *theta, size_t P, double *loss, double *grad,
+            void *data)
+{
+  faulty_data *f = data;
+  if (++f->calls == f->fail_at && !f->infinite)
+    return bpcheck_fail(BPCHECK_ECANDIDATE, "planted failure");
+  int status = conv_loss(theta, P, loss, grad, &f->d);
+  if (f->calls == f->fail_at)
+    *loss = INFINITY;
+  return status;
+}
+
+START_TEST(test_fails_anywhere)
+{
+  faulty_data f = {0};
+  double theta[CONV_P];
+  conv_init(&f.d, theta, test_seed(171));
+  f.d.bug = _i < 2 ? CONV_ONE_ENTRY : CONV_RIGHT;
+  bpcheck_function_workspace *w = conv_workspace();
+  bpcheck_function_options o;
+  bpcheck_function_options_default(&o);
+  o.mode = _i % 2 ? BPCHECK_MODE_FULL : BPCHECK_MODE_DIRECTIONAL;
+  o.points = 2;
+  o.taylor = 1;
+  o.max_named = 1000; /* clamped to BPCHECK_FUNCTION_MAX_NAMED */
+  bpcheck_function_result res;
+  const int expect =
+      f.d.bug == CONV_RIGHT ? BPCHECK_SUCCESS : BPCHECK_EMISMATCH;
+  ck_assert_int_eq(
+      bpcheck_check_function(faulty_loss, &f, theta, CONV_P, &o, w, &res),
+      expect);
+  const size_t total = f.calls;
+  for (int infinite = 0; infinite < 2; infinite++)
+    for (size_t k = 1; k <= total; k += k < 40 ? 1 : total / 60 + 1) {
+      f.calls = 0, f.fail_at = k, f.infinite = infinite;
+      int status =
+          bpcheck_check_function(faulty_loss, &f, theta, CONV_P, &o, w, &res);
+      if (!infinite)
+        ck_assert_msg(status == BPCHECK_ECANDIDATE,
+                      "a failure at call %zu of %zu: status %d", k, total,
+                      status);
+      else
+        ck_assert_msg(status == BPCHECK_SUCCESS ||
+                          status == BPCHECK_EMISMATCH ||
+                          status == BPCHECK_EDOM,
+                      "+inf at call %zu of %zu: status %d", k, total, status);
+    }
+  bpcheck_function_free(w);
+}
+END_TEST
+
 /* Errors ------------------------------------------------------------------ */
 
 static int
@@ -661,6 +723,12 @@ START_TEST(test_function_errors)
   ck_assert_int_eq(bpcheck_function_alloc(&w, 4, rank0, 1), BPCHECK_EINVAL);
   ck_assert_int_eq(bpcheck_function_alloc(&w, 4, unnamed, 1), BPCHECK_EINVAL);
   ck_assert_int_eq(bpcheck_function_alloc(&w, 4, NULL, 1), BPCHECK_EINVAL);
+  const size_t huge[] = {SIZE_MAX / 2, 4}, big[] = {BPCHECK_MAX_PARAMS};
+  const bpcheck_tensor too_large[] = {{"a", 2, huge}},
+                       two_big[] = {{"a", 1, big}, {"b", 1, big}};
+  ck_assert_int_eq(bpcheck_function_alloc(&w, 4, too_large, 1),
+                   BPCHECK_ETOOBIG);
+  ck_assert_int_eq(bpcheck_function_alloc(&w, 4, two_big, 2), BPCHECK_ETOOBIG);
   ck_assert_ok(bpcheck_function_alloc(&w, 10, good, 2));
   ck_assert_uint_eq(bpcheck_function_tensors(w), 2);
   ck_assert_str_eq(bpcheck_function_tensor_name(w, 1), "b");
@@ -742,6 +810,7 @@ make_function_suite(void)
   tcase_add_loop_test(core, test_noise, 0, 2);
   tcase_add_loop_test(core, test_kinks, 0, 2);
   tcase_add_loop_test(core, test_points, 0, 2);
+  tcase_add_loop_test(core, test_fails_anywhere, 0, 4);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_set_timeout(errors, TEST_TIMEOUT);

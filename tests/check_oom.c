@@ -172,6 +172,41 @@ call_function(void *data)
   return status;
 }
 
+/* The derived tolerance, the finiteness check, and the checks of
+ * lib/checks.c with every oracle, on the fixture's network. */
+static int
+call_tolerance(void *data)
+{
+  fixture *x = data;
+  bpcheck_tolerance spec = {0, 0, 0, NULL, NULL, 1, BPCHECK_PRECISION_SINGLE},
+                    t;
+  bpcheck_params *abs, *alt;
+  int status = bpcheck_reference_finite(x->net, x->batch);
+  if (!status)
+    status = bpcheck_tolerance_apply(x->net, x->batch, x->mat, &spec, &t, &abs,
+                                     &alt);
+  if (!status) {
+    bpcheck_params_free(abs);
+    bpcheck_params_free(alt);
+  }
+  return status;
+}
+
+static int
+call_checks(void *data)
+{
+  fixture *x = data;
+  bpcheck_checks *ck;
+  int status = bpcheck_checks_alloc(&ck, x->net, x->batch->B);
+  if (status)
+    return status;
+  status = bpcheck_checks_prepare(
+      ck, x->net, x->batch,
+      BPCHECK_CHECKS_REFERENCE | BPCHECK_CHECKS_FDIFF | BPCHECK_CHECKS_CSTEP);
+  bpcheck_checks_free(ck);
+  return status;
+}
+
 START_TEST(test_out_of_memory)
 {
   fixture x;
@@ -189,6 +224,9 @@ START_TEST(test_out_of_memory)
   bpcheck_tolerance tol = {1e-9, 1e-6, 0, NULL, NULL, 0, 0};
   sweep("validate with shrinking", call_validate, &tol);
   sweep("function workspace", call_function, NULL);
+  ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
+  sweep("derived tolerance", call_tolerance, &x);
+  sweep("checks", call_checks, &x);
   fixture_free(&x);
 }
 END_TEST

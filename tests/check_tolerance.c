@@ -162,6 +162,20 @@ START_TEST(test_tolerance_errors)
                                             other, NULL, NULL),
                    BPCHECK_EBADLEN);
   bpcheck_params_free(other);
+  /* the checks compare only with what was prepared */
+  bpcheck_checks *ck;
+  ck_assert_ok(bpcheck_checks_alloc(&ck, x.net, x.batch->B));
+  ck_assert_int_eq(
+      bpcheck_checks_compare(ck, x.mat, BPCHECK_CHECK_MATRIX, 1.0, x.report),
+      BPCHECK_EINVAL);
+  ck_assert_ok(
+      bpcheck_checks_prepare(ck, x.net, x.batch, BPCHECK_CHECKS_REFERENCE));
+  ck_assert_int_eq(
+      bpcheck_checks_compare(ck, x.mat, BPCHECK_CHECK_CSTEP, 1.0, x.report),
+      BPCHECK_EINVAL);
+  ck_assert_ok(bpcheck_checks_compare(ck, bpcheck_checks_reference(ck),
+                                      BPCHECK_CHECK_MATRIX, 1.0, x.report));
+  bpcheck_checks_free(ck);
   fixture_free(&x);
   gsl_guard_check();
 }
