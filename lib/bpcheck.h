@@ -318,6 +318,8 @@ int bpcheck_matrix_backprop(const bpcheck_net *net, const bpcheck_batch *batch,
                             bpcheck_params *nabla, double *C,
                             bpcheck_matrix_workspace *w);
 
+/* Rounding bound --------------------------------------------------------- */
+
 /* (CD.8) How far any backprop's gradient may be from the exact one by
  * rounding alone, entry by entry: a first-order running error analysis of
  * the forward and backward passes (lib/bound.c).  Two backprops of the
@@ -378,6 +380,8 @@ int bpcheck_fdiff_layer(bpcheck_net *net, const bpcheck_batch *batch, size_t l,
  * _layer()). */
 size_t bpcheck_fdiff_kinks(const bpcheck_fdiff_workspace *w);
 
+/* Fast check ------------------------------------------------------------- */
+
 /* The same central differences, error estimates and kink detection,
  * computed from the cached forward pass: perturbing W^l_kj changes only
  * z^l_k, so each step costs a rank-1 update and the layers after l, and the
@@ -392,6 +396,8 @@ int bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                             bpcheck_fastfd_workspace *w);
 size_t bpcheck_fastfd_kinks(const bpcheck_fastfd_workspace *w);
 
+/* Complex step ----------------------------------------------------------- */
+
 /* The complex step: dC/dtheta_i = Im C(theta + i h e_i) / h with h = 1e-20,
  * through a forward pass of its own in C99 complex arithmetic (CS.1)-(CS.3):
  * no cancellation, so accurate to rounding, like backprop itself; relu's
@@ -401,6 +407,8 @@ int bpcheck_cstep_alloc(bpcheck_cstep_workspace **w, const bpcheck_net *net);
 void bpcheck_cstep_free(bpcheck_cstep_workspace *w);
 int bpcheck_cstep_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                            bpcheck_params *g, bpcheck_cstep_workspace *w);
+
+/* Directional checks and the Taylor remainder ---------------------------- */
 
 /* Directional checks (proofs/08-directional-and-taylor.md): the whole
  * gradient g along random directions v, four forward passes each whatever
@@ -463,41 +471,6 @@ typedef struct {
   bpcheck_precision precision;
 } bpcheck_tolerance;
 
-/* (CD.10) The factor K on the sum of the two rounding-error bounds. */
-#define BPCHECK_TOL_K 2.0
-
-/* (CD.10) The tolerance of a candidate computed at precision p against the
- * reference r (the matrix backprop of net and batch), entry by entry, into
- * tol:
- *   tol_i = K (e_i + e_p,i) + eps_p max_block |r| + eta_p,
- * e the reference's rounding-error bound (bpcheck_bound_gradient), e_p a
- * correct implementation's at precision p, eps_p the machine epsilon of p
- * and eta_p its smallest normal number.  When alt is not NULL, the
- * reference with relu'(0) = 1 goes there, and *have_alt (may be NULL) says
- * whether any entry differs from r: an exact relu kink (CD.11).
- * BPCHECK_EDOM, naming the entry, when a bound overflows. */
-int bpcheck_tolerance_derive(const bpcheck_net *net,
-                             const bpcheck_batch *batch, bpcheck_precision p,
-                             const bpcheck_params *r, bpcheck_params *tol,
-                             bpcheck_params *alt, int *have_alt);
-/* The tolerance of one case: out = *tol; with tol->derive, plus the
- * allowances of bpcheck_tolerance_derive at tol->precision in out->abs (the
- * derived tolerance is added to atol + rtol max(|g|, |r|), which only
- * widen it) and the other one-sided reference in out->alt where the case
- * has an exact kink.  *abs and *alt are allocated here: free them with
- * bpcheck_params_free after the comparison. */
-int bpcheck_tolerance_apply(const bpcheck_net *net, const bpcheck_batch *batch,
-                            const bpcheck_params *r,
-                            const bpcheck_tolerance *tol,
-                            bpcheck_tolerance *out, bpcheck_params **abs,
-                            bpcheck_params **alt);
-/* BPCHECK_SUCCESS when the cost, every z, a and delta of the forward and
- * backward passes and every gradient entry are finite doubles; else
- * BPCHECK_EDOM with a message naming the first quantity that is not (so
- * that no comparison is made against an infinite or NaN reference). */
-int bpcheck_reference_finite(const bpcheck_net *net,
-                             const bpcheck_batch *batch);
-
 typedef struct {
   size_t index;   /* in the block */
   size_t l, k, j; /* j unused for a bias */
@@ -540,6 +513,43 @@ int bpcheck_compare(const bpcheck_params *r, const bpcheck_params *g,
 /* A Mersenne twister (gsl_rng_mt19937) allocated with GSL's error handler
  * off, as every generator of the library: NULL when out of memory. */
 gsl_rng *bpcheck_rng_alloc(void);
+
+/* Tolerance -------------------------------------------------------------- */
+
+/* (CD.10) The factor K on the sum of the two rounding-error bounds. */
+#define BPCHECK_TOL_K 2.0
+
+/* (CD.10) The tolerance of a candidate computed at precision p against the
+ * reference r (the matrix backprop of net and batch), entry by entry, into
+ * tol:
+ *   tol_i = K (e_i + e_p,i) + eps_p max_block |r| + eta_p,
+ * e the reference's rounding-error bound (bpcheck_bound_gradient), e_p a
+ * correct implementation's at precision p, eps_p the machine epsilon of p
+ * and eta_p its smallest normal number.  When alt is not NULL, the
+ * reference with relu'(0) = 1 goes there, and *have_alt (may be NULL) says
+ * whether any entry differs from r: an exact relu kink (CD.11).
+ * BPCHECK_EDOM, naming the entry, when a bound overflows. */
+int bpcheck_tolerance_derive(const bpcheck_net *net,
+                             const bpcheck_batch *batch, bpcheck_precision p,
+                             const bpcheck_params *r, bpcheck_params *tol,
+                             bpcheck_params *alt, int *have_alt);
+/* The tolerance of one case: out = *tol; with tol->derive, plus the
+ * allowances of bpcheck_tolerance_derive at tol->precision in out->abs (the
+ * derived tolerance is added to atol + rtol max(|g|, |r|), which only
+ * widen it) and the other one-sided reference in out->alt where the case
+ * has an exact kink.  *abs and *alt are allocated here: free them with
+ * bpcheck_params_free after the comparison. */
+int bpcheck_tolerance_apply(const bpcheck_net *net, const bpcheck_batch *batch,
+                            const bpcheck_params *r,
+                            const bpcheck_tolerance *tol,
+                            bpcheck_tolerance *out, bpcheck_params **abs,
+                            bpcheck_params **alt);
+/* BPCHECK_SUCCESS when the cost, every z, a and delta of the forward and
+ * backward passes and every gradient entry are finite doubles; else
+ * BPCHECK_EDOM with a message naming the first quantity that is not (so
+ * that no comparison is made against an infinite or NaN reference). */
+int bpcheck_reference_finite(const bpcheck_net *net,
+                             const bpcheck_batch *batch);
 
 /* Case files ------------------------------------------------------------ */
 
