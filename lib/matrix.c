@@ -138,7 +138,7 @@ bpcheck_matrix_relu_pattern(const bpcheck_matrix_workspace *w)
  * passes on the same side of every kink (ACT.3) give the same pattern. */
 static double
 forward(const bpcheck_net *net, const bpcheck_batch *batch,
-        bpcheck_matrix_workspace *w)
+        bpcheck_matrix_workspace *w, int want_cost)
 {
   const size_t L = net->L, B = w->B;
   uint64_t pattern = 0, position = 0;
@@ -165,6 +165,8 @@ forward(const bpcheck_net *net, const bpcheck_batch *batch,
     position += Z->size1 * B;
   }
   w->relu_pattern = pattern;
+  if (!want_cost) /* the backprop takes it with the output delta */
+    return 0.0;
   /* (COST.5) C = r sum_s C_s, each C_s from z^L and a^L (output.c) */
   const gsl_matrix *Y = batch->Y;
   double C = 0.0;
@@ -181,7 +183,7 @@ bpcheck_matrix_cost(const bpcheck_net *net, const bpcheck_batch *batch,
   int status = check_fits(net, batch, w);
   if (status)
     return status;
-  *C = forward(net, batch, w);
+  *C = forward(net, batch, w, 1);
   return BPCHECK_SUCCESS;
 }
 
@@ -189,7 +191,7 @@ bpcheck_matrix_cost(const bpcheck_net *net, const bpcheck_batch *batch,
  * stay accurate at saturated outputs; with BPCHECK_VARIANT_SHORTCUT, r (a -
  * y) whatever the output and cost.  Z, A and D are the workspace's (row
  * stride B); Y is the caller's. */
-static void
+static double
 output_delta(const bpcheck_net *net, const bpcheck_batch *batch,
              bpcheck_matrix_workspace *w, int flags)
 {
@@ -198,15 +200,17 @@ output_delta(const bpcheck_net *net, const bpcheck_batch *batch,
   const double *Z = w->Z[L].data, *A = w->A[L].data;
   double *D = w->D[L].data;
   const gsl_matrix *Y = batch->Y;
-  if (flags & BPCHECK_VARIANT_SHORTCUT) {
+  double C = 0.0;
+  for (size_t s = 0; s < B; s++) {
+    double C_s;
+    bpcheck_output_sample(net, NULL, r, Z + s, A + s, B, Y->data + s, Y->tda,
+                          NULL, &C_s, NULL, D + s, NULL);
+    C += C_s;
+  }
+  if (flags & BPCHECK_VARIANT_SHORTCUT)
     for (size_t k = 0; k < nL; k++)
       for (size_t s = 0; s < B; s++)
         D[k * B + s] = r * (A[k * B + s] - Y->data[k * Y->tda + s]);
-    return;
-  }
-  for (size_t s = 0; s < B; s++)
-    bpcheck_output_sample(net, NULL, r, Z + s, A + s, B, Y->data + s, Y->tda,
-                          NULL, NULL, NULL, D + s, NULL);
   if ((flags & BPCHECK_VARIANT_RELU_AT_ZERO_ONE) && net->f[L] == BPCHECK_RELU)
     for (size_t i = 0; i < nL * B; i++) /* relu'(0) = 1: the delta of z > 0 */
       if (Z[i] == 0.0)
@@ -214,6 +218,7 @@ output_delta(const bpcheck_net *net, const bpcheck_batch *batch,
                bpcheck_output_diff(net->f[L], Z[i], A[i],
                                    Y->data[(i / B) * Y->tda + i % B]) *
                (net->cost == BPCHECK_MSE ? 2.0 / (double)nL : 1.0);
+  return r * C;
 }
 
 int
@@ -237,8 +242,8 @@ bpcheck_matrix_backprop_variant(const bpcheck_net *net,
     return status;
 
   const size_t L = net->L;
-  double cost = forward(net, batch, w);
-  output_delta(net, batch, w, flags);
+  forward(net, batch, w, 0);
+  const double cost = output_delta(net, batch, w, flags);
 
   for (size_t l = L - 1; l >= 1; l--) {
     gsl_matrix *D = &w->D[l];

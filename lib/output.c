@@ -258,10 +258,20 @@ element(const bpcheck_net *net, const bpcheck_rounding *u, double r, double z,
   const bpcheck_cost c = net->cost;
   const size_t n = net->n[net->L];
   const double eps = u ? u->eps : 0.0, ey = u ? u->eps_in * fabs(y) : 0.0;
-  const double abar = bpcheck_output_abar(f, z, a), d = diff(f, a, abar, y);
+  /* 1 - a, and f'(z); after a sigmoid both from one exponential (ACT.1),
+   * sigma' = sigma(z) sigma(-z) of two accurate factors */
+  double abar, df;
+  if (f == BPCHECK_SIGMOID) {
+    const double e = exp(-fabs(z)), q = 1.0 / (1.0 + e);
+    abar = z >= 0 ? e * q : q;
+    df = e * q * q;
+  } else {
+    abar = bpcheck_output_abar(f, z, a);
+    df = bpcheck_activation_df(f, z);
+  }
+  const double d = diff(f, a, abar, y);
   /* f' at a relu kink within rounding: 1, for the bound (either side). */
   const int kink = bpcheck_relu_at_kink(f, z, ez), exact = ez == 0 && z == 0;
-  const double df = bpcheck_activation_df(f, z);
   const double dfb = kink || (exact && f == BPCHECK_RELU) ? 1.0 : fabs(df);
   /* e_d: a and abar carry |f'| e_z from z and 4 eps of their own (exp, one
    * add, one divide); (1 - y) a - y abar three roundings more. */
@@ -271,7 +281,7 @@ element(const bpcheck_net *net, const bpcheck_rounding *u, double r, double z,
                           : 4.0 * eps * fabs(a) + eps * fabs(d)) +
                      ey;
   if (c == BPCHECK_CROSS_ENTROPY) { /* sigmoid: (COST.3), (COST.7) */
-    const double sp = log1p(exp(-fabs(z)));
+    const double sp = C || eC ? log1p(exp(-fabs(z))) : 0.0;
     if (C)
       *C = fmax(z, 0.0) - z * y + sp;
     if (eC) /* dC/dz = a - y; each of three parts rounds, and the sum */
