@@ -123,8 +123,8 @@ reference_gradient(const bpcheck_case *c, bpcheck_mode mode,
     say_error("%s", bpcheck_errmsg());
     goto done;
   }
-  for (size_t i = 0; i < mat->size; i++)
-    mat->data[i] = bpcheck_checks_reference(ck)->data[i];
+  memcpy(mat->data, bpcheck_checks_reference(ck)->data,
+         mat->size * sizeof *mat->data);
   /* The literal backprop divides by 1 - a^L where the softmax + cross
    * entropy pair needs it; where that underflows (a logit gap above 745) it
    * cannot serve, and the matrix backprop, finite (checked above), is
