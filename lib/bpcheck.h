@@ -396,6 +396,18 @@ int bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                             bpcheck_fastfd_workspace *w);
 size_t bpcheck_fastfd_kinks(const bpcheck_fastfd_workspace *w);
 
+/* The same derivatives from central differences in z (CD.12): one
+ * Richardson table per node k of layer l and sample s, for
+ * D_ks = r dC_s/dz^l_ks, from the steps of b^l_k (which move z^l_ks in
+ * every sample at once); then, since z^l is linear in W^l with coefficient
+ * a^(l-1) (FC.1), dC/dW^l_kj = sum_s a^(l-1)_js D_ks and
+ * dC/db^l_k = sum_s D_ks, each with its error estimate carried through
+ * the sum.  n_l tables per layer instead of n_l (n_(l-1) + 1): verify's
+ * full check.  Kinks as bpcheck_fastfd_gradient's, per node and sample. */
+int bpcheck_fastfd_nodes(const bpcheck_net *net, const bpcheck_batch *batch,
+                         bpcheck_params *g, bpcheck_params *err,
+                         bpcheck_fastfd_workspace *w);
+
 /* Complex step ----------------------------------------------------------- */
 
 /* The complex step: dC/dtheta_i = Im C(theta + i h e_i) / h with h = 1e-20,

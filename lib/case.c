@@ -101,9 +101,16 @@ get_vector(const json_t *j, size_t n, const char *name, const char *field,
     return FAIL_FIELD(BPCHECK_EBADLEN, field, "expected %zu numbers, got %zu",
                       n, json_array_size(j));
   for (size_t i = 0; i < n; i++) {
+    const json_t *e = json_array_get(j, i);
+    if (json_is_number(e)) { /* the common case, without naming the field */
+      const double x = json_number_value(e);
+      if (isfinite(x)) {
+        v[i * stride] = x;
+        continue;
+      }
+    }
     char sub[96];
     snprintf(sub, sizeof sub, "%s[%zu]", field, i);
-    const json_t *e = json_array_get(j, i);
     if (json_is_array(e) && json_array_size(e) == 1 && stride == 1)
       return FAIL_FIELD(BPCHECK_EINVAL, sub,
                         "expected a number, got a list of one: %s must be a "
@@ -397,7 +404,7 @@ bpcheck_case_parse(const char *text, size_t len, const char *name,
 {
   json_error_t error;
   memset(&error, 0, sizeof error); /* its code is not always set */
-  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
+  json_t *root = bpcheck_json_load(text, len, &error);
   /* jansson runs out of memory with that code, or with no message. */
   if (!root &&
       (json_error_code(&error) == json_error_out_of_memory || !error.text[0]))
@@ -705,7 +712,7 @@ bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
   const char *name = "answer";
   json_error_t error;
   memset(&error, 0, sizeof error); /* its code is not always set */
-  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
+  json_t *root = bpcheck_json_load(text, len, &error);
   if (!root &&
       (json_error_code(&error) == json_error_out_of_memory || !error.text[0]))
     return bpcheck_fail(BPCHECK_ENOMEM,

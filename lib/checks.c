@@ -5,8 +5,8 @@
  *
  * For one network and batch the oracles are computed once: the matrix
  * backprop (the reference) with its tolerance (CD.10) at double precision,
- * central differences with their error estimates (the fast check, (CD.5),
- * (CD.6)), the complex step (CS.2).  A gradient g then passes
+ * central differences with their error estimates (the fast check through
+ * the nodes' tables, (CD.5), (CD.6), (CD.12)), the complex step (CS.2).  A gradient g then passes
  *
  *   vs the matrix backprop    |g_i - r_i| <= tol_i                 (CD.10)
  *   vs the complex step       |g_i - cs_i| <= tol_i                (CS.3)
@@ -85,7 +85,7 @@ bpcheck_checks_prepare(bpcheck_checks *c, const bpcheck_net *net,
     c->ready |= BPCHECK_CHECKS_REFERENCE;
   }
   if ((which & BPCHECK_CHECKS_FDIFF) && !(c->ready & BPCHECK_CHECKS_FDIFF)) {
-    if ((status = bpcheck_fastfd_gradient(net, batch, c->fd, c->err, c->fw)))
+    if ((status = bpcheck_fastfd_nodes(net, batch, c->fd, c->err, c->fw)))
       return status;
     c->ready |= BPCHECK_CHECKS_FDIFF;
   }

@@ -42,8 +42,10 @@
 typedef struct {
   double *dZ, *A; /* n_max x qB each */
   double *t, *dC; /* per perturbation: its step and cost change */
+  double *dCs;    /* per column (perturbation p, sample s): r dC_s */
   size_t *k, *j;  /* its node, and emitting node */
   int *bias, *kink;
+  unsigned char *kinks; /* per column: a relu input crossed its kink */
   size_t *redo; /* the parameters of the chunk to try again near a kink */
 } lane;
 
@@ -51,26 +53,29 @@ struct bpcheck_fastfd_workspace {
   size_t L, B, q; /* q perturbations per chunk */
   size_t *n;
   bpcheck_matrix_workspace *forward; /* the cached Z^l, A^l */
-  double *term0; /* term(z^L_ks, y_ks), n_L x B; softmax: C_s in row 0 */
-  lane *lanes;   /* one per thread */
+  double *term0;  /* term(z^L_ks, y_ks), n_L x B; softmax: C_s in row 0 */
+  double *D, *eD; /* nodes: dC/dz^l_ks and its error, n_l x B */
+  lane *lanes;    /* one per thread */
   int n_lanes;
   size_t kinks;
 };
 
 static int
-lane_alloc(lane *ln, size_t cells, size_t q)
+lane_alloc(lane *ln, size_t cells, size_t q, size_t B)
 {
   ln->dZ = bpcheck_calloc(cells, sizeof *ln->dZ);
   ln->A = bpcheck_calloc(cells, sizeof *ln->A);
   ln->t = bpcheck_calloc(q, sizeof *ln->t);
   ln->dC = bpcheck_calloc(q, sizeof *ln->dC);
+  ln->dCs = bpcheck_calloc(q * B, sizeof *ln->dCs);
+  ln->kinks = bpcheck_calloc(q * B, sizeof *ln->kinks);
   ln->k = bpcheck_calloc(q, sizeof *ln->k);
   ln->j = bpcheck_calloc(q, sizeof *ln->j);
   ln->bias = bpcheck_calloc(q, sizeof *ln->bias);
   ln->kink = bpcheck_calloc(q, sizeof *ln->kink);
   ln->redo = bpcheck_calloc(q, sizeof *ln->redo);
-  return ln->dZ && ln->A && ln->t && ln->dC && ln->k && ln->j && ln->bias &&
-         ln->kink && ln->redo;
+  return ln->dZ && ln->A && ln->t && ln->dC && ln->dCs && ln->kinks && ln->k &&
+         ln->j && ln->bias && ln->kink && ln->redo;
 }
 
 static void
@@ -80,6 +85,8 @@ lane_free(lane *ln)
   free(ln->A);
   free(ln->t);
   free(ln->dC);
+  free(ln->dCs);
+  free(ln->kinks);
   free(ln->k);
   free(ln->j);
   free(ln->bias);
@@ -107,16 +114,18 @@ bpcheck_fastfd_alloc(bpcheck_fastfd_workspace **out, const bpcheck_net *net,
   w->q = STEPS * (B * STEPS < CHUNK_COLUMNS ? CHUNK_COLUMNS / (B * STEPS) : 1);
   w->n = bpcheck_sizes_dup(net->L, net->n);
   w->term0 = bpcheck_calloc(net->n[net->L] * B, sizeof *w->term0);
+  w->D = bpcheck_calloc(n_max * B, sizeof *w->D);
+  w->eD = bpcheck_calloc(n_max * B, sizeof *w->eD);
 #ifdef _OPENMP
   w->n_lanes = omp_get_max_threads();
 #else
   w->n_lanes = 1;
 #endif
   w->lanes = bpcheck_calloc((size_t)w->n_lanes, sizeof *w->lanes);
-  int ok = w->n && w->term0 && w->lanes;
+  int ok = w->n && w->term0 && w->D && w->eD && w->lanes;
   size_t cells = n_max * w->q * B; /* <= 2^31 * 1024: no overflow */
   for (int i = 0; ok && i < w->n_lanes; i++)
-    ok = lane_alloc(&w->lanes[i], cells, w->q);
+    ok = lane_alloc(&w->lanes[i], cells, w->q, B);
   if (!ok) {
     bpcheck_fastfd_free(w);
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for the fastfd workspace");
@@ -136,6 +145,8 @@ bpcheck_fastfd_free(bpcheck_fastfd_workspace *w)
   free(w->lanes);
   free(w->n);
   free(w->term0);
+  free(w->D);
+  free(w->eD);
   free(w);
 }
 
@@ -185,22 +196,25 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
       const double zp =
           z +
           ln->t[p] * (ln->bias[p] ? 1.0 : A0->data[ln->j[p] * A0->tda + s]);
-      if (net->f[l] == BPCHECK_RELU && (zp > 0) != (z > 0))
-        ln->kink[p] = 1;
+      ln->kinks[c] = net->f[l] == BPCHECK_RELU && (zp > 0) != (z > 0);
+      ln->kink[p] |= ln->kinks[c];
+      double d = 0.0;
       if (l < L) {
         /* a^l_k changes by da (kept in the first row of A, as yet) */
         A[c] = bpcheck_activation_f(net->f[l], zp) - Al[k * B + s];
       } else if (net->f[L] != BPCHECK_SOFTMAX) {
         /* At an element-wise output only a^L_k changes, and its term. */
-        dC += bpcheck_output_term_z(net->f[L], net->cost, nl, zp,
-                                    Y->data[k * Y->tda + s]) -
-              w->term0[k * B + s];
+        d = bpcheck_output_term_z(net->f[L], net->cost, nl, zp,
+                                  Y->data[k * Y->tda + s]) -
+            w->term0[k * B + s];
       } else {
         /* Softmax: every a^L_i of the column changes; its cost from z'. */
         for (size_t i = 0; i < nl; i++)
           dZ[i * cols + c] = i == k ? zp : Zl[i * B + s];
-        dC += column_cost_change(net, Y, w->term0, dZ, cols, c, s);
+        d = column_cost_change(net, Y, w->term0, dZ, cols, c, s);
       }
+      ln->dCs[c] = r * d;
+      dC += d;
     }
     ln->dC[p] = r * dC;
   }
@@ -234,7 +248,7 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
           const double *zp = &dZ[i * cols + p * B], *z = &Zm[i * B];
           for (size_t s = 0; s < B; s++)
             if ((zp[s] > 0) != (z[s] > 0))
-              ln->kink[p] = 1;
+              ln->kink[p] = ln->kinks[p * B + s] = 1;
         }
     if (m == L)
       break; /* its cost comes from Z' alone, below */
@@ -250,25 +264,29 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
                    0.0, &dZn);
   }
 
-  /* dC of each perturbation: column by column of Z' for a softmax output,
-   * else row by row of Z' and A^L (contiguous in memory). */
+  /* dC of each column: column by column of Z' for a softmax output, else
+   * row by row of Z' and A^L (contiguous in memory); dC of each
+   * perturbation, the sum of its B columns. */
   const size_t nL = net->n[L];
-  for (size_t p = 0; p < q; p++)
-    ln->dC[p] = 0.0;
+  for (size_t c = 0; c < cols; c++)
+    ln->dCs[c] = 0.0;
   if (net->f[L] == BPCHECK_SOFTMAX) {
-    for (size_t p = 0; p < q; p++)
-      for (size_t s = 0; s < B; s++)
-        ln->dC[p] +=
-            column_cost_change(net, Y, w->term0, dZ, cols, p * B + s, s);
+    for (size_t c = 0; c < cols; c++)
+      ln->dCs[c] = column_cost_change(net, Y, w->term0, dZ, cols, c, c % B);
   } else {
     for (size_t k = 0; k < nL; k++)
       for (size_t p = 0; p < q; p++)
-        ln->dC[p] +=
-            bpcheck_cost_change(net->f[L], net->cost, B, dZ + k * cols + p * B,
-                                Y->data + k * Y->tda, w->term0 + k * B, nL);
+        for (size_t s = 0; s < B; s++)
+          ln->dCs[p * B + s] += bpcheck_cost_change(
+              net->f[L], net->cost, 1, dZ + k * cols + p * B + s,
+              Y->data + k * Y->tda + s, w->term0 + k * B + s, nL);
   }
-  for (size_t p = 0; p < q; p++)
-    ln->dC[p] *= r;
+  for (size_t p = 0; p < q; p++) {
+    double dC = 0.0;
+    for (size_t s = 0; s < B; s++)
+      dC += ln->dCs[p * B + s] *= r;
+    ln->dC[p] = dC;
+  }
 }
 
 /* Perturbations p0 .. p0 + 2 levels - 1 of the lane: parameter i at steps
@@ -309,23 +327,20 @@ combine(const lane *ln, size_t p0, size_t levels, double theta, double e_C,
   return smooth;
 }
 
-int
-bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
-                        bpcheck_params *g, bpcheck_params *err,
-                        bpcheck_fastfd_workspace *w)
+/* The forward pass, e_C, and the unperturbed cost terms, once: term(z, y)
+ * of every output, or for a softmax output the cost of each column (in
+ * the first row). */
+static int
+start(const bpcheck_net *net, const bpcheck_batch *batch, bpcheck_params *g,
+      bpcheck_params *err, bpcheck_fastfd_workspace *w, double *e_C)
 {
-  double C0, e_C;
-  int status =
-      bpcheck_fdiff_prepare(net, batch, g, err, w->forward, &C0, &e_C);
+  double C0;
+  int status = bpcheck_fdiff_prepare(net, batch, g, err, w->forward, &C0, e_C);
   if (status)
     return status;
-
-  const bpcheck_params *theta = net->theta;
   const gsl_matrix *ZL = bpcheck_matrix_Z(w->forward, net->L);
   const gsl_matrix *Y = batch->Y;
   const size_t nL = net->n[net->L], B = w->B;
-  /* The unperturbed cost terms, once: term(z, a, y) of every output, or
-   * for a softmax output the cost of each column (in the first row). */
   for (size_t k = 0; k < nL; k++)
     for (size_t s = 0; s < B; s++)
       w->term0[k * B + s] =
@@ -337,6 +352,19 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
               : bpcheck_output_term_z(net->f[net->L], net->cost, nL,
                                       ZL->data[k * B + s],
                                       Y->data[k * Y->tda + s]);
+  return BPCHECK_SUCCESS;
+}
+
+int
+bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
+                        bpcheck_params *g, bpcheck_params *err,
+                        bpcheck_fastfd_workspace *w)
+{
+  double e_C;
+  int status = start(net, batch, g, err, w, &e_C);
+  if (status)
+    return status;
+  const bpcheck_params *theta = net->theta;
   size_t kinks = 0;
   for (size_t l = 1; l <= net->L; l++) {
     /* The parameters of layer l: W^l then b^l, contiguous in the block, in
@@ -390,6 +418,172 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
         }
       }
     }
+  }
+  w->kinks = kinks;
+  return BPCHECK_SUCCESS;
+}
+
+/* Perturbations p0 .. p0 + 2 levels - 1 of the lane: b^l_k, that is z^l_k
+ * in every sample, at steps +h, -h, +h/2, -h/2, ... */
+static void
+set_node_steps(size_t k, double h, size_t levels, lane *ln, size_t p0)
+{
+  for (size_t p = p0; p < p0 + 2 * levels; p += 2, h *= 0.5) {
+    ln->t[p] = h, ln->t[p + 1] = -h;
+    ln->k[p] = ln->k[p + 1] = k, ln->j[p] = ln->j[p + 1] = 0;
+    ln->bias[p] = ln->bias[p + 1] = 1;
+  }
+}
+
+/* As combine, for sample s alone: D_ks and its estimate from the columns
+ * of sample s of perturbations p0 .. p0 + 2 levels - 1; 0 when one of them
+ * crosses a relu kink. */
+static int
+combine_sample(const lane *ln, size_t B, size_t p0, size_t levels, size_t s,
+               double z, double e_C, double *D, double *err)
+{
+  double delta[BPCHECK_FDIFF_LEVELS];
+  int smooth = 1;
+  for (size_t q = 0; q < levels; q++) {
+    const size_t c = (p0 + 2 * q) * B + s;
+    delta[q] = ln->dCs[c] - ln->dCs[c + B];
+    smooth = smooth && !ln->kinks[c] && !ln->kinks[c + B];
+  }
+  double trunc_err, round_err;
+  *D = bpcheck_fdiff_richardson(levels, delta, ln->t[p0], z, e_C, &trunc_err,
+                                &round_err);
+  *err = smooth ? trunc_err + round_err : INFINITY;
+  return smooth;
+}
+
+/* The largest |z^l_ks| over the batch: the scale of node k's step. */
+static double
+z_scale(const double *Zl, size_t B, size_t k)
+{
+  double z = 0.0;
+  for (size_t s = 0; s < B; s++)
+    z = fmax(z, fabs(Zl[k * B + s]));
+  return z;
+}
+
+/* D_ks and eD_ks of the nodes k0 .. k0 + count - 1 of layer l, into w->D,
+ * w->eD (rows of B); eD = +inf where the steps, even the smaller ones,
+ * cross a relu kink. */
+static void
+node_tables(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
+            size_t k0, size_t count, double e_C, bpcheck_fastfd_workspace *w,
+            lane *ln)
+{
+  const size_t B = w->B;
+  const double *Zl = bpcheck_matrix_Z(w->forward, l)->data;
+  for (size_t c = 0; c < count; c++)
+    set_node_steps(
+        k0 + c, bpcheck_fdiff_step(z_scale(Zl, B, k0 + c), BPCHECK_FDIFF_ROOT),
+        BPCHECK_FDIFF_LEVELS, ln, STEPS * c);
+  chunk_costs(net, batch, l, STEPS * count, w, ln);
+  size_t again = 0;
+  for (size_t c = 0; c < count; c++) {
+    const size_t k = k0 + c;
+    int smooth = 1;
+    for (size_t s = 0; s < B; s++)
+      smooth &= combine_sample(ln, B, STEPS * c, BPCHECK_FDIFF_LEVELS, s,
+                               z_scale(Zl, B, k), e_C, &w->D[k * B + s],
+                               &w->eD[k * B + s]);
+    if (!smooth)
+      ln->redo[again++] = k;
+  }
+  if (!again)
+    return;
+  /* As fdiff.c: two levels of a smaller step, for the samples that
+   * crossed a kink. */
+  for (size_t r = 0; r < again; r++) {
+    const size_t k = ln->redo[r];
+    set_node_steps(
+        k, bpcheck_fdiff_step(z_scale(Zl, B, k), BPCHECK_FDIFF_KINK_ROOT), 2,
+        ln, 4 * r);
+  }
+  chunk_costs(net, batch, l, 4 * again, w, ln);
+  for (size_t r = 0; r < again; r++) {
+    const size_t k = ln->redo[r];
+    for (size_t s = 0; s < B; s++)
+      if (isinf(w->eD[k * B + s])) /* (ACT.3) across a kink: see fdiff.c */
+        combine_sample(ln, B, 4 * r, 2, s, z_scale(Zl, B, k), e_C,
+                       &w->D[k * B + s], &w->eD[k * B + s]);
+  }
+}
+
+/* (CD.12) dC/dW^l_kj = sum_s a^(l-1)_js D_ks and dC/db^l_k = sum_s D_ks,
+ * each with the error sum_s |a| eD + gamma_B sum_s |a D| (the B products
+ * and their sum); a sample whose D_ks crossed a kink makes the entry's
+ * error +inf, unless its a^(l-1)_js is 0 (the entry does not move z^l_ks). */
+static size_t
+node_pullback(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
+              const bpcheck_fastfd_workspace *w, bpcheck_params *g,
+              bpcheck_params *err)
+{
+  const size_t B = w->B, nl = net->n[l], np = net->n[l - 1];
+  const gsl_matrix *Ap =
+      l == 1 ? batch->X : bpcheck_matrix_A(w->forward, l - 1);
+  const double gB = bpcheck_gamma((double)B, DBL_EPSILON);
+  gsl_matrix *gW = &g->W[l];
+  size_t kinks = 0;
+  for (size_t k = 0; k < nl; k++) {
+    const double *D = w->D + k * B, *eD = w->eD + k * B;
+    for (size_t j = 0; j <= np; j++) { /* j = np: the bias */
+      const double *a = j < np ? Ap->data + j * Ap->tda : NULL;
+      double sum = 0.0, e = 0.0, abs_sum = 0.0;
+      for (size_t s = 0; s < B; s++) {
+        const double as = a ? a[s] : 1.0;
+        if (as == 0.0)
+          continue;
+        sum += as * D[s];
+        e += fabs(as) * eD[s];
+        abs_sum += fabs(as * D[s]);
+      }
+      e += gB * abs_sum;
+      if (j < np)
+        gW->data[k * gW->tda + j] = sum;
+      else
+        gsl_vector_set(&g->b[l], k, sum);
+      kinks += isinf(e);
+      if (err) {
+        if (j < np)
+          err->W[l].data[k * err->W[l].tda + j] = e;
+        else
+          gsl_vector_set(&err->b[l], k, e);
+      }
+    }
+  }
+  return kinks;
+}
+
+int
+bpcheck_fastfd_nodes(const bpcheck_net *net, const bpcheck_batch *batch,
+                     bpcheck_params *g, bpcheck_params *err,
+                     bpcheck_fastfd_workspace *w)
+{
+  double e_C;
+  int status = start(net, batch, g, err, w, &e_C);
+  if (status)
+    return status;
+  size_t kinks = 0;
+  for (size_t l = 1; l <= net->L; l++) {
+    /* The nodes of layer l in chunks of q/STEPS, STEPS steps each; threads
+     * as in bpcheck_fastfd_gradient. */
+    const size_t per = w->q / STEPS, nl = net->n[l];
+    const size_t chunks = (nl + per - 1) / per;
+#pragma omp parallel for schedule(dynamic) if (l + 1 >= net->L && chunks > 1)
+    for (size_t ch = 0; ch < chunks; ch++) {
+#ifdef _OPENMP
+      lane *ln = &w->lanes[omp_get_thread_num()];
+#else
+      lane *ln = &w->lanes[0];
+#endif
+      const size_t k0 = ch * per;
+      node_tables(net, batch, l, k0, nl - k0 < per ? nl - k0 : per, e_C, w,
+                  ln);
+    }
+    kinks += node_pullback(net, batch, l, w, g, err);
   }
   w->kinks = kinks;
   return BPCHECK_SUCCESS;

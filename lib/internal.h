@@ -181,4 +181,12 @@ void bpcheck_activation_array(bpcheck_activation f, size_t n, const double *z,
 void bpcheck_activation_dmul(bpcheck_activation f, size_t n, const double *z,
                              double *d);
 
+/* json.c: a JSON text read by the fast reader when it is within its
+ * subset (json_read: NULL otherwise), else by jansson with
+ * JSON_REJECT_DUPLICATES (json_load: NULL and *error set when the text is
+ * not JSON).  Either way the values are jansson's. */
+#include <jansson.h>
+json_t *bpcheck_json_read(const char *text, size_t len);
+json_t *bpcheck_json_load(const char *text, size_t len, json_error_t *error);
+
 #endif

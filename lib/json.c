@@ -1,0 +1,248 @@
+/* json.c -- a fast reader for the JSON of case files and answers.
+ *
+ * jansson's reader takes a character at a time through a stream, and on a
+ * case file of 17,802 parameters it was half of verify's time.  This one
+ * reads the common case, numbers in arrays, in one tight loop, and builds
+ * the same jansson values (so that case.c reads them as before).  It is
+ * deliberately partial: it accepts a subset of JSON and returns NULL on
+ * anything outside it, and the caller then reads the text with jansson,
+ * whose result (a value, or an error with its line and column) is the
+ * answer.  The subset:
+ *
+ *   - objects and arrays nested at most MAX_DEPTH deep, an object or an
+ *     array at the top, only JSON's white space around tokens;
+ *   - strings of printable ASCII without escapes (keys, activation names);
+ *   - numbers of JSON's grammar,
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, read by strtod (as jansson
+ * does) when they have a fraction or an exponent, else as integers of at most
+ * 18 digits; a number that overflows, or is longer than MAX_NUMBER characters,
+ * is outside;
+ *   - true, false, null; no key twice in an object (JSON_REJECT_DUPLICATES).
+ *
+ * Within the subset the values equal jansson's, bit for bit
+ * (tests/check_json.c compares both readers on valid, invalid and mutated
+ * texts). */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_DEPTH 64
+#define MAX_NUMBER 64
+
+typedef struct {
+  const char *p, *end;
+} reader;
+
+static void
+skip_space(reader *r)
+{
+  while (r->p < r->end &&
+         (*r->p == ' ' || *r->p == '\n' || *r->p == '\t' || *r->p == '\r'))
+    r->p++;
+}
+
+static int
+is_digit(const reader *r)
+{
+  return r->p < r->end && *r->p >= '0' && *r->p <= '9';
+}
+
+/* A number of JSON's grammar into a new jansson value; NULL when outside
+ * the subset. */
+static json_t *
+read_number(reader *r)
+{
+  const char *start = r->p;
+  int real = 0;
+  if (r->p < r->end && *r->p == '-')
+    r->p++;
+  if (!is_digit(r))
+    return NULL;
+  if (*r->p == '0')
+    r->p++;
+  else
+    while (is_digit(r))
+      r->p++;
+  if (r->p < r->end && *r->p == '.') {
+    real = 1, r->p++;
+    if (!is_digit(r))
+      return NULL;
+    while (is_digit(r))
+      r->p++;
+  }
+  if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
+    real = 1, r->p++;
+    if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
+      r->p++;
+    if (!is_digit(r))
+      return NULL;
+    while (is_digit(r))
+      r->p++;
+  }
+  const size_t n = (size_t)(r->p - start);
+  char token[MAX_NUMBER + 1];
+  if (n > MAX_NUMBER || (!real && n - (*start == '-') > 18))
+    return NULL;
+  memcpy(token, start, n);
+  token[n] = '\0';
+  char *stop;
+  errno = 0;
+  if (!real) {
+    const long long i = strtoll(token, &stop, 10);
+    return stop == token + n && !errno ? json_integer(i) : NULL;
+  }
+  const double x = strtod(token, &stop);
+  /* ERANGE: an overflow, which jansson refuses, or an underflow, which it
+   * reads: both are left to it. */
+  return stop == token + n && !errno ? json_real(x) : NULL;
+}
+
+/* A string of printable ASCII without escapes, from after its opening
+ * quote; its length in *n, the reader after its closing quote. */
+static const char *
+read_string(reader *r, size_t *n)
+{
+  const char *start = r->p;
+  while (r->p < r->end && *r->p != '"') {
+    const unsigned char c = (unsigned char)*r->p;
+    if (c < 0x20 || c > 0x7e || c == '\\')
+      return NULL;
+    r->p++;
+  }
+  if (r->p == r->end)
+    return NULL;
+  *n = (size_t)(r->p++ - start);
+  return start;
+}
+
+static int
+read_word(reader *r, const char *word)
+{
+  const size_t n = strlen(word);
+  if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n))
+    return 0;
+  r->p += n;
+  return 1;
+}
+
+static json_t *read_value(reader *r, int depth);
+
+static json_t *
+read_array(reader *r, int depth)
+{
+  json_t *a = json_array();
+  if (!a)
+    return NULL;
+  skip_space(r);
+  if (r->p < r->end && *r->p == ']') {
+    r->p++;
+    return a;
+  }
+  for (;;) {
+    json_t *v = read_value(r, depth + 1);
+    if (!v || json_array_append_new(a, v))
+      break;
+    skip_space(r);
+    if (r->p == r->end)
+      break;
+    const char c = *r->p++;
+    if (c == ']')
+      return a;
+    if (c != ',')
+      break;
+  }
+  json_decref(a);
+  return NULL;
+}
+
+static json_t *
+read_object(reader *r, int depth)
+{
+  json_t *o = json_object();
+  if (!o)
+    return NULL;
+  skip_space(r);
+  if (r->p < r->end && *r->p == '}') {
+    r->p++;
+    return o;
+  }
+  for (;;) {
+    char key[256];
+    size_t n;
+    const char *k;
+    skip_space(r);
+    if (r->p == r->end || *r->p++ != '"' || !(k = read_string(r, &n)) ||
+        n >= sizeof key)
+      break;
+    memcpy(key, k, n);
+    key[n] = '\0';
+    skip_space(r);
+    if (r->p == r->end || *r->p++ != ':' || json_object_get(o, key))
+      break;
+    json_t *v = read_value(r, depth + 1);
+    if (!v || json_object_set_new(o, key, v))
+      break;
+    skip_space(r);
+    if (r->p == r->end)
+      break;
+    const char c = *r->p++;
+    if (c == '}')
+      return o;
+    if (c != ',')
+      break;
+  }
+  json_decref(o);
+  return NULL;
+}
+
+static json_t *
+read_value(reader *r, int depth)
+{
+  if (depth > MAX_DEPTH)
+    return NULL;
+  skip_space(r);
+  if (r->p == r->end)
+    return NULL;
+  switch (*r->p) {
+  case '[': r->p++; return read_array(r, depth);
+  case '{': r->p++; return read_object(r, depth);
+  case '"': {
+    size_t n;
+    r->p++;
+    const char *s = read_string(r, &n);
+    return s ? json_stringn_nocheck(s, n) : NULL;
+  }
+  case 't': return read_word(r, "true") ? json_true() : NULL;
+  case 'f': return read_word(r, "false") ? json_false() : NULL;
+  case 'n': return read_word(r, "null") ? json_null() : NULL;
+  default: return read_number(r);
+  }
+}
+
+json_t *
+bpcheck_json_read(const char *text, size_t len)
+{
+  reader r = {text, text + len};
+  skip_space(&r);
+  if (r.p == r.end || (*r.p != '{' && *r.p != '['))
+    return NULL; /* jansson's default: an object or an array at the top */
+  json_t *root = read_value(&r, 1);
+  if (!root)
+    return NULL;
+  skip_space(&r);
+  if (r.p != r.end) {
+    json_decref(root);
+    return NULL;
+  }
+  return root;
+}
+
+json_t *
+bpcheck_json_load(const char *text, size_t len, json_error_t *error)
+{
+  json_t *root = bpcheck_json_read(text, len);
+  return root ? root : json_loadb(text, len, JSON_REJECT_DUPLICATES, error);
+}
