@@ -10,12 +10,24 @@
  *   6. peak memory of the full check over parameters plus activations
  *
  * Every time is the best of several repetitions of at least 0.2 s each.
- * Usage: bench [--quick] [--csv FILE] */
+ * Usage: bench [--quick] [--csv FILE]
+ *
+ * For bench/goals.py, which pairs them with PyTorch's in one run:
+ *   bench --goals R             R repetitions of the goals' bpcheck sides,
+ *                               one CSV line each (see goals())
+ *   bench --time-command N CMD  runs CMD N times (standard output to
+ *                               /dev/null) and prints the median seconds */
 
+extern char **environ;
+
+#include <fcntl.h>
+#include <math.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -217,6 +229,13 @@ run_fast(void *data)
 }
 
 static void
+run_nodes(void *data)
+{
+  case_t *c = data;
+  bpcheck_fastfd_nodes(c->net, c->batch, c->g, c->err, c->xw);
+}
+
+static void
 row(const char *table, const char *name, const char *what, double value,
     const char *goal)
 {
@@ -386,10 +405,146 @@ table6(void)
   row("6", "784-128-64-10 B64", "ratio", mem_extra / mem_base, "");
 }
 
+/* Seconds per call of fn(data) in one round of at least 0.2 s: one
+ * repetition of the goals. */
+static double
+once(void (*fn)(void *), void *data)
+{
+  double t0 = now(), t;
+  long calls = 0;
+  do {
+    fn(data);
+    calls++;
+  } while ((t = now() - t0) < 0.2);
+  return t / (double)calls;
+}
+
+static int
+by_value(const void *a, const void *b)
+{
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Runs argv n times, standard output to /dev/null; the median of the
+ * wall-clock seconds from spawn to exit, or -1 when a run fails. */
+static double
+time_command(int n, char **argv)
+{
+  double *t = calloc((size_t)n, sizeof *t);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY,
+                                   0);
+  for (int i = 0; i < n; i++) {
+    pid_t pid;
+    int st;
+    const double t0 = now();
+    if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) ||
+        waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) {
+      free(t);
+      return -1;
+    }
+    t[i] = now() - t0;
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  qsort(t, (size_t)n, sizeof *t, by_value);
+  const double median = t[n / 2];
+  free(t);
+  return median;
+}
+
+static volatile double exp_sink;
+
+static void
+run_exp(void *data)
+{
+  (void)data;
+  double s = 0.0;
+  for (int i = 0; i < 100000; i++)
+    s += exp(-1e-5 * i);
+  exp_sink = s;
+}
+
+/* The work of the full check through the nodes (CD.12) on an all-sigmoid
+ * network: for every node of layer l, 6 steps of B columns pass
+ * downstream: the node's own activation (an exponential), a rank-1 update
+ * of z^(l+1) (2 n_(l+1) flops), then at each later layer m an exponential
+ * per node and a product with W^m (2 n_m n_(m-1) flops), and the output's
+ * cost terms (an exponential and ~4 flops each); then the pullback, 2 n_l
+ * n_(l-1) B flops per layer.  The least it could take on this machine:
+ * flops at dgemm's rate plus exponentials at exp's. */
+static void
+nodes_work(const case_t *c, double *flops, double *exps)
+{
+  *flops = *exps = 0.0;
+  const double cols = 6.0 * (double)c->B;
+  for (size_t l = 1; l <= c->L; l++) {
+    double f = 0.0, e = 1.0; /* per column of one node */
+    for (size_t m = l + 1; m <= c->L; m++) {
+      f += 2.0 * (double)c->n[m] * (m == l + 1 ? 1.0 : (double)c->n[m - 1]);
+      e += (double)c->n[m];
+    }
+    f += 4.0 * (double)c->n[c->L];
+    *flops += (double)c->n[l] * cols * f +
+              2.0 * (double)c->n[l] * (double)c->n[l - 1] * (double)c->B;
+    *exps += (double)c->n[l] * cols * e;
+  }
+}
+
+/* R repetitions, one CSV line each:
+ *   goal2,REP,naive 2P-pass s,fast per entry s,nodes s    (128-128-10 B4)
+ *   goal3,REP,matrix backprop samples/s                  (1024^4 B256)
+ *   limit,REP,nodes s,least s (flops at dgemm's rate + exps at exp's)
+ * The threads are the environment's (OMP_NUM_THREADS and
+ * OPENBLAS_NUM_THREADS). */
+static void
+goals(int reps)
+{
+  static const size_t small[] = {128, 128, 10},
+                      big[] = {1024, 1024, 1024, 1024};
+  case_t s, b;
+  setup(&s, 2, small, 4);
+  setup(&b, 3, big, 256);
+  int status;
+  if ((status = bpcheck_fastfd_alloc(&s.xw, s.net, s.B)))
+    die(status, "fastfd");
+  for (size_t l = 1; l <= b.L; l++)
+    b.dgemm_out[l] = gsl_matrix_alloc(b.n[l], b.B);
+  double flops, exps;
+  nodes_work(&s, &flops, &exps);
+  for (int r = 0; r < reps; r++) {
+    const double tn = once(run_naive_central, &s), tf = once(run_fast, &s),
+                 tx = once(run_nodes, &s);
+    printf("goal2,%d,%.6g,%.6g,%.6g\n", r, tn, tf, tx);
+    printf("goal3,%d,%.6g\n", r, (double)b.B / once(run_matrix, &b));
+    const double rate = backprop_flops(&b) / once(run_dgemm, &b);
+    const double exp_rate = 1e5 / once(run_exp, NULL);
+    printf("limit,%d,%.6g,%.6g\n", r, tx, flops / rate + exps / exp_rate);
+    fflush(stdout);
+  }
+  teardown(&s);
+  teardown(&b);
+}
+
 int
 main(int argc, char **argv)
 {
   gsl_set_error_handler_off();
+  if (argc >= 3 && strcmp(argv[1], "--goals") == 0) {
+    goals(atoi(argv[2]) > 0 ? atoi(argv[2]) : 5);
+    return 0;
+  }
+  if (argc >= 4 && strcmp(argv[1], "--time-command") == 0) {
+    const double t =
+        time_command(atoi(argv[2]) > 0 ? atoi(argv[2]) : 1, argv + 3);
+    if (t < 0) {
+      fprintf(stderr, "bench: %s failed\n", argv[3]);
+      return 2;
+    }
+    printf("%.6g\n", t);
+    return 0;
+  }
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0)
       quick = 1;

@@ -49,7 +49,8 @@ def name(sizes, batch):
     return "-".join(map(str, sizes)) + " B%d" % batch
 
 
-def throughput(sizes, batch):
+def throughput_step(sizes, batch):
+    """One forward + backward of the network on a batch: a function."""
     net = mlp(sizes)
     x = torch.rand(batch, sizes[0], dtype=torch.float64)
     y = torch.rand(batch, sizes[-1], dtype=torch.float64)
@@ -58,11 +59,17 @@ def throughput(sizes, batch):
         net.zero_grad()
         cost(net(x), y).backward()
 
-    t = best_time(step)
+    return step
+
+
+def throughput(sizes, batch):
+    t = best_time(throughput_step(sizes, batch))
     print("4,%s,torch samples/s,%.6g" % (name(sizes, batch), batch / t))
 
 
-def gradcheck_time(sizes, batch, table="4"):
+def gradcheck_seconds(sizes, batch):
+    """One torch.autograd.gradcheck of the cost as a function of the flat
+    parameter vector: seconds."""
     net = mlp(sizes)
     params = list(net.parameters())
     x = torch.rand(batch, sizes[0], dtype=torch.float64)
@@ -83,11 +90,17 @@ def gradcheck_time(sizes, batch, table="4"):
 
     t0 = time.perf_counter()
     torch.autograd.gradcheck(c_of, (flat,), eps=1e-6, atol=1e-5)
-    t = time.perf_counter() - t0
+    return time.perf_counter() - t0
+
+
+def gradcheck_time(sizes, batch, table="4"):
+    t = gradcheck_seconds(sizes, batch)
+    params = sum(o * i + o for i, o in zip(sizes[:-1], sizes[1:]))
     print("%s,%s,torch gradcheck seconds,%.6g" % (table, name(sizes, batch), t))
-    print("scaling,%d,torch gradcheck,%.6g" % (flat.numel(), t))
+    print("scaling,%d,torch gradcheck,%.6g" % (params, t))
 
 
-throughput([1024, 1024, 1024, 1024], 64 if quick else 256)
-for w in ([16, 32, 64] if quick else [16, 32, 64, 128]):
-    gradcheck_time([w, w, 10], 4)
+if __name__ == "__main__":
+    throughput([1024, 1024, 1024, 1024], 64 if quick else 256)
+    for w in ([16, 32, 64] if quick else [16, 32, 64, 128]):
+        gradcheck_time([w, w, 10], 4)
