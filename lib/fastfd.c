@@ -572,7 +572,15 @@ bpcheck_fastfd_nodes(const bpcheck_net *net, const bpcheck_batch *batch,
      * as in bpcheck_fastfd_gradient. */
     const size_t per = w->q / STEPS, nl = net->n[l];
     const size_t chunks = (nl + per - 1) / per;
-#pragma omp parallel for schedule(dynamic) if (l + 1 >= net->L && chunks > 1)
+    /* The products downstream of layer l for every column: below ~10^7
+     * multiply-adds (a few ms) the threads would cost more than they save
+     * (waking them, and their spinning beside the main thread after). */
+    double work = 0.0;
+    for (size_t m = l + 1; m <= net->L; m++)
+      work += (double)net->n[m] * (double)net->n[m - 1];
+    work *= (double)(nl * STEPS * w->B);
+#pragma omp parallel for schedule(dynamic) if (l + 1 >= net->L &&             \
+                                               chunks > 1 && work > 1e7)
     for (size_t ch = 0; ch < chunks; ch++) {
 #ifdef _OPENMP
       lane *ln = &w->lanes[omp_get_thread_num()];
