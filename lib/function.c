@@ -24,7 +24,11 @@
  * probed on their own and named only if they disagree: about 6 k log2 n
  * loss calls for k wrong entries of a tensor of n (AF.9).  Full mode probes
  * every entry.  The Taylor remainder's slope is reported (TY.2).  Then,
- * if asked, the same at random points near theta, until one fails. */
+ * if asked, the same at random points near theta, until one fails.
+ *
+ * Every loss call is on a probe's line, theta + t v (t = 0 for C0): an
+ * along callback takes them as steps along a numbered direction, and
+ * forms the same points bit for bit (AF.10). */
 
 #include <float.h>
 #include <math.h>
