@@ -3,7 +3,10 @@
 # protocol (examples/model_conv.py, NumPy) passes; each bug planted in its
 # hand-written backward pass fails with its tensor, and one wrong entry is
 # named exactly, in full and directional mode; a model that answers an
-# error, hangs or prints nonsense ends with exit 3.  Skipped (77) without
+# error, hangs or prints nonsense ends with exit 3.  The along form (a
+# direction sent once, then steps along it) gives the same reports as theta
+# in full, a model that mishandles it exits 3, and its traffic is measured
+# at 10^6 parameters (tests/candidates/model_big.py).  Skipped (77) without
 # numpy for /usr/bin/python3.
 set -u
 /usr/bin/python3 -c 'import numpy' 2>/dev/null || {
@@ -65,6 +68,20 @@ BPCHECK_EXAMPLE_BUG=along_base expect 3 "steps from the wrong theta0" -- \
   model --exec "$model"
 contains err "it mishandles the along form" "named"
 contains err "when the same point is sent in full" "how it was seen"
+cat >"$tmp/hangs.sh" <<'EOF'
+read l
+echo '{"supports": ["along"], "parameters": [{"name": "w", "shape": [1], "values": [0.5]}]}'
+read l
+echo '{"loss": 0.125, "gradient": [[0.5]]}'
+read l
+sleep 30
+EOF
+start=$(date +%s)
+expect 3 "a model that hangs on a direction" -- model --exec \
+  "sh '$tmp/hangs.sh'" --timeout 2
+check "returns within --timeout + 3 s" -- test $(($(date +%s) - start)) -le 5
+contains err "timed out" "named"
+contains err "along direction 1" "at the direction"
 expect 3 "a bad supports list" -- model --exec \
   "sh -c 'read l; echo {\\\"supports\\\": \\\"along\\\", \\\"parameters\\\": [{\\\"name\\\": \\\"w\\\", \\\"shape\\\": [1], \\\"values\\\": [1]}]}; sleep 5'"
 contains err '"supports" must be a list of strings' "the field named"
