@@ -11,7 +11,15 @@ written by hand.
 BPCHECK_EXAMPLE_BUG plants a bug in the hand-written backward pass:
 kernel_flipped (the kernel's gradient correlates with the flipped input),
 missing_term (tanh' left out of the convolution's delta), one_entry (one
-entry of fc.weight's gradient off), or error (answers {"error": ...})."""
+entry of fc.weight's gradient off), or error (answers {"error": ...}).
+
+It speaks the along form too (it says "supports": ["along"]): a direction
+is sent once, {"request": "direction", "id": N, "v": [...]}, and loss
+requests {"request": "loss", "along": N, "t": T} mean theta0 + T v, theta0
+the theta of the last gradient request.  BPCHECK_EXAMPLE_BUG=along_ack
+(a wrong answer to a direction), along_unknown (every direction forgotten)
+and along_base (steps from its own parameters, not from theta0) plant bugs
+in it."""
 
 import json
 import os
@@ -61,18 +69,37 @@ def loss_and_gradient(p, with_gradient):
 
 
 def main():
+    base, direction = None, None  # the last gradient's theta, direction
     for line in sys.stdin:
         req = json.loads(line)
+        kind = req["request"]
         if BUG == "error":
             print(json.dumps({"error": "planted: this model refuses"}))
-        elif req["request"] == "parameters":
-            print(json.dumps({"parameters": [
+        elif kind == "parameters":
+            print(json.dumps({"supports": ["along"], "parameters": [
                 {"name": n, "shape": list(params[n].shape),
                  "values": params[n].ravel().tolist()} for n in NAMES]}))
+        elif kind == "direction":
+            # one list per tensor, or 0 for a tensor outside the direction
+            direction = (req["id"], [np.asarray(v, dtype=float)
+                                     for v in req["v"]])
+            print(json.dumps({"direction": 0 if BUG == "along_ack"
+                              else req["id"]}))
+        elif "along" in req and (BUG == "along_unknown" or direction is None
+                                 or req["along"] != direction[0]):
+            print(json.dumps({"error": f"unknown direction {req['along']}"}))
         else:
-            theta = {n: np.array(v, dtype=float).reshape(params[n].shape)
-                     for n, v in zip(NAMES, req["theta"])}
-            grad = req["request"] == "gradient"
+            if "along" in req:  # theta0 + t v, rounded once, as bpcheck does
+                theta0 = ([params[n].ravel() for n in NAMES]
+                          if BUG == "along_base" else base)
+                flat = [b + req["t"] * v for b, v in zip(theta0, direction[1])]
+            else:
+                flat = [np.array(v, dtype=float) for v in req["theta"]]
+            grad = kind == "gradient"
+            if grad:
+                base = flat
+            theta = {n: v.reshape(params[n].shape)
+                     for n, v in zip(NAMES, flat)}
             loss, g = loss_and_gradient(theta, grad)
             answer = {"loss": float(loss)}
             if grad:

@@ -9,7 +9,10 @@ entropy of torch.nn.functional as the loss; float64 throughout.
     bpcheck model --exec examples/model_torch.py
 
 BPCHECK_EXAMPLE_BUG=softsign plants a bug in the custom backward (the
-derivative of x / (1 + |x|) taken as 1 / (1 + |x|), a missing term)."""
+derivative of x / (1 + |x|) taken as 1 / (1 + |x|), a missing term).
+It speaks the along form (a direction sent once, then loss requests
+{"request": "loss", "along": N, "t": T} at theta0 + T v, theta0 the theta
+of the last gradient request)."""
 
 import json
 import os
@@ -51,26 +54,46 @@ def loss():
 
 
 def main():
+    base, direction = None, None  # the last gradient's theta, direction
     for line in sys.stdin:
         req = json.loads(line)
-        if req["request"] == "parameters":
-            print(json.dumps({"parameters": [
+        kind = req["request"]
+        if kind == "parameters":
+            print(json.dumps({"supports": ["along"], "parameters": [
                 {"name": n, "shape": list(p.shape),
                  "values": p.detach().flatten().tolist()} for n, p in NAMED]}))
+            sys.stdout.flush()
+            continue
+        if kind == "direction":  # a list per tensor, or 0 outside it
+            direction = (req["id"], [torch.tensor(v, dtype=torch.float64)
+                                     for v in req["v"]])
+            print(json.dumps({"direction": req["id"]}))
+            sys.stdout.flush()
+            continue
+        if "along" in req:
+            if direction is None or req["along"] != direction[0]:
+                print(json.dumps({"error": "unknown direction"}))
+                sys.stdout.flush()
+                continue
+            # theta0 + t v in float64, rounded once, as bpcheck does
+            flat = [b + req["t"] * v for b, v in zip(base, direction[1])]
         else:
-            with torch.no_grad():
-                for (_, p), v in zip(NAMED, req["theta"]):
-                    p.copy_(torch.tensor(v, dtype=torch.float64)
-                            .reshape(p.shape))
-            for _, p in NAMED:
-                p.grad = None
-            c = loss()
-            answer = {"loss": c.item()}
-            if req["request"] == "gradient":
-                c.backward()
-                answer["gradient"] = [p.grad.flatten().tolist()
-                                      for _, p in NAMED]
-            print(json.dumps(answer))
+            flat = [torch.tensor(v, dtype=torch.float64)
+                    for v in req["theta"]]
+        if kind == "gradient":
+            base = flat
+        with torch.no_grad():
+            for (_, p), v in zip(NAMED, flat):
+                p.copy_(v.reshape(p.shape) if v.dim() else v)
+        for _, p in NAMED:
+            p.grad = None
+        c = loss()
+        answer = {"loss": c.item()}
+        if kind == "gradient":
+            c.backward()
+            answer["gradient"] = [p.grad.flatten().tolist()
+                                  for _, p in NAMED]
+        print(json.dumps(answer))
         sys.stdout.flush()
 
 

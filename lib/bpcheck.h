@@ -1072,6 +1072,31 @@ int bpcheck_check_function(bpcheck_loss_fn fn, void *data, const double *theta,
                            bpcheck_function_workspace *w,
                            bpcheck_function_result *res);
 
+/* The loss along a direction, for a model evaluated elsewhere (another
+ * process, a device) that would rather be sent a direction once than a
+ * theta at every loss call: *loss <- C(x), x_i = theta0_i + t v_i for a <=
+ * i < b and x_i = theta0_i elsewhere (v[i] = +1 or -1 on [a, b); outside
+ * it v holds anything); theta0 is the point of the last gradient call
+ * (theta, or a random point near it).  direction numbers (v, a, b): 1 for
+ * the first of each check, then a new number whenever the direction
+ * changes, the same number for the same one, so that each direction can be
+ * sent once.  Form x_i as theta0_i + t v_i in double (t v_i is exact, the
+ * sum rounded once): then it is bit for bit the x the checker gives fn
+ * without the callback, and the check is the same (proofs/09, "Steps
+ * along a direction").  Returns as bpcheck_loss_fn. */
+typedef int (*bpcheck_along_fn)(const double *theta0, const signed char *v,
+                                size_t a, size_t b, size_t direction, double t,
+                                double *loss, void *data);
+
+/* bpcheck_check_function with every loss call through along when it is
+ * not NULL (fn answers the gradient calls): the same calls in the same
+ * order, the same result. */
+int bpcheck_check_function_along(bpcheck_loss_fn fn, bpcheck_along_fn along,
+                                 void *data, const double *theta, size_t P,
+                                 const bpcheck_function_options *opt,
+                                 bpcheck_function_workspace *w,
+                                 bpcheck_function_result *res);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,7 +24,11 @@
  * probed on their own and named only if they disagree: about 6 k log2 n
  * loss calls for k wrong entries of a tensor of n (AF.9).  Full mode probes
  * every entry.  The Taylor remainder's slope is reported (TY.2).  Then,
- * if asked, the same at random points near theta, until one fails. */
+ * if asked, the same at random points near theta, until one fails.
+ *
+ * Every loss call is on a probe's line, theta + t v (t = 0 for C0): an
+ * along callback takes them as steps along a numbered direction, and
+ * forms the same points bit for bit (AF.10). */
 
 #include <float.h>
 #include <math.h>
@@ -71,7 +75,11 @@ struct bpcheck_function_workspace {
   gsl_rng *rng;
   /* During a check. */
   bpcheck_loss_fn fn;
+  bpcheck_along_fn along; /* or NULL: every loss call through fn */
   void *data;
+  /* The direction of the last loss call along one: its signs' version,
+   * its range and its number (bpcheck_along_fn). */
+  size_t v_version, dir_a, dir_b, dir_version, direction;
   const double *theta;
   double C0, e_C;
   double step; /* (AF.5) eta^(1/4): the step at theta of scale 1 */
@@ -300,11 +308,30 @@ loss(bpcheck_function_workspace *w, double *C)
 }
 
 /* C(theta + t v) with v on [a, b); x is left moved (restore() puts it
- * back). */
+ * back).  With an along callback, the direction is numbered (a new number
+ * when the signs or the range change) and x is the callback's to form:
+ * theta_i + t v_i, rounded once, as here. */
 static int
 loss_along(bpcheck_function_workspace *w, size_t a, size_t b, double t,
            double *C)
 {
+  if (w->along) {
+    if (!w->direction || a != w->dir_a || b != w->dir_b ||
+        w->v_version != w->dir_version) {
+      w->direction++;
+      w->dir_a = a, w->dir_b = b, w->dir_version = w->v_version;
+    }
+    w->res->loss_calls++;
+    *C = NAN;
+    int status = w->along(w->theta, w->v, a, b, w->direction, t, C, w->data);
+    if (status)
+      return bpcheck_fail(BPCHECK_ECANDIDATE,
+                          "the loss function failed along direction %zu "
+                          "(%s): %s",
+                          w->direction, bpcheck_strerror(status),
+                          bpcheck_errmsg());
+    return BPCHECK_SUCCESS;
+  }
   for (size_t i = a; i < b; i++)
     w->x[i] = w->theta[i] + t * w->v[i];
   return loss(w, C);
@@ -321,6 +348,7 @@ static void
 draw_signs(bpcheck_function_workspace *w, size_t a, size_t b)
 {
   unsigned long bits = 0;
+  w->v_version++;
   for (size_t i = a; i < b; i++) {
     if ((i - a) % 16 == 0)
       bits = gsl_rng_uniform_int(w->rng, 65536);
@@ -559,6 +587,7 @@ entrywise(bpcheck_function_workspace *w, size_t a, size_t b, size_t max_named,
 {
   for (size_t i = a; i < b; i++) {
     w->v[i] = 1;
+    w->v_version++;
     probe_t p;
     int status = probe(w, i, i + 1, RETRY, &p);
     if (status)
@@ -622,17 +651,16 @@ localize(bpcheck_function_workspace *w, const bpcheck_function_options *o)
 }
 
 /* (AF.1)-(AF.4) The loss's rounding noise: m + 1 values at theta + j delta
- * v, their differences of orders k = 1..m, sigma_k^2 = mean (Delta^k)^2 /
- * binom(2k, k) (AF.2), and the first order k at which three consecutive
- * estimates agree within a factor 4 and the differences change sign
- * (AF.3); the largest of the three is kept. */
+ * v (v drawn, and f_0 = C0 taken along it, by run()), their differences of
+ * orders k = 1..m, sigma_k^2 = mean (Delta^k)^2 / binom(2k, k) (AF.2), and the
+ * first order k at which three consecutive estimates agree within a factor 4
+ * and the differences change sign (AF.3); the largest of the three is kept. */
 static int
 noise_at(bpcheck_function_workspace *w, double delta, int tries,
          double *noise_sigma, int *observed)
 {
   const size_t m = AF_NOISE_M;
   double f[AF_NOISE_M + 1], sigma[AF_NOISE_M + 1];
-  draw_signs(w, 0, w->P);
   *observed = 0;
   *noise_sigma = 0;
   for (int attempt = 0; attempt < tries; attempt++) {
@@ -755,7 +783,10 @@ run(bpcheck_function_workspace *w, const bpcheck_function_options *o)
       return bpcheck_fail(BPCHECK_EDOM, "the gradient's entry %s is %g", name,
                           w->g[i]);
     }
-  if ((status = loss(w, &w->C0)))
+  /* C0 along the noise's direction at t = 0 (theta itself: theta_i + 0
+   * v_i = theta_i), so that an along callback is never sent theta */
+  draw_signs(w, 0, w->P);
+  if ((status = loss_along(w, 0, w->P, 0.0, &w->C0)))
     return status;
   if (!isfinite(w->C0))
     return bpcheck_fail(BPCHECK_EDOM, "the loss at theta is %g", w->C0);
@@ -806,6 +837,16 @@ bpcheck_check_function(bpcheck_loss_fn fn, void *data, const double *theta,
                        bpcheck_function_workspace *w,
                        bpcheck_function_result *res)
 {
+  return bpcheck_check_function_along(fn, NULL, data, theta, P, opt, w, res);
+}
+
+int
+bpcheck_check_function_along(bpcheck_loss_fn fn, bpcheck_along_fn along,
+                             void *data, const double *theta, size_t P,
+                             const bpcheck_function_options *opt,
+                             bpcheck_function_workspace *w,
+                             bpcheck_function_result *res)
+{
   bpcheck_function_options o;
   if (opt)
     o = *opt;
@@ -830,6 +871,7 @@ bpcheck_check_function(bpcheck_loss_fn fn, void *data, const double *theta,
   if (!(o.spread >= 0) || !isfinite(o.spread))
     return bpcheck_fail(BPCHECK_EINVAL, "spread %g", o.spread);
   gsl_rng_set(w->rng, o.seed);
+  w->direction = 0; /* numbered from 1 in each check */
   size_t loss_calls = 0, grad_calls = 0;
   int status = BPCHECK_SUCCESS;
   for (size_t k = 0; k <= o.points && !status; k++) {
@@ -846,7 +888,8 @@ bpcheck_check_function(bpcheck_loss_fn fn, void *data, const double *theta,
     res->taylor_slope = NAN;
     res->directional = o.mode == BPCHECK_MODE_DIRECTIONAL ||
                        (o.mode == BPCHECK_MODE_AUTO && P > o.auto_params);
-    w->fn = fn, w->data = data, w->theta = at, w->res = res;
+    w->fn = fn, w->along = along, w->data = data, w->theta = at;
+    w->res = res;
     w->checked = at;
     for (size_t t = 0; t < w->T; t++)
       w->t[t].failed = 0;
@@ -854,7 +897,8 @@ bpcheck_check_function(bpcheck_loss_fn fn, void *data, const double *theta,
     status = run(w, &o);
     res->loss_calls = loss_calls += res->loss_calls;
     res->grad_calls = grad_calls += res->grad_calls;
-    w->fn = NULL, w->data = NULL, w->theta = NULL, w->res = NULL;
+    w->fn = NULL, w->along = NULL, w->data = NULL, w->theta = NULL;
+    w->res = NULL;
     if (!status && res->failed)
       break;
   }

@@ -22,7 +22,7 @@
 static const char usage[] =
     "Usage: bpcheck model --exec 'CMD' [--mode full|directional|auto]\n"
     "                     [--seed S] [--points N] [--timeout SEC]\n"
-    "                     [--max-params N]\n"
+    "                     [--max-params N] [--no-along]\n"
     "Checks the gradient of any model -- convolutions, attention, custom\n"
     "autograd functions, in any language -- through its loss. CMD is started\n"
     "once; bpcheck writes one request per line on its stdin and reads one\n"
@@ -36,7 +36,16 @@ static const char usage[] =
     "  {\"request\": \"gradient\", \"theta\": [[...], ...]}\n"
     "      -> {\"loss\": C, \"gradient\": [[...], ...]}\n"
     "(theta and the gradient: one flat list per tensor, in the order given;\n"
-    "the loss a deterministic function of theta.) {\"error\": \"...\"}\n"
+    "the loss a deterministic function of theta.) A model whose parameters\n"
+    "answer adds \"supports\": [\"along\"] is sent each direction once and\n"
+    "then only steps along it, theta0 being the last gradient request's "
+    "theta:\n"
+    "  {\"request\": \"direction\", \"id\": N, \"v\": [[1, -1, 0, ...], 0, "
+    "...]}\n"
+    "      -> {\"direction\": N}   (entries -1, 0, 1; a tensor all 0 as 0)\n"
+    "  {\"request\": \"loss\", \"along\": N, \"t\": T}  -> {\"loss\": C at "
+    "theta0 + T v}\n"
+    "(theta0 + T v in double precision.) {\"error\": \"...\"}\n"
     "ends the run (exit 3); {\"skip\": \"...\"} declines it (exit 2: nothing\n"
     "checked). The gradient is compared with Richardson central\n"
     "differences of the loss, entry by entry (full) or along random\n"
@@ -53,6 +62,8 @@ static const char usage[] =
     "                   (default 2), until one fails\n"
     "  --timeout SEC    seconds for each request (default 10)\n"
     "  --max-params N   refuse larger models (default 10000000)\n"
+    "  --no-along       send theta in full even to a model that supports the\n"
+    "                   along form\n"
     "\n"
     "Exit codes: 0 the gradient agrees, 1 it does not (the tensors and\n"
     "entries named), 2 bad usage, or a loss that is not finite, 3 the model\n"
@@ -64,7 +75,8 @@ enum {
   OPT_MODEL_SEED,
   OPT_POINTS,
   OPT_MODEL_TIMEOUT,
-  OPT_MODEL_MAX_PARAMS
+  OPT_MODEL_MAX_PARAMS,
+  OPT_MODEL_NO_ALONG
 };
 
 /* The model behind the protocol: its tensors and the request buffer,
@@ -77,6 +89,18 @@ typedef struct {
   size_t *count;        /* entries of each tensor */
   char *req;
   size_t req_cap;
+  /* The along form: whether it is used (the model supports it, and
+   * --no-along is not given); the theta of the last gradient request, its
+   * base (have_base: one was sent); the direction the model holds (0:
+   * none); whether a loss along a direction at this base was confirmed by
+   * the same point sent in full; x, that point. */
+  int along, have_base, confirmed;
+  double *base, *point;
+  size_t direction;
+  const char *context; /* what the request was, for an error answer */
+  /* The traffic, in requests and bytes. */
+  size_t full_loss, along_loss, directions;
+  double sent, received;
 } model;
 
 static void
@@ -89,6 +113,8 @@ model_free(model *m)
   free(m->shape);
   free(m->count);
   free(m->req);
+  free(m->base);
+  free(m->point);
 }
 
 /* The answer of a request, parsed; NULL (x failed) when it is not JSON or
@@ -98,8 +124,10 @@ ask(model *m, size_t len, size_t limit, int *status)
 {
   char *text;
   size_t n;
+  m->sent += (double)len;
   if ((*status = external_request(&m->x, m->req, len, limit, &text, &n)))
     return NULL;
+  m->received += (double)n + 1;
   json_error_t err;
   json_t *a = json_loadb(text, n, JSON_REJECT_DUPLICATES, &err);
   free(text);
@@ -122,7 +150,8 @@ ask(model *m, size_t len, size_t limit, int *status)
   json_t *e = json_object_get(a, "error");
   if (e) {
     char what[320];
-    snprintf(what, sizeof what, "it answered with an error: %s",
+    snprintf(what, sizeof what, "it answered with an error%s: %s",
+             m->context ? m->context : "",
              json_is_string(e) ? json_string_value(e) : "(not a string)");
     json_decref(a);
     *status = external_reject(&m->x, what);
@@ -214,7 +243,26 @@ get_parameters(model *m, size_t max_params, double **theta)
       return BPCHECK_ENOMEM;
     }
   }
+  json_t *supports = json_object_get(a, "supports");
+  if (supports && !json_is_array(supports))
+    return bad_answer(m, a, "%s must be a list of strings", "\"supports\"");
+  int along = 0;
+  for (size_t k = 0; k < json_array_size(supports); k++) {
+    json_t *f = json_array_get(supports, k);
+    if (!json_is_string(f))
+      return bad_answer(m, a, "%s must be a list of strings", "\"supports\"");
+    along |= !strcmp(json_string_value(f), "along");
+  }
+  m->along &= along;
   m->P = P;
+  if (m->along) {
+    m->base = malloc(P * sizeof *m->base);
+    m->point = malloc(P * sizeof *m->point);
+    if (!m->base || !m->point) {
+      json_decref(a);
+      return BPCHECK_ENOMEM;
+    }
+  }
   *theta = malloc(P * sizeof **theta);
   if (!*theta) {
     json_decref(a);
@@ -236,17 +284,25 @@ get_parameters(model *m, size_t max_params, double **theta)
   return BPCHECK_SUCCESS;
 }
 
+/* m->req of at least need bytes. */
+static int
+reserve(model *m, size_t need)
+{
+  if (need > m->req_cap) {
+    char *r = realloc(m->req, need);
+    if (!r)
+      return -1;
+    m->req = r, m->req_cap = need;
+  }
+  return 0;
+}
+
 /* Writes the request for theta into m->req (grown as needed): its length. */
 static size_t
 write_request(model *m, const char *kind, const double *theta)
 {
-  size_t need = 64 + m->P * 26 + m->T * 4;
-  if (need > m->req_cap) {
-    char *r = realloc(m->req, need);
-    if (!r)
-      return 0;
-    m->req = r, m->req_cap = need;
-  }
+  if (reserve(m, 64 + m->P * 26 + m->T * 4))
+    return 0;
   size_t len =
       (size_t)sprintf(m->req, "{\"request\": \"%s\", \"theta\": [", kind);
   for (size_t t = 0, i = 0; t < m->T; t++) {
@@ -261,6 +317,24 @@ write_request(model *m, const char *kind, const double *theta)
   return len;
 }
 
+/* The answer's "loss" at *loss; NULL (the answer freed, x failed) when
+ * there is none. */
+static json_t *
+take_loss(model *m, json_t *a, double *loss, int *status)
+{
+  json_t *c = json_object_get(a, "loss");
+  if (!json_is_number(c)) {
+    *status = bad_answer(m, a,
+                         "its answer needs %s, a number (JSON has no NaN or "
+                         "Infinity: answer {\"error\": ...} for a loss that "
+                         "is not finite)",
+                         "\"loss\"");
+    return NULL;
+  }
+  *loss = json_number_value(c);
+  return a;
+}
+
 /* The bpcheck_loss_fn of the model: a loss or a gradient request. */
 static int
 model_loss(const double *theta, size_t P, double *loss, double *grad,
@@ -272,19 +346,17 @@ model_loss(const double *theta, size_t P, double *loss, double *grad,
   if (!len)
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a request");
   int status;
+  m->context = NULL;
+  m->full_loss += !grad;
+  if (grad && m->along) { /* the base of the loss requests along */
+    memcpy(m->base, theta, m->P * sizeof *m->base);
+    m->have_base = 1, m->confirmed = 0;
+  }
   json_t *a =
       ask(m, len, EXTERNAL_BYTES_PER_NUMBER * (m->P + 1) + EXTERNAL_LINE_SLACK,
           &status);
-  if (!a)
+  if (!a || !(a = take_loss(m, a, loss, &status)))
     return status;
-  json_t *c = json_object_get(a, "loss");
-  if (!json_is_number(c))
-    return bad_answer(m, a,
-                      "its answer needs %s, a number (JSON has no NaN or "
-                      "Infinity: answer {\"error\": ...} for a loss that is "
-                      "not finite)",
-                      "\"loss\"");
-  *loss = json_number_value(c);
   if (grad) {
     json_t *g = json_object_get(a, "gradient");
     if (!json_is_array(g) || json_array_size(g) != m->T)
@@ -314,6 +386,135 @@ model_loss(const double *theta, size_t P, double *loss, double *grad,
   return BPCHECK_SUCCESS;
 }
 
+/* {"request": "direction", "id": N, "v": [...]}: v on [a, b), one list
+ * per tensor, a tensor outside [a, b) as the number 0; its length. */
+static size_t
+write_direction(model *m, const signed char *v, size_t a, size_t b,
+                size_t direction)
+{
+  if (reserve(m, 96 + m->P * 3 + m->T * 4))
+    return 0;
+  size_t len = (size_t)sprintf(
+      m->req, "{\"request\": \"direction\", \"id\": %zu, \"v\": [", direction);
+  for (size_t t = 0, first = 0; t < m->T; first += m->count[t++]) {
+    if (t)
+      m->req[len++] = ',';
+    if (first + m->count[t] <= a || first >= b) {
+      m->req[len++] = '0';
+      continue;
+    }
+    m->req[len++] = '[';
+    for (size_t i = first; i < first + m->count[t]; i++) {
+      if (i > first)
+        m->req[len++] = ',';
+      if (i < a || i >= b)
+        m->req[len++] = '0';
+      else if (v[i] < 0)
+        m->req[len++] = '-', m->req[len++] = '1';
+      else
+        m->req[len++] = '1';
+    }
+    m->req[len++] = ']';
+  }
+  len += (size_t)sprintf(m->req + len, "]}\n");
+  return len;
+}
+
+/* Sends direction number `direction`: the model answers {"direction":
+ * N}. */
+static int
+send_direction(model *m, const signed char *v, size_t a, size_t b,
+               size_t direction)
+{
+  size_t len = write_direction(m, v, a, b, direction);
+  if (!len)
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a request");
+  int status;
+  m->context = " to a direction request (its parameters answer says it "
+               "supports \"along\")";
+  m->directions++;
+  json_t *ans = ask(m, len, EXTERNAL_LINE_SLACK, &status);
+  if (!ans)
+    return status;
+  json_t *id = json_object_get(ans, "direction");
+  if (!json_is_integer(id) || json_integer_value(id) < 0 ||
+      (size_t)json_integer_value(id) != direction) {
+    char what[200];
+    snprintf(what, sizeof what,
+             "its answer to {\"request\": \"direction\", \"id\": %zu, ...} "
+             "must be {\"direction\": %zu} (its parameters answer says it "
+             "supports \"along\")",
+             direction, direction);
+    return bad_answer(m, ans, "%s", what);
+  }
+  json_decref(ans);
+  m->direction = direction;
+  return BPCHECK_SUCCESS;
+}
+
+/* The bpcheck_along_fn of the model: {"request": "loss", "along": N, "t":
+ * T}, the direction sent first when it is new.  The first such loss at
+ * each base is confirmed by the same point sent in full: the model forms
+ * theta0 + t v as bpcheck does (one rounding), so the two losses are the
+ * same number, or the model mishandles the form.  Where the base is not
+ * the last gradient request's theta (never, in bpcheck_check_function),
+ * the point is sent in full. */
+static int
+model_along(const double *theta0, const signed char *v, size_t a, size_t b,
+            size_t direction, double t, double *loss, void *data)
+{
+  model *m = data;
+  for (size_t i = 0; i < m->P; i++)
+    m->point[i] = i >= a && i < b ? theta0[i] + t * v[i] : theta0[i];
+  if (!m->have_base || memcmp(theta0, m->base, m->P * sizeof *theta0))
+    return model_loss(m->point, m->P, loss, NULL, m);
+  int status;
+  if (direction != m->direction &&
+      (status = send_direction(m, v, a, b, direction)))
+    return status;
+  if (reserve(m, 96))
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a request");
+  size_t len = (size_t)sprintf(
+      m->req, "{\"request\": \"loss\", \"along\": %zu, \"t\": %.17g}\n",
+      direction, t);
+  m->context = " to a loss request along a direction (its parameters "
+               "answer says it supports \"along\")";
+  m->along_loss++;
+  json_t *ans = ask(m, len, EXTERNAL_LINE_SLACK, &status);
+  if (!ans || !(ans = take_loss(m, ans, loss, &status)))
+    return status;
+  json_decref(ans);
+  if (m->confirmed || t == 0)
+    return BPCHECK_SUCCESS;
+  double full;
+  if ((status = model_loss(m->point, m->P, &full, NULL, m)))
+    return status;
+  m->confirmed = 1;
+  if (full == *loss)
+    return BPCHECK_SUCCESS;
+  char what[480];
+  snprintf(what, sizeof what,
+           "it mishandles the along form: its loss along direction %zu at "
+           "t = %.17g is %.17g, but %.17g when the same point is sent in "
+           "full (the point is theta0 + t v, theta0 the theta of the last "
+           "gradient request, computed in double precision; or answer "
+           "without \"supports\": [\"along\"])",
+           direction, t, *loss, full);
+  return external_reject(&m->x, what);
+}
+
+/* 1234567 bytes as "1.23 MB". */
+static const char *
+bytes(double n, char *buf, size_t len)
+{
+  static const char *const unit[] = {"bytes", "kB", "MB", "GB", "TB"};
+  size_t u = 0;
+  while (n >= 1000 && u < 4)
+    n /= 1000, u++;
+  snprintf(buf, len, u ? "%.3g %s" : "%.0f %s", n, unit[u]);
+  return buf;
+}
+
 static void
 print_result(const model *m, const bpcheck_function_workspace *w,
              const bpcheck_function_result *r, int status)
@@ -337,7 +538,16 @@ print_result(const model *m, const bpcheck_function_workspace *w,
     printf("Taylor remainder slope: %.3g (2 for the gradient, 1 for a wrong "
            "one)%s\n",
            r->taylor_slope, r->taylor_kink ? ", broken by a kink" : "");
-  printf("requests: %zu loss, %zu gradient\n", r->loss_calls, r->grad_calls);
+  char sent[32], received[32];
+  if (m->along_loss)
+    printf("requests: %zu loss (%zu along %zu direction%s, %zu in full), "
+           "%zu gradient; ",
+           m->along_loss + m->full_loss, m->along_loss, m->directions,
+           m->directions == 1 ? "" : "s", m->full_loss, r->grad_calls);
+  else
+    printf("requests: %zu loss, %zu gradient; ", m->full_loss, r->grad_calls);
+  printf("%s sent, %s received\n", bytes(m->sent, sent, sizeof sent),
+         bytes(m->received, received, sizeof received));
   if (r->point)
     printf("at random point %zu near the parameters (--points)\n", r->point);
   if (status == BPCHECK_SUCCESS) {
@@ -370,13 +580,14 @@ cmd_model(int argc, char **argv)
       {"points", required_argument, NULL, OPT_POINTS},
       {"timeout", required_argument, NULL, OPT_MODEL_TIMEOUT},
       {"max-params", required_argument, NULL, OPT_MODEL_MAX_PARAMS},
+      {"no-along", no_argument, NULL, OPT_MODEL_NO_ALONG},
       {NULL, 0, NULL, 0}};
   bpcheck_function_options opt;
   bpcheck_function_options_default(&opt);
   opt.points = 2;
   const char *cmd = NULL;
   size_t timeout = 10, points = 2, max_params = BPCHECK_CASE_MAX_PARAMS;
-  int have_seed = 0, c;
+  int have_seed = 0, along = 1, c;
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -405,6 +616,7 @@ cmd_model(int argc, char **argv)
                      &max_params))
         return EXIT_USAGE;
       break;
+    case OPT_MODEL_NO_ALONG: along = 0; break;
     default: return bad_option("model", c, argv);
     }
   }
@@ -422,6 +634,7 @@ cmd_model(int argc, char **argv)
 
   model m;
   memset(&m, 0, sizeof m);
+  m.along = along;
   if (external_start(&m.x, cmd, (double)timeout))
     return EXIT_EXTERNAL;
   double *theta = NULL;
@@ -440,7 +653,9 @@ cmd_model(int argc, char **argv)
   if (!status)
     status = bpcheck_function_alloc(&w, m.P, tensors, m.T);
   if (!status)
-    status = bpcheck_check_function(model_loss, &m, theta, m.P, &opt, w, &res);
+    status =
+        bpcheck_check_function_along(model_loss, m.along ? model_along : NULL,
+                                     &m, theta, m.P, &opt, w, &res);
   if (status == BPCHECK_SUCCESS || status == BPCHECK_EMISMATCH) {
     print_result(&m, w, &res, status);
     code = status ? EXIT_MISMATCH : EXIT_PASS;

@@ -3,7 +3,8 @@
  * pass (right, and with planted bugs: a kernel not flipped, a missing term
  * in one tensor, one wrong entry), the fully connected network through
  * bpcheck_matrix_backprop, a function of 10^6 parameters in directional
- * mode, a loss with known noise, and kinks (reported, not failed). */
+ * mode, a loss with known noise, and kinks (reported, not failed); the
+ * loss calls as steps along numbered directions give the same result. */
 
 #include <math.h>
 #include <stdint.h>
@@ -692,6 +693,152 @@ START_TEST(test_fails_anywhere)
 }
 END_TEST
 
+/* Steps along a direction (bpcheck_check_function_along) ----------------- */
+
+/* The conv model behind both callbacks: fn for the gradient (and any loss
+ * call, which should not come), along for every loss call, x formed as
+ * the header says; what the checker promises of the numbers is noted. */
+typedef struct {
+  conv_data d;
+  double base[CONV_P], x[CONV_P];
+  signed char v[CONV_P];
+  size_t a, b, direction, directions;
+  size_t fn_loss_calls, along_calls, fail_at;
+  unsigned broken; /* 1: theta0 not the last gradient call's point; 2: a
+                      number reused for another direction; 4: a number
+                      that is not the next one */
+} along_data;
+
+static int
+along_fn(const double *theta, size_t P, double *loss, double *grad, void *data)
+{
+  along_data *A = data;
+  if (grad)
+    memcpy(A->base, theta, sizeof A->base);
+  else
+    A->fn_loss_calls++;
+  return conv_loss(theta, P, loss, grad, &A->d);
+}
+
+static int
+conv_along(const double *theta0, const signed char *v, size_t a, size_t b,
+           size_t direction, double t, double *loss, void *data)
+{
+  along_data *A = data;
+  if (++A->along_calls == A->fail_at)
+    return bpcheck_fail(BPCHECK_ECANDIDATE, "planted failure along");
+  if (memcmp(theta0, A->base, sizeof A->base))
+    A->broken |= 1;
+  if (direction == A->direction) {
+    if (a != A->a || b != A->b || memcmp(v + a, A->v + a, b - a))
+      A->broken |= 2;
+  } else if (direction != A->direction + 1)
+    A->broken |= 4;
+  else
+    A->directions++;
+  A->direction = direction, A->a = a, A->b = b;
+  memcpy(A->v + a, v + a, b - a);
+  for (size_t i = 0; i < CONV_P; i++)
+    A->x[i] = i >= a && i < b ? theta0[i] + t * v[i] : theta0[i];
+  return conv_loss(A->x, CONV_P, loss, NULL, &A->d);
+}
+
+/* Two results alike, field by field (NaN as NaN). */
+static void
+assert_same_result(const bpcheck_function_result *r,
+                   const bpcheck_function_result *s)
+{
+  const double dr[] = {r->loss,      r->noise_sigma, r->noise,    r->step,
+                       r->max_ratio, r->expected,    r->received, r->estimate,
+                       r->tol,       r->taylor_slope},
+               ds[] = {s->loss,      s->noise_sigma, s->noise,    s->step,
+                       s->max_ratio, s->expected,    s->received, s->estimate,
+                       s->tol,       s->taylor_slope};
+  ck_assert_int_eq(memcmp(dr, ds, sizeof dr), 0);
+  const size_t zr[] = {r->directional,
+                       r->checked,
+                       r->failed,
+                       r->kinks,
+                       r->overflows,
+                       r->taylor_points,
+                       r->tensors_failed,
+                       r->first_tensor,
+                       r->n_named,
+                       r->loss_calls,
+                       r->grad_calls,
+                       r->point,
+                       (size_t)r->taylor_kink,
+                       (size_t)r->noise_observed},
+               zs[] = {s->directional,
+                       s->checked,
+                       s->failed,
+                       s->kinks,
+                       s->overflows,
+                       s->taylor_points,
+                       s->tensors_failed,
+                       s->first_tensor,
+                       s->n_named,
+                       s->loss_calls,
+                       s->grad_calls,
+                       s->point,
+                       (size_t)s->taylor_kink,
+                       (size_t)s->noise_observed};
+  ck_assert_int_eq(memcmp(zr, zs, sizeof zr), 0);
+  for (size_t k = 0; k < r->n_named; k++) {
+    ck_assert_str_eq(r->named[k].name, s->named[k].name);
+    ck_assert(r->named[k].expected == s->named[k].expected);
+  }
+}
+
+/* The same check, bit for bit, whether the loss comes through fn or along
+ * a direction, for the right model and each bug, in full and directional
+ * mode, at theta and two random points; the directions numbered as
+ * promised; a failure along a direction is the candidate's. */
+START_TEST(test_along)
+{
+  along_data A = {0};
+  double theta[CONV_P];
+  conv_init(&A.d, theta, test_seed(172));
+  bpcheck_function_workspace *w = conv_workspace();
+  bpcheck_function_options o;
+  bpcheck_function_options_default(&o);
+  o.seed = test_seed(9);
+  o.mode = _i ? BPCHECK_MODE_FULL : BPCHECK_MODE_DIRECTIONAL;
+  o.points = 2;
+  bpcheck_function_result plain, along;
+  for (int bug = CONV_RIGHT; bug <= CONV_ONE_ENTRY; bug++) {
+    A.d.bug = bug;
+    const int s1 =
+        bpcheck_check_function(conv_loss, &A.d, theta, CONV_P, &o, w, &plain);
+    A.direction = A.directions = A.along_calls = A.fn_loss_calls = 0;
+    const int s2 = bpcheck_check_function_along(along_fn, conv_along, &A,
+                                                theta, CONV_P, &o, w, &along);
+    ck_assert_int_eq(s1,
+                     bug == CONV_RIGHT ? BPCHECK_SUCCESS : BPCHECK_EMISMATCH);
+    ck_assert_int_eq(s1, s2);
+    assert_same_result(&plain, &along);
+    ck_assert_uint_eq(A.broken, 0);
+    ck_assert_uint_eq(A.fn_loss_calls, 0);
+    ck_assert_uint_eq(A.along_calls, along.loss_calls);
+    /* a direction serves many loss calls: 6 to 10 a probe, 9 the noise,
+       40 Taylor */
+    ck_assert_uint_le(6 * A.directions, A.along_calls);
+    ck_assert_uint_eq(A.direction, A.directions);
+    if (bug == CONV_ONE_ENTRY)
+      ck_assert_str_eq(along.named[0].name, "conv1.weight[2,0,1,2]");
+  }
+  A.d.bug = CONV_RIGHT;
+  A.direction = A.along_calls = 0;
+  A.fail_at = 20;
+  ck_assert_int_eq(bpcheck_check_function_along(along_fn, conv_along, &A,
+                                                theta, CONV_P, &o, w, &along),
+                   BPCHECK_ECANDIDATE);
+  ck_assert(strstr(bpcheck_errmsg(), "along direction"));
+  ck_assert(strstr(bpcheck_errmsg(), "planted failure along"));
+  bpcheck_function_free(w);
+}
+END_TEST
+
 /* Errors ------------------------------------------------------------------ */
 
 static int
@@ -811,6 +958,7 @@ make_function_suite(void)
   tcase_add_loop_test(core, test_kinks, 0, 2);
   tcase_add_loop_test(core, test_points, 0, 2);
   tcase_add_loop_test(core, test_fails_anywhere, 0, 4);
+  tcase_add_loop_test(core, test_along, 0, 2);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_set_timeout(errors, TEST_TIMEOUT);
