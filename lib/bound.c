@@ -19,6 +19,9 @@
  *   gradient  e(dC/dW_kj) = sum_s (e_delta_k |a_j|
  *                           + (|delta_k| + e_delta_k) e_a_j)
  *                           + gamma_(B+1) sum_s |delta_k a_j|
+ *   decay     (WD.6) with lambda W_kj a term of the same sum:
+ *             gamma_(B+2) for gamma_(B+1), and
+ *             (gamma_(B+2) + eps + 2 eps_in) lambda |W_kj| for its product
  *
  * (softmax: the same through its Jacobian, (ACT.8)).  A relu input within
  * its own error bound of 0 may fall on either side of the kink: there f'
@@ -126,7 +129,12 @@ bpcheck_matrix_cost_error(const bpcheck_net *net, const bpcheck_batch *batch,
   }
   e += bpcheck_gamma((double)B, eps) * terms;
   /* times r, which rounds once more */
-  return bpcheck_reduction_factor(net->reduction, B) * e * (1.0 + eps);
+  const double r = bpcheck_reduction_factor(net->reduction, B);
+  e = r * e * (1.0 + eps);
+  /* (WD.5) the weight decay and its addition to r sum C_s */
+  if (net->weight_decay)
+    e += bpcheck_decay_cost_error(net, bpcheck_decay_cost(net), r * terms);
+  return e;
 }
 
 struct bpcheck_bound_workspace {
@@ -267,6 +275,11 @@ gradient_bound(const bpcheck_net *net, const bpcheck_batch *batch,
   for (size_t l = L - 1; l >= 1; l--)
     backward_errors(net, u, w, l);
   const double gB = bpcheck_gamma((double)B + 1.0, u->eps);
+  /* (WD.6) lambda W_kj, rounded once (and lambda and W_kj into the
+   * precision), is one more term of the sum over the samples */
+  const double lambda = net->weight_decay;
+  const double gW = lambda ? bpcheck_gamma((double)B + 2.0, u->eps) : gB;
+  const double eW = gW + u->eps + 2.0 * u->eps_in;
   for (size_t l = 1; l <= L; l++) {
     const double *D = bpcheck_matrix_D(w->forward, l)->data, *ed = w->ed[l];
     const gsl_matrix *Ap =
@@ -289,7 +302,8 @@ gradient_bound(const bpcheck_net *net, const bpcheck_batch *batch,
                (fabs(D[k * B + s]) + ed[k * B + s]) * ea;
           m += fabs(D[k * B + s] * a);
         }
-        gsl_matrix_set(&bound->W[l], k, j, e + gB * m);
+        const double dW = lambda * fabs(gsl_matrix_get(&net->theta->W[l], k, j));
+        gsl_matrix_set(&bound->W[l], k, j, e + gW * m + eW * dW);
       }
     }
   }

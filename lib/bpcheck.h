@@ -168,6 +168,9 @@ typedef struct {
   bpcheck_cost cost;
   bpcheck_reduction reduction;
   bpcheck_params *theta; /* the parameters */
+  double weight_decay;   /* lambda >= 0 of the L2 term lambda/2 sum_l
+                            ||W^l||_F^2, added once to the reduced cost
+                            (WD.1); 0 after bpcheck_net_alloc */
 } bpcheck_net;
 
 int bpcheck_net_alloc(bpcheck_net **net, const bpcheck_arch *arch);
@@ -554,11 +557,14 @@ int bpcheck_reference_finite(const bpcheck_net *net,
 /* Case files ------------------------------------------------------------ */
 
 /* A case file (doc/reference.md): the network, the batch, and the candidate's
- * "gradients" when the file has them (else grad is NULL). */
+ * "gradients" when the file has them (else grad is NULL); dx, the
+ * candidate's dC/da^0 when its "gradients" have "inputs" (else NULL), is
+ * n_0 x B like the batch's X. */
 typedef struct {
   bpcheck_net *net;
   bpcheck_batch *batch;
   bpcheck_params *grad;
+  gsl_matrix *dx;
 } bpcheck_case;
 
 /* The default limit on the parameters (and batch numbers) of a case. */
@@ -597,6 +603,13 @@ void bpcheck_case_dump_free(char *text);
  * {"skip": "reason"}, the reason copied there and BPCHECK_ESKIP returned. */
 int bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
                          char *candidate_error, size_t errlen);
+/* The same, where the answer may also carry "inputs", dC/da^0: one row of
+ * n_0 numbers per sample, like the case's inputs; dx (n_0 x B) receives it
+ * and *have_dx says whether it was there.  dx NULL: "inputs" is refused. */
+int bpcheck_answer_parse_inputs(const char *text, size_t len,
+                                bpcheck_params *g, gsl_matrix *dx,
+                                int *have_dx, char *candidate_error,
+                                size_t errlen);
 
 /* Randomized cross-check ------------------------------------------------ */
 
@@ -630,6 +643,7 @@ typedef struct {
                              (1: as derived); below 1 it shows how much
                              margin they have */
   bpcheck_mode mode;      /* how bpcheck_selftest checks each trial */
+  double weight_decay;    /* lambda of every network drawn (WD.1); 0 */
 } bpcheck_space;
 
 /* Depth 0..4 hidden layers, widths 1..16 (hidden layers of any widths),
@@ -778,6 +792,8 @@ typedef enum {
   BPCHECK_BUG_ENTRY,             /* one entry wrong, the rest right */
   BPCHECK_BUG_SMALL,             /* small errors: an approximation */
   BPCHECK_BUG_ROUNDED,           /* the answer printed with few digits */
+  BPCHECK_BUG_DECAY,             /* the weight decay's term wrong (WD.3):
+                                    missing, scaled, or on the biases */
   BPCHECK_BUG_UNKNOWN
 } bpcheck_bug;
 

@@ -29,6 +29,15 @@ typedef struct {
 } bpcheck_rounding;
 extern const bpcheck_rounding bpcheck_rounding_double;
 
+/* Weight decay (proofs/10-weight-decay.md).  (WD.1) D = lambda/2 sum_l
+ * ||W^l||_F^2, the squares summed with Kahan's compensation; 0 when
+ * lambda is 0. */
+double bpcheck_decay_cost(const bpcheck_net *net);
+/* (WD.5) A bound on the rounding error of D computed so and added to a
+ * cost C (the reduced data term): (4 eps + 4 P_W eps^2) D + eps (|C| + D),
+ * P_W the number of weights. */
+double bpcheck_decay_cost_error(const bpcheck_net *net, double D, double C);
+
 /* Copies n[0..L] into a new array; NULL when out of memory. */
 size_t *bpcheck_sizes_dup(size_t L, const size_t *n);
 

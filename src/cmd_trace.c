@@ -143,6 +143,10 @@ event_heading(printer *p, const bpcheck_trace_event *e)
       p->section = 7;
       printf("\nbatch: C = r sum_s C_s with r = %s\n",
              net->reduction == BPCHECK_MEAN ? "1/B" : "1");
+      if (net->weight_decay)
+        printf("  plus the weight decay lambda/2 sum_l ||W^l||^2, lambda = "
+               "%g (WD.1),\n  and lambda W^l in dC/dW^l (WD.3)\n",
+               net->weight_decay);
     }
   }
 }
@@ -352,6 +356,8 @@ print_matrix_form(const printer *p, const bpcheck_batch *batch,
       snprintf(t, sizeof t,
                "dC/dW^%zu = D^%zu (A^%zu)^T = sum_s D^%zu_s (A^%zu_s)^T", l, l,
                l - 1, l, l - 1);
+    if (net->weight_decay) /* (WD.3) */
+      snprintf(t + strlen(t), sizeof t - strlen(t), " + lambda W^%zu", l);
     print_matrix(p, t, "MX.4 = BP4", n[l], n[l - 1], grad_entry, &c);
   }
 
