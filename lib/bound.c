@@ -140,6 +140,7 @@ bpcheck_matrix_cost_error(const bpcheck_net *net, const bpcheck_batch *batch,
 struct bpcheck_bound_workspace {
   bpcheck_matrix_workspace *forward; /* Z^l, A^l and the deltas D^l */
   bpcheck_params *nabla;             /* the matrix gradient, unused */
+  bpcheck_params *scratch;           /* the parameters' bound, for (IN.2) */
   double **ez, **ea, **ed;           /* [1..L], n_l x B each */
   double *block;
   size_t L, B;
@@ -156,6 +157,8 @@ bpcheck_bound_alloc(bpcheck_bound_workspace **out, const bpcheck_net *net,
   int status = bpcheck_matrix_alloc(&w->forward, net, B);
   if (!status)
     status = bpcheck_params_alloc(&w->nabla, L, net->n);
+  if (!status)
+    status = bpcheck_params_alloc(&w->scratch, L, net->n);
   if (status) {
     bpcheck_bound_free(w);
     return status;
@@ -189,6 +192,7 @@ bpcheck_bound_free(bpcheck_bound_workspace *w)
     return;
   bpcheck_matrix_free(w->forward);
   bpcheck_params_free(w->nabla);
+  bpcheck_params_free(w->scratch);
   free(w->ez);
   free(w->ea);
   free(w->ed);
@@ -329,6 +333,41 @@ bpcheck_bound_gradient_at(const bpcheck_net *net, const bpcheck_batch *batch,
   const bpcheck_rounding dbl = {DBL_EPSILON, 0.0, 1};
   return gradient_bound(
       net, batch, p == BPCHECK_PRECISION_SINGLE ? &single : &dbl, bound, w);
+}
+
+/* (IN.2) e(dC/da^0_js) = sum_k |W^1_kj| (e_delta^1_ks + (gamma_(n_1) +
+ * eps_in) |delta^1_ks|): the backward step (FC.5) to layer 0, without
+ * f'. */
+int
+bpcheck_bound_input_gradient_at(const bpcheck_net *net,
+                                const bpcheck_batch *batch,
+                                bpcheck_precision p, gsl_matrix *bound,
+                                bpcheck_bound_workspace *w)
+{
+  const bpcheck_rounding single = {FLT_EPSILON, FLT_EPSILON / 2, 1};
+  const bpcheck_rounding dbl = {DBL_EPSILON, 0.0, 1};
+  const bpcheck_rounding *u = p == BPCHECK_PRECISION_SINGLE ? &single : &dbl;
+  const size_t n0 = net->n[0], n1 = net->n[1], B = w->B;
+  if (!bound || bound->size1 != n0 || bound->size2 != batch->B)
+    return bpcheck_fail(BPCHECK_EBADLEN,
+                        "the bound of dC/da^0: expected %zu x %zu", n0,
+                        batch->B);
+  int status = gradient_bound(net, batch, u, w->scratch, w);
+  if (status)
+    return status;
+  const double g = bpcheck_gamma((double)n1, u->eps) + u->eps_in;
+  const gsl_matrix *W = &net->theta->W[1];
+  const double *D = bpcheck_matrix_D(w->forward, 1)->data;
+  for (size_t j = 0; j < n0; j++)
+    for (size_t s = 0; s < B; s++) {
+      double e = 0.0;
+      for (size_t k = 0; k < n1; k++) {
+        const double Wkj = fabs(W->data[k * W->tda + j]);
+        e += Wkj * (w->ed[1][k * B + s] + g * fabs(D[k * B + s]));
+      }
+      gsl_matrix_set(bound, j, s, e);
+    }
+  return BPCHECK_SUCCESS;
 }
 
 int
