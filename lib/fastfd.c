@@ -271,7 +271,7 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
     ln->dC[p] *= r;
 }
 
-/* (WD.7) The weight decay's change for W^l_kj -> W^l_kj + t, added to the
+/* (WD.4) The weight decay's change for W^l_kj -> W^l_kj + t, added to the
  * cost change of each weight's perturbation: lambda (W_kj t + t^2/2).  t
  * is a power of two, so W_kj t and t^2/2 are exact; the sum and the
  * product with lambda round once each: 2 eps of it, which decay_error

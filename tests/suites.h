@@ -25,5 +25,6 @@ Suite *make_bound_suite(void);
 Suite *make_output_suite(void);
 Suite *make_tolerance_suite(void);
 Suite *make_function_suite(void);
+Suite *make_decay_suite(void);
 
 #endif
