@@ -306,7 +306,8 @@ gradient_bound(const bpcheck_net *net, const bpcheck_batch *batch,
                (fabs(D[k * B + s]) + ed[k * B + s]) * ea;
           m += fabs(D[k * B + s] * a);
         }
-        const double dW = lambda * fabs(gsl_matrix_get(&net->theta->W[l], k, j));
+        const double dW =
+            lambda * fabs(gsl_matrix_get(&net->theta->W[l], k, j));
         gsl_matrix_set(&bound->W[l], k, j, e + gW * m + eW * dW);
       }
     }

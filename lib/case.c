@@ -26,9 +26,8 @@
 #include "internal.h"
 
 static const char *const case_keys[] = {
-    "bpcheck", "layers",  "activations", "cost",      "reduction",
-    "weights", "biases",  "inputs",      "targets",   "gradients",
-    "weight_decay"};
+    "bpcheck", "layers", "activations", "cost",      "reduction",   "weights",
+    "biases",  "inputs", "targets",     "gradients", "weight_decay"};
 
 /* Every parse error goes through here: "NAME: field 'F': ...". */
 #define FAIL_FIELD(status, field, ...)                                        \
@@ -693,8 +692,7 @@ case_json(const bpcheck_case *c, int with_gradients)
   if (!bad && with_gradients && c->grad) {
     json_t *g = json_object();
     bad = !g || put_params(g, c->grad) ||
-          (c->dx &&
-           json_object_set_new(g, "inputs", matrix_json(c->dx, 1))) ||
+          (c->dx && json_object_set_new(g, "inputs", matrix_json(c->dx, 1))) ||
           json_object_set_new(root, "gradients", g);
   }
   if (bad) {
@@ -755,8 +753,8 @@ int
 bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
                      char *candidate_error, size_t errlen)
 {
-  return bpcheck_answer_parse_inputs(text, len, g, NULL, NULL,
-                                     candidate_error, errlen);
+  return bpcheck_answer_parse_inputs(text, len, g, NULL, NULL, candidate_error,
+                                     errlen);
 }
 
 int
@@ -800,9 +798,9 @@ bpcheck_answer_parse_inputs(const char *text, size_t len, bpcheck_params *g,
                                    dx ? " (expected weights, biases and "
                                         "optionally inputs)"
                                       : " (expected weights and biases)")) &&
-             !(status = get_params(json_object_get(root, "weights"),
-                                   json_object_get(root, "biases"), name, "",
-                                   g))) {
+             !(status =
+                   get_params(json_object_get(root, "weights"),
+                              json_object_get(root, "biases"), name, "", g))) {
     const json_t *in = json_object_get(root, "inputs");
     if (in && !(status = get_dx(in, name, "inputs", dx)) && have_dx)
       *have_dx = 1;

@@ -171,9 +171,10 @@ const char *
 bpcheck_bug_name(bpcheck_bug b)
 {
   static const char *const names[] = {
-      "none",  "factor",    "sign",      "output_derivative", "transposed",
-      "bias",  "one_layer", "precision", "shortcut",          "entry",
-      "small", "rounded",   "weight_decay",      "unknown"};
+      "none",         "factor", "sign",      "output_derivative",
+      "transposed",   "bias",   "one_layer", "precision",
+      "shortcut",     "entry",  "small",     "rounded",
+      "weight_decay", "unknown"};
   _Static_assert(sizeof names / sizeof *names == BPCHECK_BUG_UNKNOWN + 1,
                  "a name for every bpcheck_bug");
   return (int)b >= 0 && b <= BPCHECK_BUG_UNKNOWN ? names[b] : "invalid";

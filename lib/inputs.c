@@ -72,8 +72,7 @@ bpcheck_literal_input_gradient(const bpcheck_net *net,
     gsl_matrix Xs = {X->size1, 1, X->tda, X->data + s, NULL, 0};
     gsl_matrix Ys = {Y->size1, 1, Y->tda, Y->data + s, NULL, 0};
     bpcheck_batch one = {1, &Xs, &Ys};
-    if ((status =
-             bpcheck_literal_backprop(&data_only, &one, nabla, NULL, w)))
+    if ((status = bpcheck_literal_backprop(&data_only, &one, nabla, NULL, w)))
       return status;
     const double *delta = bpcheck_literal_quantity(w, LITERAL_DELTA, 1);
     for (size_t j = 0; j < net->n[0]; j++) {
@@ -177,8 +176,8 @@ bpcheck_compare_inputs(const gsl_matrix *r, const gsl_matrix *alt,
       const double a = alt ? gsl_matrix_get(alt, j, s) : e;
       const double lo = fmin(e, a), hi = fmax(e, a);
       const double err = v < lo ? lo - v : v > hi ? v - hi : 0.0;
-      const double t = atol + rtol * fmax(fabs(v), fabs(e)) +
-                       gsl_matrix_get(tol, j, s);
+      const double t =
+          atol + rtol * fmax(fabs(v), fabs(e)) + gsl_matrix_get(tol, j, s);
       const double ratio = isnan(v) ? INFINITY : err / t;
       rep->n_checked++;
       if (!(err <= t) || isnan(v)) {

@@ -105,12 +105,9 @@ int bpcheck_matrix_backprop_variant(const bpcheck_net *net,
                                     bpcheck_params *nabla, double *C,
                                     bpcheck_matrix_workspace *w, int flags);
 /* (IN.1) with the same flags (inputs.c). */
-int bpcheck_matrix_input_gradient_variant(const bpcheck_net *net,
-                                          const bpcheck_batch *batch,
-                                          bpcheck_params *nabla,
-                                          gsl_matrix *dx,
-                                          bpcheck_matrix_workspace *w,
-                                          int flags);
+int bpcheck_matrix_input_gradient_variant(
+    const bpcheck_net *net, const bpcheck_batch *batch, bpcheck_params *nabla,
+    gsl_matrix *dx, bpcheck_matrix_workspace *w, int flags);
 /* (CD.7) A bound, to first order, on the absolute rounding error of the
  * cost computed by the last forward pass in w (bpcheck_matrix_cost); uses
  * the workspace's deltas as scratch, and absW, when not NULL, room for as

@@ -142,9 +142,8 @@ candidate(const bpcheck_case *c, bpcheck_params *grad, void *data)
              "%s, batch %zu: inputs[%zu][%zu] = dC/da^0_%zu of sample %zu "
              "expected %.17g, received %.17g (tolerance %.3g); %zu of %zu "
              "entries wrong",
-             desc, c->batch->B, ir.worst_s, ir.worst_j, ir.worst_j,
-             ir.worst_s, ir.expected, ir.received, ir.tol, ir.n_fail,
-             ir.n_checked);
+             desc, c->batch->B, ir.worst_s, ir.worst_j, ir.worst_j, ir.worst_s,
+             ir.expected, ir.received, ir.tol, ir.n_fail, ir.n_checked);
   }
   return BPCHECK_SUCCESS;
 }

@@ -57,8 +57,8 @@ netopts_parse(netopts *o, int opt, const char *arg)
         parse_size("--max-params", arg, 1, BPCHECK_MAX_PARAMS, &o->max_params);
     break;
   case OPT_NET_WEIGHT_DECAY: /* (WD.1) */
-    bad = parse_number("--weight-decay", arg, "a number >= 0",
-                       &o->weight_decay);
+    bad =
+        parse_number("--weight-decay", arg, "a number >= 0", &o->weight_decay);
     break;
   default: return 0;
   }

@@ -48,8 +48,8 @@ typedef struct {
   bpcheck_reduction red;
   unsigned long seed;
   int have_seed;
-  int any_targets;   /* --targets any: the library's draw, unrestricted */
-  size_t max_params; /* --max-params: parameters and numbers of the batch */
+  int any_targets;     /* --targets any: the library's draw, unrestricted */
+  size_t max_params;   /* --max-params: parameters and numbers of the batch */
   double weight_decay; /* --weight-decay: lambda (WD.1), 0 by default */
 } netopts;
 

@@ -211,8 +211,8 @@ parse_space_option(int opt, const char *arg, bpcheck_space *s)
     break;
   case OPT_SAME_HIDDEN: s->same_hidden = 1; break;
   case OPT_WEIGHT_DECAY: /* (WD.1) lambda of every case */
-    bad = parse_number("--weight-decay", arg, "a number >= 0",
-                       &s->weight_decay);
+    bad =
+        parse_number("--weight-decay", arg, "a number >= 0", &s->weight_decay);
     break;
   default: return 0;
   }

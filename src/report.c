@@ -338,13 +338,14 @@ check_inputs(FILE *out, int json, const bpcheck_case *c, const gsl_matrix *dx,
   gsl_matrix_view a = gsl_matrix_view_array(block + 2 * n0 * B, n0, B);
   int have_alt = 0;
   int status = bpcheck_tolerance_derive_inputs(
-      c->net, c->batch, tol->derive ? tol->precision : BPCHECK_PRECISION_DOUBLE,
-      &r.matrix, &t.matrix, &a.matrix, &have_alt);
+      c->net, c->batch,
+      tol->derive ? tol->precision : BPCHECK_PRECISION_DOUBLE, &r.matrix,
+      &t.matrix, &a.matrix, &have_alt);
   if (!status && !tol->derive) /* the comparison's own tolerance alone */
     gsl_matrix_set_zero(&t.matrix);
   if (!status)
-    status = bpcheck_compare_inputs(&r.matrix, have_alt ? &a.matrix : NULL,
-                                    dx, &t.matrix, tol->atol, tol->rtol, rep);
+    status = bpcheck_compare_inputs(&r.matrix, have_alt ? &a.matrix : NULL, dx,
+                                    &t.matrix, tol->atol, tol->rtol, rep);
   if (status != BPCHECK_SUCCESS && status != BPCHECK_EMISMATCH) {
     free(block);
     return status;

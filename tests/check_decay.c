@@ -42,8 +42,7 @@ random_fixture(fixture *x, unsigned long seed, char *desc, size_t len)
   gsl_rng_set(rng, seed);
   ck_assert_ok(bpcheck_space_draw(&s, rng, &arch, n, f, &B));
   gsl_rng_free(rng);
-  fixture_init(x, arch.L, arch.n, arch.f, arch.cost, arch.reduction, B,
-               seed);
+  fixture_init(x, arch.L, arch.n, arch.f, arch.cost, arch.reduction, B, seed);
   x->net->weight_decay = LAMBDA;
   char d[200];
   bpcheck_net_describe(x->net, d, sizeof d);
@@ -96,9 +95,10 @@ START_TEST(test_decay_oracles)
                   x.report->max_ratio);
     bpcheck_checks *c;
     ck_assert_ok(bpcheck_checks_alloc(&c, x.net, x.batch->B));
-    ck_assert_ok(bpcheck_checks_prepare(
-        c, x.net, x.batch,
-        BPCHECK_CHECKS_REFERENCE | BPCHECK_CHECKS_FDIFF | BPCHECK_CHECKS_CSTEP));
+    ck_assert_ok(bpcheck_checks_prepare(c, x.net, x.batch,
+                                        BPCHECK_CHECKS_REFERENCE |
+                                            BPCHECK_CHECKS_FDIFF |
+                                            BPCHECK_CHECKS_CSTEP));
     for (int check = BPCHECK_CHECK_MATRIX; check <= BPCHECK_CHECK_CSTEP;
          check++)
       ck_assert_msg(
@@ -195,8 +195,8 @@ START_TEST(test_decay_diagnoses)
     ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
     bpcheck_tolerance tol = {0, 0, 0, NULL, NULL, 1, 0}, t;
     bpcheck_params *abs = NULL, *alt = NULL;
-    ck_assert_ok(bpcheck_tolerance_apply(x.net, x.batch, x.mat, &tol, &t,
-                                         &abs, &alt));
+    ck_assert_ok(
+        bpcheck_tolerance_apply(x.net, x.batch, x.mat, &tol, &t, &abs, &alt));
     ck_assert_ok(bpcheck_compare(x.mat, x.mat, &t, x.report));
     planted(&x, x.mat, bugs[b].cW, bugs[b].cb, x.lit);
     ck_assert_int_eq(bpcheck_compare(x.mat, x.lit, &t, x.report),
@@ -278,12 +278,11 @@ START_TEST(test_inputs_oracles)
       }
     /* (IN.3): the right one passes, one wrong entry fails, named */
     int have_alt;
-    ck_assert_ok(bpcheck_tolerance_derive_inputs(x.net, x.batch,
-                                                 BPCHECK_PRECISION_DOUBLE, d0,
-                                                 tol, alt, &have_alt));
+    ck_assert_ok(bpcheck_tolerance_derive_inputs(
+        x.net, x.batch, BPCHECK_PRECISION_DOUBLE, d0, tol, alt, &have_alt));
     bpcheck_input_report ir;
-    ck_assert_ok(bpcheck_compare_inputs(d0, have_alt ? alt : NULL, dl, tol, 0,
-                                        0, &ir));
+    ck_assert_ok(
+        bpcheck_compare_inputs(d0, have_alt ? alt : NULL, dl, tol, 0, 0, &ir));
     ck_assert_int_eq(ir.n_checked, n0 * B);
     const size_t wj = n0 - 1, ws = B - 1;
     gsl_matrix_set(dl, wj, ws, gsl_matrix_get(dl, wj, ws) + 1e-6);
@@ -348,9 +347,10 @@ END_TEST
 /* Errors name the file and the field. */
 START_TEST(test_case_errors)
 {
-  const char *head = "{\"bpcheck\":1,\"layers\":[2,1],\"weights\":[[[0.5,-1]]],"
-                     "\"biases\":[[0.25]],\"inputs\":[[1,2],[3,4],[5,6]],"
-                     "\"targets\":[[0.1],[0.2],[0.3]]";
+  const char *head =
+      "{\"bpcheck\":1,\"layers\":[2,1],\"weights\":[[[0.5,-1]]],"
+      "\"biases\":[[0.25]],\"inputs\":[[1,2],[3,4],[5,6]],"
+      "\"targets\":[[0.1],[0.2],[0.3]]";
   const struct {
     const char *tail, *says;
     int status;
@@ -377,10 +377,9 @@ START_TEST(test_case_errors)
     snprintf(text, sizeof text, "%s%s", head, bad[i].tail);
     bpcheck_case *c = NULL;
     int status = bpcheck_case_parse(text, strlen(text), "f.json", 1000, &c);
-    ck_assert_msg(status == bad[i].status && strstr(bpcheck_errmsg(),
-                                                    bad[i].says),
-                  "case %zu: %s: %s", i, bpcheck_strerror(status),
-                  bpcheck_errmsg());
+    ck_assert_msg(
+        status == bad[i].status && strstr(bpcheck_errmsg(), bad[i].says),
+        "case %zu: %s: %s", i, bpcheck_strerror(status), bpcheck_errmsg());
     ck_assert_ptr_null(c);
   }
   /* an answer's "inputs" transposed, and refused where not asked for */
@@ -392,9 +391,9 @@ START_TEST(test_case_errors)
   int have = 1;
   const char *a = "{\"weights\":[[[1,2]]],\"biases\":[[3]],"
                   "\"inputs\":[[1,3,5],[2,4,6]]}";
-  ck_assert_int_eq(bpcheck_answer_parse_inputs(a, strlen(a), g, dx, &have, err,
-                                               sizeof err),
-                   BPCHECK_EBADLEN);
+  ck_assert_int_eq(
+      bpcheck_answer_parse_inputs(a, strlen(a), g, dx, &have, err, sizeof err),
+      BPCHECK_EBADLEN);
   ck_assert_ptr_nonnull(strstr(bpcheck_errmsg(), "transposed?"));
   ck_assert_int_eq(have, 0);
   ck_assert_int_eq(bpcheck_answer_parse(a, strlen(a), g, err, sizeof err),
@@ -422,9 +421,9 @@ START_TEST(test_inputs_shapes)
   ck_assert_int_eq(bpcheck_bound_input_gradient_at(
                        x.net, x.batch, BPCHECK_PRECISION_SINGLE, wrong, x.bw),
                    BPCHECK_EBADLEN);
-  ck_assert_int_eq(bpcheck_tolerance_derive_inputs(
-                       x.net, x.batch, BPCHECK_PRECISION_DOUBLE, ok, wrong,
-                       NULL, NULL),
+  ck_assert_int_eq(bpcheck_tolerance_derive_inputs(x.net, x.batch,
+                                                   BPCHECK_PRECISION_DOUBLE,
+                                                   ok, wrong, NULL, NULL),
                    BPCHECK_EBADLEN);
   ck_assert_int_eq(bpcheck_compare_inputs(ok, NULL, wrong, ok, 0, 0, &ir),
                    BPCHECK_EBADLEN);
