@@ -19,7 +19,7 @@ static const char usage[] =
     "                     [--cost C] [--reduction R] [--batch B] [--seed S]\n"
     "                     [--digits D] [--matrix [--eta E]] [--dot FILE]\n"
     "                     [--mutant NAME] [--targets range|any]\n"
-    "                     [--max-params N] [--max-lines N]\n"
+    "                     [--weight-decay L] [--max-params N] [--max-lines N]\n"
     "       bpcheck trace CASE.json [same options but the network's]\n"
     "                     [--max-bytes N]\n"
     "Builds a random network and batch from the seed and prints, in the\n"
@@ -40,6 +40,8 @@ static const char usage[] =
     "  --batch B          samples (default 1)\n"
     "  --seed S           seed of the parameters and the batch (default\n"
     "                     $BPCHECK_SEED, else 1)\n" NETOPTS_TARGETS_HELP
+    "  --weight-decay L   L2 weight decay lambda (WD.1): the batch's cost\n"
+    "                     gains lambda/2 sum_l ||W^l||^2, dC/dW^l lambda W^l\n"
     "  --digits D         significant digits printed, 1..17 (default 10)\n"
     "  --matrix           the matrix form instead, under the headings step 1\n"
     "                     to step 6 of the algorithm (proofs/05): W, Z, A, D\n"
