@@ -19,6 +19,9 @@
  *   gradient  e(dC/dW_kj) = sum_s (e_delta_k |a_j|
  *                           + (|delta_k| + e_delta_k) e_a_j)
  *                           + gamma_(B+1) sum_s |delta_k a_j|
+ *   decay     (WD.6) with lambda W_kj a term of the same sum:
+ *             gamma_(B+2) for gamma_(B+1), and
+ *             (gamma_(B+2) + eps + 2 eps_in) lambda |W_kj| for its product
  *
  * (softmax: the same through its Jacobian, (ACT.8)).  A relu input within
  * its own error bound of 0 may fall on either side of the kink: there f'
@@ -126,12 +129,18 @@ bpcheck_matrix_cost_error(const bpcheck_net *net, const bpcheck_batch *batch,
   }
   e += bpcheck_gamma((double)B, eps) * terms;
   /* times r, which rounds once more */
-  return bpcheck_reduction_factor(net->reduction, B) * e * (1.0 + eps);
+  const double r = bpcheck_reduction_factor(net->reduction, B);
+  e = r * e * (1.0 + eps);
+  /* (WD.5) the weight decay and its addition to r sum C_s */
+  if (net->weight_decay)
+    e += bpcheck_decay_cost_error(net, bpcheck_decay_cost(net), r * terms);
+  return e;
 }
 
 struct bpcheck_bound_workspace {
   bpcheck_matrix_workspace *forward; /* Z^l, A^l and the deltas D^l */
   bpcheck_params *nabla;             /* the matrix gradient, unused */
+  bpcheck_params *scratch;           /* the parameters' bound, for (IN.2) */
   double **ez, **ea, **ed;           /* [1..L], n_l x B each */
   double *block;
   size_t L, B;
@@ -148,6 +157,8 @@ bpcheck_bound_alloc(bpcheck_bound_workspace **out, const bpcheck_net *net,
   int status = bpcheck_matrix_alloc(&w->forward, net, B);
   if (!status)
     status = bpcheck_params_alloc(&w->nabla, L, net->n);
+  if (!status)
+    status = bpcheck_params_alloc(&w->scratch, L, net->n);
   if (status) {
     bpcheck_bound_free(w);
     return status;
@@ -181,6 +192,7 @@ bpcheck_bound_free(bpcheck_bound_workspace *w)
     return;
   bpcheck_matrix_free(w->forward);
   bpcheck_params_free(w->nabla);
+  bpcheck_params_free(w->scratch);
   free(w->ez);
   free(w->ea);
   free(w->ed);
@@ -267,6 +279,11 @@ gradient_bound(const bpcheck_net *net, const bpcheck_batch *batch,
   for (size_t l = L - 1; l >= 1; l--)
     backward_errors(net, u, w, l);
   const double gB = bpcheck_gamma((double)B + 1.0, u->eps);
+  /* (WD.6) lambda W_kj, rounded once (and lambda and W_kj into the
+   * precision), is one more term of the sum over the samples */
+  const double lambda = net->weight_decay;
+  const double gW = lambda ? bpcheck_gamma((double)B + 2.0, u->eps) : gB;
+  const double eW = gW + u->eps + 2.0 * u->eps_in;
   for (size_t l = 1; l <= L; l++) {
     const double *D = bpcheck_matrix_D(w->forward, l)->data, *ed = w->ed[l];
     const gsl_matrix *Ap =
@@ -289,7 +306,9 @@ gradient_bound(const bpcheck_net *net, const bpcheck_batch *batch,
                (fabs(D[k * B + s]) + ed[k * B + s]) * ea;
           m += fabs(D[k * B + s] * a);
         }
-        gsl_matrix_set(&bound->W[l], k, j, e + gB * m);
+        const double dW =
+            lambda * fabs(gsl_matrix_get(&net->theta->W[l], k, j));
+        gsl_matrix_set(&bound->W[l], k, j, e + gW * m + eW * dW);
       }
     }
   }
@@ -315,6 +334,41 @@ bpcheck_bound_gradient_at(const bpcheck_net *net, const bpcheck_batch *batch,
   const bpcheck_rounding dbl = {DBL_EPSILON, 0.0, 1};
   return gradient_bound(
       net, batch, p == BPCHECK_PRECISION_SINGLE ? &single : &dbl, bound, w);
+}
+
+/* (IN.2) e(dC/da^0_js) = sum_k |W^1_kj| (e_delta^1_ks + (gamma_(n_1) +
+ * eps_in) |delta^1_ks|): the backward step (FC.5) to layer 0, without
+ * f'. */
+int
+bpcheck_bound_input_gradient_at(const bpcheck_net *net,
+                                const bpcheck_batch *batch,
+                                bpcheck_precision p, gsl_matrix *bound,
+                                bpcheck_bound_workspace *w)
+{
+  const bpcheck_rounding single = {FLT_EPSILON, FLT_EPSILON / 2, 1};
+  const bpcheck_rounding dbl = {DBL_EPSILON, 0.0, 1};
+  const bpcheck_rounding *u = p == BPCHECK_PRECISION_SINGLE ? &single : &dbl;
+  const size_t n0 = net->n[0], n1 = net->n[1], B = w->B;
+  if (!bound || bound->size1 != n0 || bound->size2 != batch->B)
+    return bpcheck_fail(BPCHECK_EBADLEN,
+                        "the bound of dC/da^0: expected %zu x %zu", n0,
+                        batch->B);
+  int status = gradient_bound(net, batch, u, w->scratch, w);
+  if (status)
+    return status;
+  const double g = bpcheck_gamma((double)n1, u->eps) + u->eps_in;
+  const gsl_matrix *W = &net->theta->W[1];
+  const double *D = bpcheck_matrix_D(w->forward, 1)->data;
+  for (size_t j = 0; j < n0; j++)
+    for (size_t s = 0; s < B; s++) {
+      double e = 0.0;
+      for (size_t k = 0; k < n1; k++) {
+        const double Wkj = fabs(W->data[k * W->tda + j]);
+        e += Wkj * (w->ed[1][k * B + s] + g * fabs(D[k * B + s]));
+      }
+      gsl_matrix_set(bound, j, s, e);
+    }
+  return BPCHECK_SUCCESS;
 }
 
 int

@@ -168,6 +168,9 @@ typedef struct {
   bpcheck_cost cost;
   bpcheck_reduction reduction;
   bpcheck_params *theta; /* the parameters */
+  double weight_decay;   /* lambda >= 0 of the L2 term lambda/2 sum_l
+                            ||W^l||_F^2, added once to the reduced cost
+                            (WD.1); 0 after bpcheck_net_alloc */
 } bpcheck_net;
 
 int bpcheck_net_alloc(bpcheck_net **net, const bpcheck_arch *arch);
@@ -318,6 +321,23 @@ int bpcheck_matrix_backprop(const bpcheck_net *net, const bpcheck_batch *batch,
                             bpcheck_params *nabla, double *C,
                             bpcheck_matrix_workspace *w);
 
+/* Input gradients ------------------------------------------------------- */
+
+/* (IN.1) dC/da^0_js = sum_k W^1_kj delta^1_ks, with r folded into delta^1
+ * as in (MX.2): the gradient with respect to the inputs, n_0 x B (a column
+ * per sample, like the batch's X; proofs/10-weight-decay.md).  The weight
+ * decay does not enter it.  The matrix backprop of the batch into nabla,
+ * then dx = (W^1)^T D^1. */
+int bpcheck_matrix_input_gradient(const bpcheck_net *net,
+                                  const bpcheck_batch *batch,
+                                  bpcheck_params *nabla, gsl_matrix *dx,
+                                  bpcheck_matrix_workspace *w);
+/* The same by the literal backprop, sample by sample, index by index. */
+int bpcheck_literal_input_gradient(const bpcheck_net *net,
+                                   const bpcheck_batch *batch,
+                                   bpcheck_params *nabla, gsl_matrix *dx,
+                                   bpcheck_literal_workspace *w);
+
 /* Rounding bound --------------------------------------------------------- */
 
 /* (CD.8) How far any backprop's gradient may be from the exact one by
@@ -344,6 +364,12 @@ int bpcheck_bound_gradient_at(const bpcheck_net *net,
                               const bpcheck_batch *batch, bpcheck_precision p,
                               bpcheck_params *bound,
                               bpcheck_bound_workspace *w);
+/* (IN.2) The bound of dC/da^0 (n_0 x B) for a correct backprop at
+ * precision p, as bpcheck_bound_gradient_at for the parameters. */
+int bpcheck_bound_input_gradient_at(const bpcheck_net *net,
+                                    const bpcheck_batch *batch,
+                                    bpcheck_precision p, gsl_matrix *bound,
+                                    bpcheck_bound_workspace *w);
 /* tol <- twice the bound: how far two computations of the gradient (two
  * backprops, or a backprop and the complex step) may be apart (CD.9). */
 int bpcheck_bound_pair(const bpcheck_net *net, const bpcheck_batch *batch,
@@ -563,14 +589,44 @@ int bpcheck_tolerance_apply(const bpcheck_net *net, const bpcheck_batch *batch,
 int bpcheck_reference_finite(const bpcheck_net *net,
                              const bpcheck_batch *batch);
 
+/* (IN.3) The input gradient's check: the reference dx (and, where layer 1
+ * or a later one has an exact relu kink, the reference with relu'(0) = 1 in
+ * alt, *have_alt set) and its tolerance, (CD.10) with the bounds of
+ * (IN.2):  tol_js = K (e_js + e_p,js) + eps_p max |dx| + eta_p.  Every
+ * matrix n_0 x B; alt may be NULL. */
+int bpcheck_tolerance_derive_inputs(const bpcheck_net *net,
+                                    const bpcheck_batch *batch,
+                                    bpcheck_precision p, gsl_matrix *dx,
+                                    gsl_matrix *tol, gsl_matrix *alt,
+                                    int *have_alt);
+
+/* The comparison of a candidate's dC/da^0 with the reference: entry (j, s)
+ * passes when g_js is within atol + rtol max(|g|, |r|) + tol_js of r_js or
+ * of the interval to alt_js (alt may be NULL). */
+typedef struct {
+  size_t n_checked, n_fail;
+  double max_ratio;        /* max error / tolerance */
+  size_t worst_s, worst_j; /* sample and input of the worst entry */
+  double expected, received, tol;
+  size_t first_s, first_j; /* the first failing entry, in sample order */
+} bpcheck_input_report;
+
+int bpcheck_compare_inputs(const gsl_matrix *r, const gsl_matrix *alt,
+                           const gsl_matrix *g, const gsl_matrix *tol,
+                           double atol, double rtol,
+                           bpcheck_input_report *rep);
+
 /* Case files ------------------------------------------------------------ */
 
 /* A case file (doc/reference.md): the network, the batch, and the candidate's
- * "gradients" when the file has them (else grad is NULL). */
+ * "gradients" when the file has them (else grad is NULL); dx, the
+ * candidate's dC/da^0 when its "gradients" have "inputs" (else NULL), is
+ * n_0 x B like the batch's X. */
 typedef struct {
   bpcheck_net *net;
   bpcheck_batch *batch;
   bpcheck_params *grad;
+  gsl_matrix *dx;
 } bpcheck_case;
 
 /* The default limit on the parameters (and batch numbers) of a case. */
@@ -609,6 +665,13 @@ void bpcheck_case_dump_free(char *text);
  * {"skip": "reason"}, the reason copied there and BPCHECK_ESKIP returned. */
 int bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
                          char *candidate_error, size_t errlen);
+/* The same, where the answer may also carry "inputs", dC/da^0: one row of
+ * n_0 numbers per sample, like the case's inputs; dx (n_0 x B) receives it
+ * and *have_dx says whether it was there.  dx NULL: "inputs" is refused. */
+int bpcheck_answer_parse_inputs(const char *text, size_t len,
+                                bpcheck_params *g, gsl_matrix *dx,
+                                int *have_dx, char *candidate_error,
+                                size_t errlen);
 
 /* Randomized cross-check ------------------------------------------------ */
 
@@ -642,6 +705,7 @@ typedef struct {
                              (1: as derived); below 1 it shows how much
                              margin they have */
   bpcheck_mode mode;      /* how bpcheck_selftest checks each trial */
+  double weight_decay;    /* lambda of every network drawn (WD.1); 0 */
 } bpcheck_space;
 
 /* Depth 0..4 hidden layers, widths 1..16 (hidden layers of any widths),
@@ -790,6 +854,8 @@ typedef enum {
   BPCHECK_BUG_ENTRY,             /* one entry wrong, the rest right */
   BPCHECK_BUG_SMALL,             /* small errors: an approximation */
   BPCHECK_BUG_ROUNDED,           /* the answer printed with few digits */
+  BPCHECK_BUG_DECAY,             /* the weight decay's term wrong (WD.3):
+                                    missing, scaled, or on the biases */
   BPCHECK_BUG_UNKNOWN
 } bpcheck_bug;
 

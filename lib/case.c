@@ -26,8 +26,8 @@
 #include "internal.h"
 
 static const char *const case_keys[] = {
-    "bpcheck", "layers", "activations", "cost",    "reduction",
-    "weights", "biases", "inputs",      "targets", "gradients"};
+    "bpcheck", "layers", "activations", "cost",      "reduction",   "weights",
+    "biases",  "inputs", "targets",     "gradients", "weight_decay"};
 
 /* Every parse error goes through here: "NAME: field 'F': ...". */
 #define FAIL_FIELD(status, field, ...)                                        \
@@ -74,6 +74,7 @@ bpcheck_case_free(bpcheck_case *c)
   bpcheck_net_free(c->net);
   bpcheck_batch_free(c->batch);
   bpcheck_params_free(c->grad);
+  free(c->dx); /* a gsl_matrix and its data, one block (dx_alloc) */
   free(c);
 }
 
@@ -184,6 +185,37 @@ get_params(const json_t *weights, const json_t *biases, const char *name,
       return status;
   }
   return BPCHECK_SUCCESS;
+}
+
+/* An n_0 x B matrix for dC/da^0 and its data, in one block. */
+static int
+dx_alloc(gsl_matrix **out, size_t n0, size_t B)
+{
+  gsl_matrix *m = bpcheck_calloc(1, sizeof *m + n0 * B * sizeof(double));
+  if (!m)
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for dC/da^0");
+  *m = bpcheck_matrix_on((double *)(m + 1), n0, B);
+  *out = m;
+  return BPCHECK_SUCCESS;
+}
+
+/* "inputs" of an answer or of "gradients": dC/da^0, one row of n_0 numbers
+ * per sample like the case's "inputs", into the columns of dx (n_0 x B). */
+static int
+get_dx(const json_t *j, const char *name, const char *field, gsl_matrix *dx)
+{
+  const size_t n0 = dx->size1, B = dx->size2;
+  const json_t *first = json_array_get(j, 0);
+  if (json_is_array(j) && json_array_size(j) != B && n0 != B &&
+      json_array_size(j) == n0 && json_is_array(first) &&
+      json_array_size(first) == B)
+    return FAIL_FIELD(BPCHECK_EBADLEN, field,
+                      "expected %zu rows (one per sample) of %zu numbers, "
+                      "got %zu rows of %zu: transposed? dC/da^0 has the "
+                      "shape of the case's inputs, B x n_0 (PyTorch's "
+                      "x.grad for x of shape (B, n_0))",
+                      B, n0, n0, B);
+  return get_matrix(j, B, n0, name, field, dx, 1);
 }
 
 /* The keys of an object must be among allowed. */
@@ -363,6 +395,17 @@ parse_root(const json_t *root, const char *name, size_t max_params,
   bpcheck_case *c;
   if ((status = bpcheck_case_alloc(&c, &arch, B)))
     return status;
+  /* (WD.1) lambda, optional: a finite number >= 0 */
+  const json_t *decay = json_object_get(root, "weight_decay");
+  if (decay && (status = get_number(decay, name, "weight_decay",
+                                    &c->net->weight_decay)))
+    goto fail;
+  if (c->net->weight_decay < 0) {
+    status = FAIL_FIELD(BPCHECK_EDOM, "weight_decay",
+                        "%g is negative; lambda must be >= 0",
+                        c->net->weight_decay);
+    goto fail;
+  }
   if ((status = get_params(json_object_get(root, "weights"),
                            json_object_get(root, "biases"), name, "",
                            c->net->theta)) ||
@@ -378,17 +421,21 @@ parse_root(const json_t *root, const char *name, size_t max_params,
   }
   const json_t *grad = json_object_get(root, "gradients");
   if (grad) {
-    static const char *const grad_keys[] = {"weights", "biases"};
+    static const char *const grad_keys[] = {"weights", "biases", "inputs"};
     if (!json_is_object(grad)) {
       status = FAIL_FIELD(BPCHECK_EINVAL, "gradients",
                           "expected {\"weights\": ..., \"biases\": ...}");
       goto fail;
     }
-    if ((status = check_keys(grad, grad_keys, 2, name, " in 'gradients'")) ||
+    if ((status = check_keys(grad, grad_keys, 3, name, " in 'gradients'")) ||
         (status = bpcheck_params_alloc(&c->grad, arch.L, n)) ||
         (status = get_params(json_object_get(grad, "weights"),
                              json_object_get(grad, "biases"), name,
                              "gradients.", c->grad)))
+      goto fail;
+    const json_t *dx = json_object_get(grad, "inputs");
+    if (dx && ((status = dx_alloc(&c->dx, n[0], B)) ||
+               (status = get_dx(dx, name, "gradients.inputs", c->dx))))
       goto fail;
   }
   *out = c;
@@ -646,9 +693,13 @@ case_json(const bpcheck_case *c, int with_gradients)
         put_params(root, net->theta) ||
         json_object_set_new(root, "inputs", matrix_json(c->batch->X, 1)) ||
         json_object_set_new(root, "targets", matrix_json(c->batch->Y, 1));
+  if (!bad && net->weight_decay != 0.0)
+    bad = json_object_set_new(root, "weight_decay",
+                              json_real(net->weight_decay));
   if (!bad && with_gradients && c->grad) {
     json_t *g = json_object();
     bad = !g || put_params(g, c->grad) ||
+          (c->dx && json_object_set_new(g, "inputs", matrix_json(c->dx, 1))) ||
           json_object_set_new(root, "gradients", g);
   }
   if (bad) {
@@ -709,6 +760,17 @@ int
 bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
                      char *candidate_error, size_t errlen)
 {
+  return bpcheck_answer_parse_inputs(text, len, g, NULL, NULL, candidate_error,
+                                     errlen);
+}
+
+int
+bpcheck_answer_parse_inputs(const char *text, size_t len, bpcheck_params *g,
+                            gsl_matrix *dx, int *have_dx,
+                            char *candidate_error, size_t errlen)
+{
+  if (have_dx)
+    *have_dx = 0;
   const char *name = "answer";
   json_error_t error;
   memset(&error, 0, sizeof error); /* its code is not always set */
@@ -724,7 +786,7 @@ bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
                         error.column, error.text,
                         answer_hint(text, len, &error));
   int status = BPCHECK_SUCCESS;
-  static const char *const keys[] = {"weights", "biases"};
+  static const char *const keys[] = {"weights", "biases", "inputs"};
   const json_t *err = json_object_get(root, "error");
   const json_t *skip = json_object_get(root, "skip");
   if (!json_is_object(root))
@@ -739,11 +801,17 @@ bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
              json_is_string(skip) ? json_string_value(skip)
                                   : "(not a string)");
     status = bpcheck_fail(BPCHECK_ESKIP, "%s", candidate_error);
-  } else if (!(status = check_keys(root, keys, 2, name,
-                                   " (expected weights "
-                                   "and biases)")))
-    status = get_params(json_object_get(root, "weights"),
-                        json_object_get(root, "biases"), name, "", g);
+  } else if (!(status = check_keys(root, keys, dx ? 3 : 2, name,
+                                   dx ? " (expected weights, biases and "
+                                        "optionally inputs)"
+                                      : " (expected weights and biases)")) &&
+             !(status =
+                   get_params(json_object_get(root, "weights"),
+                              json_object_get(root, "biases"), name, "", g))) {
+    const json_t *in = json_object_get(root, "inputs");
+    if (in && !(status = get_dx(in, name, "inputs", dx)) && have_dx)
+      *have_dx = 1;
+  }
   json_decref(root);
   return status;
 }

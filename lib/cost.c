@@ -69,3 +69,43 @@ bpcheck_reduction_factor(bpcheck_reduction r, size_t B)
 {
   return r == BPCHECK_MEAN ? 1.0 / (double)B : 1.0;
 }
+
+/* (WD.1) D = lambda/2 sum_l sum_kj (W^l_kj)^2.  The squares are summed with
+ * Kahan's compensation, so that the rounding of D does not grow with the
+ * number of weights (WD.5): a central difference divides it by its step. */
+double
+bpcheck_decay_cost(const bpcheck_net *net)
+{
+  const double lambda = net->weight_decay;
+  if (lambda == 0.0)
+    return 0.0;
+  double sum = 0.0, c = 0.0; /* c: the low part that sum lost */
+  for (size_t l = 1; l <= net->L; l++) {
+    const gsl_matrix *W = &net->theta->W[l];
+    for (size_t k = 0; k < W->size1; k++)
+      for (size_t j = 0; j < W->size2; j++) {
+        const double w = W->data[k * W->tda + j];
+        const double y = w * w - c, t = sum + y;
+        c = (t - sum) - y;
+        sum = t;
+      }
+  }
+  return 0.5 * lambda * sum;
+}
+
+/* (WD.5) Each square rounds once (eps), Kahan's sum adds at most (2 eps +
+ * O(P eps^2)) of the sum of its terms (Higham, (4.8); 4 P eps^2 for the
+ * second order), lambda times it once more (eps) and the halving is exact:
+ * (4 eps + 4 P eps^2) D to first order with room; adding D to C rounds
+ * once, eps |C + D| <= eps (|C| + D). */
+double
+bpcheck_decay_cost_error(const bpcheck_net *net, double D, double C)
+{
+  if (D == 0.0)
+    return 0.0;
+  double P = 0.0;
+  for (size_t l = 1; l <= net->L; l++)
+    P += (double)net->n[l] * (double)net->n[l - 1];
+  const double eps = DBL_EPSILON;
+  return (4.0 * eps + 4.0 * P * eps * eps) * D + eps * (fabs(C) + D);
+}

@@ -223,7 +223,18 @@ bpcheck_cstep_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                           "the workspace was allocated for another network");
   if ((status = bpcheck_batch_validate(net, batch)))
     return status;
-  for (size_t i = 0; i < net->theta->size; i++)
+  for (size_t i = 0; i < net->theta->size; i++) {
     g->data[i] = derivative(net, batch, i, w);
+    size_t l, k, j;
+    int is_bias;
+    bpcheck_params_entry(net->theta, i, &l, &is_bias, &k, &j);
+    if (net->weight_decay && !is_bias) {
+      /* (WD.1) lambda/2 (W_kj + i h)^2 of the decay, once after the
+       * reduction: its imaginary part over h is lambda W_kj (WD.3), within
+       * two roundings */
+      const double complex wh = net->theta->data[i] + I * CSTEP_H;
+      g->data[i] += cimag(0.5 * net->weight_decay * wh * wh) / CSTEP_H;
+    }
+  }
   return BPCHECK_SUCCESS;
 }

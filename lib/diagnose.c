@@ -22,7 +22,14 @@
  *                         where the cost takes the mean) or one sample's
  *   one layer             every failing entry is in W^l or b^l of one l
  *   small                 every relative error below 1e-2: an approximated
- *                         function rather than a wrong formula */
+ *                         function rather than a wrong formula
+ *   weight decay          with lambda > 0, g is the gradient without the
+ *                         decay plus c_W lambda W on the weights and c_b
+ *                         lambda b on the biases (WD.3 has c_W = 1, c_b =
+ *                         0): missing (0, 0), the biases decayed (c, c),
+ *                         lambda divided as the data term (r, 0), once per
+ *                         sample (B, 0), the square's 2 or the 1/2 lost
+ *                         (2 or 1/2, 0), or another c_W by least squares */
 
 #include <float.h>
 #include <math.h>
@@ -164,12 +171,90 @@ const char *
 bpcheck_bug_name(bpcheck_bug b)
 {
   static const char *const names[] = {
-      "none",  "factor",    "sign",      "output_derivative", "transposed",
-      "bias",  "one_layer", "precision", "shortcut",          "entry",
-      "small", "rounded",   "unknown"};
+      "none",         "factor", "sign",      "output_derivative",
+      "transposed",   "bias",   "one_layer", "precision",
+      "shortcut",     "entry",  "small",     "rounded",
+      "weight_decay", "unknown"};
   _Static_assert(sizeof names / sizeof *names == BPCHECK_BUG_UNKNOWN + 1,
                  "a name for every bpcheck_bug");
   return (int)b >= 0 && b <= BPCHECK_BUG_UNKNOWN ? names[b] : "invalid";
+}
+
+/* The weight decay's classic bugs (WD.3), when lambda > 0: is g the
+ * reference r with c_W lambda W in place of lambda W and c_b lambda b added
+ * to the biases, for one of the named pairs, or c_W from least squares?  1
+ * with d filled in when so; v has room for the parameters. */
+static int
+decay_bug(const bpcheck_net *net, size_t B, const bpcheck_params *r,
+          const bpcheck_params *g, const bpcheck_tolerance *tol,
+          bpcheck_params *v, bpcheck_diagnosis *d)
+{
+  const double lambda = net->weight_decay;
+  const double rf = bpcheck_reduction_factor(net->reduction, B);
+  const size_t P = r->size;
+  /* c_W from least squares on the weights: g_W - r_W + lambda W ~ c_W
+   * lambda W */
+  double gr = 0, rr = 0;
+  for (size_t l = 1; l <= r->L; l++)
+    for (size_t i = 0; i < r->n[l] * r->n[l - 1]; i++) {
+      const size_t at = bpcheck_params_index_W(r, l, 0, 0) + i;
+      const double lw = lambda * net->theta->data[at];
+      gr += (g->data[at] - r->data[at] + lw) * lw, rr += lw * lw;
+    }
+  const double cls = rr > 0 ? gr / rr : 0.0;
+  struct {
+    double cW, cb;
+    const char *what;
+  } const tries[] = {
+      {0, 0,
+       "the weight decay is missing: dC/dW^l lacks lambda W^l (WD.3); the "
+       "cost has lambda/2 sum_l ||W^l||^2 added once"},
+      {1, 1,
+       "the biases are decayed too: dC/db^l has lambda b^l, but the decay "
+       "lambda/2 sum_l ||W^l||^2 is on the weights alone (WD.1), so dC/db^l "
+       "is the data term's (FC.7)"},
+      {rf, 0,
+       "lambda is divided as the data term is (r lambda W, r = 1/B): the "
+       "decay is added once to the reduced cost (WD.1), so dC/dW^l gains "
+       "lambda W^l itself (WD.3)"},
+      {rf, rf,
+       "the biases are decayed too, and lambda divided as the data term "
+       "(r lambda): dC/dW^l gains lambda W^l, the biases nothing (WD.3)"},
+      {(double)B, 0,
+       "the decay is added for every sample (B lambda W): it is added once, "
+       "to the reduced cost (WD.1), so dC/dW^l gains lambda W^l (WD.3)"},
+      {2, 0,
+       "dC/dW^l gains 2 lambda W^l: the decay is lambda/2 ||W||^2, whose "
+       "derivative is lambda W (WD.3)"},
+      {0.5, 0,
+       "dC/dW^l gains lambda/2 W^l: the derivative of the square's 1/2 "
+       "lambda W^2 is lambda W, not lambda/2 W (WD.3)"},
+      {cls, 0, NULL}};
+  for (size_t t = 0; t < sizeof tries / sizeof *tries; t++) {
+    if (((t == 2 || t == 3) && rf == 1.0) || (t == 4 && B == 1))
+      continue; /* the same as another try */
+    for (size_t i = 0; i < P; i++) {
+      size_t l, k, j;
+      int is_bias;
+      bpcheck_params_entry(r, i, &l, &is_bias, &k, &j);
+      const double th = net->theta->data[i];
+      v->data[i] = is_bias ? r->data[i] + tries[t].cb * lambda * th
+                           : r->data[i] + (tries[t].cW - 1.0) * lambda * th;
+    }
+    if (!matches(v->data, g->data, P, 1.0, tol, block_abs(tol, 0)))
+      continue;
+    d->bug = BPCHECK_BUG_DECAY;
+    d->factor = tries[t].cW;
+    if (tries[t].what)
+      snprintf(d->text, sizeof d->text, "%s", tries[t].what);
+    else
+      snprintf(d->text, sizeof d->text,
+               "dC/dW^l gains %.6g lambda W^l where the decay lambda/2 "
+               "sum_l ||W^l||^2 gives lambda W^l (WD.3)",
+               tries[t].cW);
+    return 1;
+  }
+  return 0;
 }
 
 int
@@ -182,6 +267,18 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
     return status;
   memset(d, 0, sizeof *d);
   const size_t P = r->size, B = batch->B;
+
+  /* The weight decay's bugs, first: they look like nothing else. */
+  if (net->weight_decay > 0 &&
+      !matches(r->data, g->data, P, 1.0, tol, block_abs(tol, 0))) {
+    bpcheck_params *v;
+    if ((status = bpcheck_params_alloc(&v, r->L, r->n)))
+      return status;
+    const int found = decay_bug(net, B, r, g, tol, v, d);
+    bpcheck_params_free(v);
+    if (found)
+      return BPCHECK_SUCCESS;
+  }
 
   /* A constant factor across everything, or a sign flip. */
   double c = factor(r->data, g->data, P);

@@ -289,6 +289,39 @@ chunk_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
   }
 }
 
+/* (WD.4) The weight decay's change for W^l_kj -> W^l_kj + t, added to the
+ * cost change of each weight's perturbation: lambda (W_kj t + t^2/2).  t
+ * is a power of two, so W_kj t and t^2/2 are exact; the sum and the
+ * product with lambda round once each: 2 eps of it, which decay_error
+ * bounds for the largest weight and step. */
+static void
+add_decay(const bpcheck_net *net, size_t l, size_t q, lane *ln)
+{
+  const double lambda = net->weight_decay;
+  if (lambda == 0.0)
+    return;
+  const gsl_matrix *W = &net->theta->W[l];
+  for (size_t p = 0; p < q; p++)
+    if (!ln->bias[p]) {
+      const double t = ln->t[p], w = W->data[ln->k[p] * W->tda + ln->j[p]];
+      ln->dC[p] += lambda * (w * t + 0.5 * t * t);
+    }
+}
+
+/* (WD.7) A bound on the rounding of add_decay's term for any weight and
+ * step of the fast check, 2 eps lambda (|W| h + h^2/2) at the largest |W|
+ * and its step: added to e_C, the bound of each cost change. */
+static double
+decay_error(const bpcheck_net *net)
+{
+  double wmax = 0.0;
+  for (size_t l = 1; l <= net->L && net->weight_decay; l++)
+    wmax = fmax(wmax, fmax(gsl_matrix_max(&net->theta->W[l]),
+                           -gsl_matrix_min(&net->theta->W[l])));
+  const double h = bpcheck_fdiff_step(wmax, BPCHECK_FDIFF_ROOT);
+  return 2.0 * DBL_EPSILON * net->weight_decay * (wmax * h + 0.5 * h * h);
+}
+
 /* Perturbations p0 .. p0 + 2 levels - 1 of the lane: parameter i at steps
  * +h, -h, +h/2, -h/2, ... */
 static void
@@ -338,6 +371,7 @@ start(const bpcheck_net *net, const bpcheck_batch *batch, bpcheck_params *g,
   int status = bpcheck_fdiff_prepare(net, batch, g, err, w->forward, &C0, e_C);
   if (status)
     return status;
+  *e_C += decay_error(net); /* (WD.7) */
   const gsl_matrix *ZL = bpcheck_matrix_Z(w->forward, net->L);
   const gsl_matrix *Y = batch->Y;
   const size_t nL = net->n[net->L], B = w->B;
@@ -389,6 +423,7 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
                   bpcheck_fdiff_step(theta->data[i0 + c], BPCHECK_FDIFF_ROOT),
                   BPCHECK_FDIFF_LEVELS, ln, STEPS * c);
       chunk_costs(net, batch, l, STEPS * n_par, w, ln);
+      add_decay(net, l, STEPS * n_par, ln);
       size_t again = 0;
       for (size_t c = 0; c < n_par; c++) {
         double e;
@@ -407,6 +442,7 @@ bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
               ln, 4 * r);
         }
         chunk_costs(net, batch, l, 4 * again, w, ln);
+        add_decay(net, l, 4 * again, ln);
         for (size_t r = 0; r < again; r++) {
           const size_t i = i0 + ln->redo[r];
           double e;
@@ -541,6 +577,15 @@ node_pullback(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
         abs_sum += fabs(as * D[s]);
       }
       e += gB * abs_sum;
+      if (j < np && net->weight_decay != 0.0) {
+        /* (WD.3) The decay's own term, lambda W_kj: what a central
+         * difference of lambda/2 W_kj^2 gives exactly (no truncation for
+         * a quadratic), with the product's rounding and the sum's. */
+        const gsl_matrix *W = &net->theta->W[l];
+        const double d = net->weight_decay * W->data[k * W->tda + j];
+        sum += d;
+        e += DBL_EPSILON * (fabs(d) + fabs(sum));
+      }
       if (j < np)
         gW->data[k * gW->tda + j] = sum;
       else

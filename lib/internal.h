@@ -29,6 +29,15 @@ typedef struct {
 } bpcheck_rounding;
 extern const bpcheck_rounding bpcheck_rounding_double;
 
+/* Weight decay (proofs/10-weight-decay.md).  (WD.1) D = lambda/2 sum_l
+ * ||W^l||_F^2, the squares summed with Kahan's compensation; 0 when
+ * lambda is 0. */
+double bpcheck_decay_cost(const bpcheck_net *net);
+/* (WD.5) A bound on the rounding error of D computed so and added to a
+ * cost C (the reduced data term): (4 eps + 4 P_W eps^2) D + eps (|C| + D),
+ * P_W the number of weights. */
+double bpcheck_decay_cost_error(const bpcheck_net *net, double D, double C);
+
 /* Copies n[0..L] into a new array; NULL when out of memory. */
 size_t *bpcheck_sizes_dup(size_t L, const size_t *n);
 
@@ -95,6 +104,10 @@ int bpcheck_matrix_backprop_variant(const bpcheck_net *net,
                                     const bpcheck_batch *batch,
                                     bpcheck_params *nabla, double *C,
                                     bpcheck_matrix_workspace *w, int flags);
+/* (IN.1) with the same flags (inputs.c). */
+int bpcheck_matrix_input_gradient_variant(
+    const bpcheck_net *net, const bpcheck_batch *batch, bpcheck_params *nabla,
+    gsl_matrix *dx, bpcheck_matrix_workspace *w, int flags);
 /* (CD.7) A bound, to first order, on the absolute rounding error of the
  * cost computed by the last forward pass in w (bpcheck_matrix_cost); uses
  * the workspace's deltas as scratch, and absW, when not NULL, room for as

@@ -263,6 +263,20 @@ bpcheck_literal_backprop(const bpcheck_net *net, const bpcheck_batch *batch,
     }
   }
 
+  /* Weight decay, once for the batch, after the reduction; the biases are
+   * not decayed. */
+  if (net->weight_decay != 0.0) {
+    const double lambda = net->weight_decay;
+    for (size_t l = 1; l <= L; l++)
+      for (size_t k = 0; k < n[l]; k++)
+        for (size_t j = 0; j < n[l - 1]; j++) {
+          /* (WD.1) C += lambda/2 (W^l_kj)^2 */
+          cost += 0.5 * lambda * W(l, k, j) * W(l, k, j);
+          /* (WD.3) dC/dW^l_kj += lambda W^l_kj */
+          dW(l, k, j) += lambda * W(l, k, j);
+        }
+  }
+
   if (C)
     *C = cost;
   return BPCHECK_SUCCESS;

@@ -9,6 +9,7 @@
  *   (MX.3) D^l = ((W^(l+1))^T D^(l+1)) (.) f_l'(Z^l)
  *   (MX.4) dC/dW^l = D^l (A^(l-1))^T            sums over the samples
  *   (MX.5) dC/db^l = D^l 1
+ *   (WD.3) dC/dW^l += lambda W^l          with weight decay (WD.1), once
  *
  * The reduction's factor r (COST.5) is folded into D^L once, so that every
  * product below sums over the batch with it.  All memory is the
@@ -173,7 +174,9 @@ forward(const bpcheck_net *net, const bpcheck_batch *batch,
   for (size_t s = 0; s < B; s++)
     C += bpcheck_output_cost(net, w->Z[L].data + s, w->A[L].data + s, B,
                              Y->data + s, Y->tda);
-  return bpcheck_reduction_factor(net->reduction, B) * C;
+  /* (WD.1) the weight decay, added once to the reduced cost */
+  C *= bpcheck_reduction_factor(net->reduction, B);
+  return net->weight_decay ? C + bpcheck_decay_cost(net) : C;
 }
 
 int
@@ -218,7 +221,7 @@ output_delta(const bpcheck_net *net, const bpcheck_batch *batch,
                bpcheck_output_diff(net->f[L], Z[i], A[i],
                                    Y->data[(i / B) * Y->tda + i % B]) *
                (net->cost == BPCHECK_MSE ? 2.0 / (double)nL : 1.0);
-  return r * C;
+  return net->weight_decay ? r * C + bpcheck_decay_cost(net) : r * C;
 }
 
 int
@@ -260,9 +263,15 @@ bpcheck_matrix_backprop_variant(const bpcheck_net *net,
   }
 
   for (size_t l = 1; l <= L; l++) {
+    /* (WD.3) with weight decay, dC/dW^l starts at lambda W^l */
+    const double beta = net->weight_decay ? 1.0 : 0.0;
+    if (net->weight_decay) {
+      gsl_matrix_memcpy(&nabla->W[l], &net->theta->W[l]);
+      gsl_matrix_scale(&nabla->W[l], net->weight_decay);
+    }
     /* (MX.4) [n_l x n_(l-1)] = [n_l x B] [n_(l-1) x B]^T */
     gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, &w->D[l],
-                   A_prev(batch, w, l), 0.0, &nabla->W[l]);
+                   A_prev(batch, w, l), beta, &nabla->W[l]);
     /* (MX.5) [n_l] = [n_l x B] [B] */
     gsl_blas_dgemv(CblasNoTrans, 1.0, &w->D[l], &w->ones, 0.0, &nabla->b[l]);
   }

@@ -325,5 +325,7 @@ bpcheck_net_describe(const bpcheck_net *net, char *buf, size_t len)
     PUT("%s%s", l > 1 ? "," : "", bpcheck_activation_name(net->f[l]));
   PUT(" %s %s", bpcheck_cost_name(net->cost),
       bpcheck_reduction_name(net->reduction));
+  if (net->weight_decay != 0.0)
+    PUT(" weight_decay %g", net->weight_decay);
 #undef PUT
 }

@@ -272,6 +272,7 @@ run_trial(const bpcheck_space *s, gsl_rng *rng, unsigned long seed,
   if ((status = trial_alloc(&t, &arch, B)))
     return out->status = status;
   t.rng = rng;
+  t.net->weight_decay = s->weight_decay; /* (WD.1) */
   bpcheck_net_init_random(t.net, rng);
   bpcheck_batch_init_random(t.batch, t.net, rng);
 

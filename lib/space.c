@@ -22,6 +22,7 @@ bpcheck_space_default(bpcheck_space *s)
   s->same_hidden = 0;
   s->tolerance_scale = 1.0;
   s->mode = BPCHECK_MODE_FULL;
+  s->weight_decay = 0.0;
 }
 
 /* The contract's valid pairs: categorical_cross_entropy after softmax only,

@@ -159,22 +159,24 @@ emit_sample(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
   return 0;
 }
 
-/* The batch's gradient and cost. */
+/* The batch's gradient and cost; with weight decay, (WD.3) and (WD.1). */
 static void
 emit_batch(const bpcheck_net *net, const bpcheck_params *nabla, double C,
            bpcheck_trace_fn fn, void *data)
 {
+  const int decay = net->weight_decay != 0.0;
   for (size_t l = 1; l <= net->L; l++)
     for (size_t k = 0; k < net->n[l]; k++) {
       for (size_t j = 0; j < net->n[l - 1]; j++)
         if (emit(fn, data, BPCHECK_TRACE_GRAD_W, 0, l, k, j,
-                 gsl_matrix_get(&nabla->W[l], k, j), "COST.5"))
+                 gsl_matrix_get(&nabla->W[l], k, j),
+                 decay ? "WD.3" : "COST.5"))
           return;
       if (emit(fn, data, BPCHECK_TRACE_GRAD_B, 0, l, k, 0,
                gsl_vector_get(&nabla->b[l], k), "COST.5"))
         return;
     }
-  emit(fn, data, BPCHECK_TRACE_C, 0, 0, 0, 0, C, "COST.5");
+  emit(fn, data, BPCHECK_TRACE_C, 0, 0, 0, 0, C, decay ? "WD.1" : "COST.5");
 }
 
 int
@@ -199,11 +201,16 @@ bpcheck_trace_mutant(const bpcheck_net *net, const bpcheck_batch *batch,
   bpcheck_params *g;
   if ((status = bpcheck_params_alloc(&g, net->L, net->n)))
     return status;
+  /* Each sample's C_s and dC_s/dtheta are those of the data alone: the
+   * weight decay is added once, to the batch's (WD.1). */
+  bpcheck_net data_only = *net;
+  data_only.weight_decay = 0.0;
   for (size_t s = 0; s < batch->B; s++) {
     sample_view one;
     double C_s;
     view_sample(&one, batch, s);
-    status = bpcheck_literal_backprop_mutant(net, &one.batch, g, &C_s, w, m);
+    status =
+        bpcheck_literal_backprop_mutant(&data_only, &one.batch, g, &C_s, w, m);
     if (status || emit_sample(net, batch, s, C_s, g, w, fn, data)) {
       bpcheck_params_free(g);
       return status;

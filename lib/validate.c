@@ -94,6 +94,7 @@ subcase(const bpcheck_case *c, size_t *const *keep, const size_t *m,
   int status = bpcheck_case_alloc(&s, &arch, B);
   if (status)
     return status;
+  s->net->weight_decay = net->weight_decay; /* (WD.1) */
   for (size_t l = 1; l <= net->L; l++)
     for (size_t k = 0; k < m[l]; k++) {
       for (size_t j = 0; j < m[l - 1]; j++)
@@ -134,6 +135,7 @@ drop_layer(const bpcheck_case *c, size_t l, bpcheck_case **out)
   int status = bpcheck_case_alloc(&s, &arch, c->batch->B);
   if (status)
     return status;
+  s->net->weight_decay = net->weight_decay; /* (WD.1) */
   for (size_t i = 1, o = 1; i <= net->L; i++) {
     if (i == l)
       continue;
@@ -177,6 +179,7 @@ simplify(const bpcheck_case *c, bpcheck_case **out)
   int status = bpcheck_case_alloc(&s, &arch, c->batch->B), changed = 0;
   if (status)
     return status;
+  s->net->weight_decay = net->weight_decay; /* (WD.1) */
   for (size_t i = 0; i < net->theta->size; i++) {
     double v = net->theta->data[i], q = round(4 * v) / 4;
     s->net->theta->data[i] = q;
@@ -215,6 +218,7 @@ with_arch(const bpcheck_case *c, const bpcheck_activation *f,
   int status = bpcheck_case_alloc(&s, &arch, c->batch->B);
   if (status)
     return status;
+  s->net->weight_decay = net->weight_decay; /* (WD.1) */
   memcpy(s->net->theta->data, net->theta->data,
          net->theta->size * sizeof *net->theta->data);
   gsl_matrix_memcpy(s->batch->X, c->batch->X);
@@ -456,6 +460,7 @@ doubled_batch(const bpcheck_case *c, bpcheck_case **out)
   int status = bpcheck_case_alloc(&s, &arch, 2 * B);
   if (status)
     return status;
+  s->net->weight_decay = net->weight_decay; /* (WD.1) */
   memcpy(s->net->theta->data, net->theta->data,
          net->theta->size * sizeof *net->theta->data);
   for (size_t q = 0; q < 2 * B; q++) {
@@ -479,6 +484,7 @@ other_inputs(const bpcheck_case *c, bpcheck_case **out)
   int status = bpcheck_case_alloc(&s, &arch, c->batch->B);
   if (status)
     return status;
+  s->net->weight_decay = net->weight_decay; /* (WD.1) */
   memcpy(s->net->theta->data, net->theta->data,
          net->theta->size * sizeof *net->theta->data);
   gsl_matrix_memcpy(s->batch->Y, c->batch->Y);
@@ -712,6 +718,7 @@ bpcheck_validate_run(const bpcheck_space *s, size_t trials, unsigned long seed,
     if ((status = bpcheck_space_draw(s, rng, &arch, n, f, &B)) ||
         (status = bpcheck_case_alloc(&c, &arch, B)))
       break;
+    c->net->weight_decay = s->weight_decay; /* (WD.1) */
     bpcheck_net_init_random(c->net, rng);
     bpcheck_batch_init_random(c->batch, c->net, rng);
     bpcheck_net_describe(c->net, v->arch, sizeof v->arch);

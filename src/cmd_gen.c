@@ -11,7 +11,8 @@
 static const char usage[] =
     "Usage: bpcheck gen --layers N0,N1,...,NL [--activations A|A1,..,AL]\n"
     "                   [--cost C] [--reduction R] [--batch B] [--seed S]\n"
-    "                   [--targets range|any] [--max-params N] [-o FILE]\n"
+    "                   [--targets range|any] [--weight-decay L]\n"
+    "                   [--max-params N] [-o FILE]\n"
     "Writes a random case (the case-file format of doc/reference.md, one line "
     "of JSON):\n"
     "the network's weights and biases, a batch of inputs and targets, and no\n"
@@ -27,6 +28,9 @@ static const char usage[] =
     "  --reduction R      mean (default) or sum, over the batch\n"
     "  --batch B          samples (default 1)\n"
     "  --seed S           default $BPCHECK_SEED, else 1\n" NETOPTS_TARGETS_HELP
+    "  --weight-decay L   L2 weight decay lambda = L >= 0: the cost gains\n"
+    "                     lambda/2 sum_l ||W^l||^2, once after the batch\n"
+    "                     reduction, biases not decayed (default 0: none)\n"
     "  --max-params N     refuse larger networks and batches (default\n"
     "                     10000000, as verify)\n"
     "  -o FILE            write to FILE instead of standard output\n";

@@ -22,6 +22,7 @@ static const char usage[] =
     "Usage: bpcheck quiz --layers N0,N1,...,NL [--activations A|A1,..,AL]\n"
     "                    [--cost C] [--reduction R] [--batch B] [--seed S]\n"
     "                    [--digits D] [--targets range|any]\n"
+    "                    [--weight-decay L]\n"
     "       bpcheck quiz CASE.json [--digits D]\n"
     "An exercise on the network bpcheck trace prints (same options, same\n"
     "numbers): the parameters, inputs and targets are given, then every\n"

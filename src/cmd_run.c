@@ -116,13 +116,55 @@ typedef struct {
   size_t trials;
   int tty;
   groups skips, failures;
+  const bpcheck_tolerance *tol;
+  size_t dx_checked, dx_failed; /* answers with dC/da^0, and wrong ones */
+  char dx_first[640];           /* the first wrong one */
 } run_state;
 
+/* An answer's dC/da^0, when it has one, is checked at once (IN.3): the
+ * library's run compares the parameters' gradient only. */
 static int
 candidate(const bpcheck_case *c, bpcheck_params *grad, void *data)
 {
   run_state *st = data;
-  return external_candidate(c, grad, &st->x);
+  int status = external_candidate(c, grad, &st->x);
+  if (status || !st->x.have_dx)
+    return status;
+  bpcheck_input_report ir;
+  status = check_inputs(NULL, 0, c, st->x.dx, st->tol, &ir);
+  if (status != BPCHECK_SUCCESS && status != BPCHECK_EMISMATCH)
+    return status;
+  st->dx_checked++;
+  if (status == BPCHECK_EMISMATCH && st->dx_failed++ == 0) {
+    char desc[256];
+    bpcheck_net_describe(c->net, desc, sizeof desc);
+    snprintf(st->dx_first, sizeof st->dx_first,
+             "%s, batch %zu: inputs[%zu][%zu] = dC/da^0_%zu of sample %zu "
+             "expected %.17g, received %.17g (tolerance %.3g); %zu of %zu "
+             "entries wrong",
+             desc, c->batch->B, ir.worst_s, ir.worst_j, ir.worst_j, ir.worst_s,
+             ir.expected, ir.received, ir.tol, ir.n_fail, ir.n_checked);
+  }
+  return BPCHECK_SUCCESS;
+}
+
+/* The input gradients' verdict, when the candidate sent any: exit code
+ * code, or EXIT_MISMATCH when one was wrong. */
+static int
+report_inputs(const run_state *st, int code)
+{
+  if (!st->dx_checked)
+    return code;
+  if (!st->dx_failed) {
+    printf("input gradients dC/da^0: %zu answers had them, all within "
+           "tolerance (IN.3)\n",
+           st->dx_checked);
+    return code;
+  }
+  printf("FAIL: input gradients dC/da^0 wrong in %zu of the %zu answers "
+         "that had them (IN.1); the first: %s\n",
+         st->dx_failed, st->dx_checked, st->dx_first);
+  return code == EXIT_PASS ? EXIT_MISMATCH : code;
 }
 
 static void
@@ -410,6 +452,7 @@ cmd_run(int argc, char **argv)
   if (external_start(&st.x, cmd, (double)timeout))
     return EXIT_USAGE;
   bpcheck_tolerance tol = tolopts_get(&t);
+  st.tol = &tol;
   bpcheck_validation v;
   bpcheck_validate_options o = {
       keep_going ? max_failures : 1, 0, 0, progress, on_failure, on_skip};
@@ -512,5 +555,5 @@ cmd_run(int argc, char **argv)
     code = EXIT_USAGE;
   }
   bpcheck_validation_free(&v);
-  return code;
+  return report_inputs(&st, code);
 }

@@ -19,7 +19,8 @@ static const char usage[] =
     "                     [--cost C] [--reduction R] [--batch B] [--seed S]\n"
     "                     [--digits D] [--matrix [--eta E]] [--dot FILE]\n"
     "                     [--mutant NAME] [--targets range|any]\n"
-    "                     [--max-params N] [--max-lines N]\n"
+    "                     [--weight-decay L] [--max-params N] [--max-lines "
+    "N]\n"
     "       bpcheck trace CASE.json [same options but the network's]\n"
     "                     [--max-bytes N]\n"
     "Builds a random network and batch from the seed and prints, in the\n"
@@ -40,6 +41,8 @@ static const char usage[] =
     "  --batch B          samples (default 1)\n"
     "  --seed S           seed of the parameters and the batch (default\n"
     "                     $BPCHECK_SEED, else 1)\n" NETOPTS_TARGETS_HELP
+    "  --weight-decay L   L2 weight decay lambda (WD.1): the batch's cost\n"
+    "                     gains lambda/2 sum_l ||W^l||^2, dC/dW^l lambda W^l\n"
     "  --digits D         significant digits printed, 1..17 (default 10)\n"
     "  --matrix           the matrix form instead, under the headings step 1\n"
     "                     to step 6 of the algorithm (proofs/05): W, Z, A, D\n"
@@ -143,6 +146,10 @@ event_heading(printer *p, const bpcheck_trace_event *e)
       p->section = 7;
       printf("\nbatch: C = r sum_s C_s with r = %s\n",
              net->reduction == BPCHECK_MEAN ? "1/B" : "1");
+      if (net->weight_decay)
+        printf("  plus the weight decay lambda/2 sum_l ||W^l||^2, lambda = "
+               "%g (WD.1),\n  and lambda W^l in dC/dW^l (WD.3)\n",
+               net->weight_decay);
     }
   }
 }
@@ -352,6 +359,8 @@ print_matrix_form(const printer *p, const bpcheck_batch *batch,
       snprintf(t, sizeof t,
                "dC/dW^%zu = D^%zu (A^%zu)^T = sum_s D^%zu_s (A^%zu_s)^T", l, l,
                l - 1, l, l - 1);
+    if (net->weight_decay) /* (WD.3) */
+      snprintf(t + strlen(t), sizeof t - strlen(t), " + lambda W^%zu", l);
     print_matrix(p, t, "MX.4 = BP4", n[l], n[l - 1], grad_entry, &c);
   }
 

@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -44,6 +45,49 @@ static const char usage[] =
     "Exit codes: 0 every entry passed, 1 a mismatch, 2 bad usage or input,\n"
     "or a case that double precision cannot check (named: e.g. the cost\n"
     "overflows).\n";
+
+/* The case's dC/da^0, when it has one (IN.3): the status of the whole
+ * check (a mismatch in either fails it). */
+static int
+verify_inputs(FILE *out, int json, const bpcheck_case *vc,
+              const bpcheck_tolerance *tol, int status)
+{
+  if (!vc->dx || (status != BPCHECK_SUCCESS && status != BPCHECK_EMISMATCH))
+    return status;
+  bpcheck_input_report ir;
+  int s = check_inputs(out, json, vc, vc->dx, tol, &ir);
+  if (s != BPCHECK_SUCCESS && s != BPCHECK_EMISMATCH) {
+    say_error("%s", bpcheck_errmsg());
+    return s;
+  }
+  return status ? status : s;
+}
+
+/* The JSON report, with "inputs" when the case has dC/da^0. */
+static int
+verify_json(const bpcheck_case *vc, const bpcheck_report *rep,
+            const bpcheck_tolerance *tol, const bpcheck_tolerance *t_case,
+            int status, const bpcheck_diagnosis *d)
+{
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = vc->dx ? open_memstream(&text, &len) : NULL;
+  print_json_report(mem ? mem : stdout, "verify", rep, t_case,
+                    status == BPCHECK_EMISMATCH ? d : NULL);
+  if (!mem)
+    return status;
+  fclose(mem);
+  /* its closing brace after the inputs' member */
+  while (len > 0 && text[len - 1] == '\n')
+    len--;
+  if (len > 0 && text[len - 1] == '}')
+    len--;
+  fwrite(text, 1, len, stdout);
+  free(text);
+  status = verify_inputs(stdout, 1, vc, tol, status);
+  printf("}\n");
+  return status;
+}
 
 int
 cmd_verify(int argc, char **argv)
@@ -125,14 +169,14 @@ cmd_verify(int argc, char **argv)
     if (status == BPCHECK_EMISMATCH)
       bpcheck_diagnose(vc->net, vc->batch, ref, vc->grad, &t_case, &d);
     if (json)
-      print_json_report(stdout, "verify", rep, &t_case,
-                        status == BPCHECK_EMISMATCH ? &d : NULL);
+      status = verify_json(vc, rep, &tol, &t_case, status, &d);
     else {
       char desc[256];
       bpcheck_net_describe(vc->net, desc, sizeof desc);
       printf("bpcheck verify: %s, batch %zu\n", desc, vc->batch->B);
       print_report(stdout, ref, vc->grad, rep, &t_case, &d);
       print_tolerance_parts(stdout, vc, ref, rep, &t_case);
+      status = verify_inputs(stdout, 0, vc, &tol, status);
     }
     code = status == BPCHECK_SUCCESS     ? EXIT_PASS
            : status == BPCHECK_EMISMATCH ? EXIT_MISMATCH

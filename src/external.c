@@ -426,7 +426,17 @@ external_candidate(const bpcheck_case *c, bpcheck_params *grad, void *data)
                   hint.text, printed(x, p, sizeof p));
   }
   char message[256] = "";
-  status = bpcheck_answer_parse(x->buf, n, grad, message, sizeof message);
+  /* room for dC/da^0, n_0 x B, should the answer carry "inputs" */
+  const size_t n0 = c->net->n[0], B = c->batch->B;
+  free(x->dx);
+  x->have_dx = 0;
+  x->dx = calloc(1, sizeof *x->dx + n0 * B * sizeof(double));
+  if (!x->dx)
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for an answer");
+  gsl_matrix_view v = gsl_matrix_view_array((double *)(x->dx + 1), n0, B);
+  *x->dx = v.matrix;
+  status = bpcheck_answer_parse_inputs(x->buf, n, grad, x->dx, &x->have_dx,
+                                       message, sizeof message);
   x->len = x->scanned = 0;
   if (status == BPCHECK_ECANDIDATE)
     return failed(x, "it answered with an error: %s", message);
@@ -546,6 +556,9 @@ kill_children(void)
 void
 external_stop(external *x)
 {
+  free(x->dx);
+  x->dx = NULL;
+  x->have_dx = 0;
   if (x->to >= 0)
     close(x->to);
   x->to = -1;

@@ -34,12 +34,15 @@ typedef struct {
   size_t scanned; /* bytes of buf known to hold no newline */
   size_t cases;   /* answers read */
   char said[512]; /* the start of its last line, for messages */
+  gsl_matrix *dx; /* dC/da^0 of its last answer, n_0 x B, when have_dx */
+  int have_dx;
 } external;
 
 /* Starts CMD with /bin/sh -c in a process group of its own; non-zero
  * (message printed) on failure. */
 int external_start(external *x, const char *cmd, double timeout);
-/* A bpcheck_candidate_fn: sends the case, reads the answer. */
+/* A bpcheck_candidate_fn: sends the case, reads the answer; an answer
+ * with "inputs" leaves dC/da^0 in x->dx (x->have_dx set). */
 int external_candidate(const bpcheck_case *c, bpcheck_params *grad,
                        void *data);
 /* Sends one request line (line, len bytes, its newline included) and

@@ -19,6 +19,7 @@ netopts_init(netopts *o)
   o->have_seed = 0;
   o->any_targets = 0;
   o->max_params = BPCHECK_CASE_MAX_PARAMS;
+  o->weight_decay = 0.0;
 }
 
 int
@@ -54,6 +55,10 @@ netopts_parse(netopts *o, int opt, const char *arg)
   case OPT_NET_MAX_PARAMS:
     bad =
         parse_size("--max-params", arg, 1, BPCHECK_MAX_PARAMS, &o->max_params);
+    break;
+  case OPT_NET_WEIGHT_DECAY: /* (WD.1) */
+    bad =
+        parse_number("--weight-decay", arg, "a number >= 0", &o->weight_decay);
     break;
   default: return 0;
   }
@@ -119,6 +124,7 @@ netopts_case(netopts *o, const char *cmd, bpcheck_case **out)
   int status = rng ? bpcheck_case_alloc(&c, &arch, o->B) : BPCHECK_ENOMEM;
   if (status == BPCHECK_SUCCESS) {
     gsl_rng_set(rng, o->seed);
+    c->net->weight_decay = o->weight_decay;
     bpcheck_net_init_random(c->net, rng);
     status = bpcheck_batch_init_random(c->batch, c->net, rng);
     if (status == BPCHECK_SUCCESS && !o->any_targets)

@@ -1,6 +1,6 @@
 /* netopts.h -- the options that describe one random network and batch,
  * shared by `gen`, `trace` and `quiz`: --layers, --activations, --cost,
- * --reduction, --batch, --seed, --targets. */
+ * --reduction, --batch, --seed, --targets, --weight-decay. */
 
 /* The help text of --targets, for the commands' usage. */
 #define NETOPTS_TARGETS_HELP                                                  \
@@ -24,7 +24,8 @@ enum {
   OPT_NET_SEED,
   OPT_TARGETS,
   OPT_NET_MAX_PARAMS,
-  OPT_NET_MAX_BYTES
+  OPT_NET_MAX_BYTES,
+  OPT_NET_WEIGHT_DECAY
 };
 
 #define NET_LONG_OPTIONS                                                      \
@@ -35,6 +36,7 @@ enum {
       {"batch", required_argument, NULL, OPT_BATCH},                          \
       {"targets", required_argument, NULL, OPT_TARGETS},                      \
       {"seed", required_argument, NULL, OPT_NET_SEED},                        \
+      {"weight-decay", required_argument, NULL, OPT_NET_WEIGHT_DECAY},        \
   {                                                                           \
     "max-params", required_argument, NULL, OPT_NET_MAX_PARAMS                 \
   }
@@ -46,8 +48,9 @@ typedef struct {
   bpcheck_reduction red;
   unsigned long seed;
   int have_seed;
-  int any_targets;   /* --targets any: the library's draw, unrestricted */
-  size_t max_params; /* --max-params: parameters and numbers of the batch */
+  int any_targets;     /* --targets any: the library's draw, unrestricted */
+  size_t max_params;   /* --max-params: parameters and numbers of the batch */
+  double weight_decay; /* --weight-decay: lambda (WD.1), 0 by default */
 } netopts;
 
 void netopts_init(netopts *o);

@@ -210,6 +210,10 @@ parse_space_option(int opt, const char *arg, bpcheck_space *s)
     bad = parse_reductions("--reductions", arg, &s->reductions);
     break;
   case OPT_SAME_HIDDEN: s->same_hidden = 1; break;
+  case OPT_WEIGHT_DECAY: /* (WD.1) lambda of every case */
+    bad =
+        parse_number("--weight-decay", arg, "a number >= 0", &s->weight_decay);
+    break;
   default: return 0;
   }
   return bad ? -1 : 1;
@@ -298,6 +302,8 @@ space_args(const bpcheck_space *s, char *buf, size_t len)
            s->mode == BPCHECK_MODE_DIRECTIONAL ? "directional" : "auto");
   if (s->tolerance_scale != 1.0)
     append(buf, len, " --tolerance-scale %g", s->tolerance_scale);
+  if (s->weight_decay != 0.0)
+    append(buf, len, " --weight-decay %.17g", s->weight_decay);
 }
 
 void
@@ -317,6 +323,8 @@ space_describe(const bpcheck_space *s, char *buf, size_t len)
   put_set(buf, len, s->costs, BPCHECK_N_COSTS, cost_name);
   append(buf, len, "\n  reductions: ");
   put_set(buf, len, s->reductions, BPCHECK_N_REDUCTIONS, reduction_name);
+  if (s->weight_decay != 0.0)
+    append(buf, len, "\n  weight decay: %g", s->weight_decay);
 }
 
 int

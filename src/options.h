@@ -72,7 +72,8 @@ enum {
   OPT_SEED,
   OPT_TOLSCALE,
   OPT_MIN_WIDTH,
-  OPT_SAME_WIDTH
+  OPT_SAME_WIDTH,
+  OPT_WEIGHT_DECAY
 };
 int parse_space_option(int opt, const char *arg, bpcheck_space *s);
 void space_args(const bpcheck_space *s, char *buf, size_t len);
@@ -97,6 +98,8 @@ void space_describe(const bpcheck_space *s, char *buf, size_t len);
   "                     categorical_cross_entropy)\n"                         \
   "  --reductions LIST  batch reductions, mean and/or sum (default: both)\n"  \
   "  --same-hidden      one activation for every hidden layer of a network\n" \
+  "  --weight-decay L   every case with L2 weight decay lambda = L >= 0\n"    \
+  "                     (\"weight_decay\" in the case; default 0)\n"          \
   "Only valid combinations are drawn: categorical_cross_entropy with a\n"     \
   "softmax output, cross_entropy with a sigmoid or softmax output.\n"
 
@@ -110,6 +113,7 @@ void space_describe(const bpcheck_space *s, char *buf, size_t len);
       {"output", required_argument, NULL, OPT_OUTPUT},                        \
       {"costs", required_argument, NULL, OPT_COSTS},                          \
       {"reductions", required_argument, NULL, OPT_REDUCTIONS},                \
+      {"weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY},            \
   {                                                                           \
     "same-hidden", no_argument, NULL, OPT_SAME_HIDDEN                         \
   }

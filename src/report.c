@@ -324,3 +324,79 @@ print_json_report(FILE *out, const char *command, const bpcheck_report *rep,
   }
   fprintf(out, "}\n");
 }
+
+int
+check_inputs(FILE *out, int json, const bpcheck_case *c, const gsl_matrix *dx,
+             const bpcheck_tolerance *tol, bpcheck_input_report *rep)
+{
+  const size_t n0 = c->net->n[0], B = c->batch->B;
+  double *block = calloc(3 * n0 * B, sizeof *block);
+  if (!block)
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory to check dC/da^0");
+  gsl_matrix_view r = gsl_matrix_view_array(block, n0, B);
+  gsl_matrix_view t = gsl_matrix_view_array(block + n0 * B, n0, B);
+  gsl_matrix_view a = gsl_matrix_view_array(block + 2 * n0 * B, n0, B);
+  int have_alt = 0;
+  int status = bpcheck_tolerance_derive_inputs(
+      c->net, c->batch,
+      tol->derive ? tol->precision : BPCHECK_PRECISION_DOUBLE, &r.matrix,
+      &t.matrix, &a.matrix, &have_alt);
+  if (!status && !tol->derive) /* the comparison's own tolerance alone */
+    gsl_matrix_set_zero(&t.matrix);
+  if (!status)
+    status = bpcheck_compare_inputs(&r.matrix, have_alt ? &a.matrix : NULL, dx,
+                                    &t.matrix, tol->atol, tol->rtol, rep);
+  if (status != BPCHECK_SUCCESS && status != BPCHECK_EMISMATCH) {
+    free(block);
+    return status;
+  }
+  if (out && json) {
+    fprintf(out,
+            ",\"inputs\":{\"checked\":%zu,\"failed\":%zu,\"worst\":{"
+            "\"entry\":\"inputs[%zu][%zu]\",\"expected\":%.17g,"
+            "\"received\":%.17g,\"tolerance\":%.6g,\"ratio\":%.6g},"
+            "\"wrong\":[",
+            rep->n_checked, rep->n_fail, rep->worst_s, rep->worst_j,
+            rep->expected, rep->received, rep->tol, rep->max_ratio);
+  } else if (out) {
+    fprintf(out,
+            "%s: dC/da^0 (IN.1): %zu of %zu input-gradient entries differ; "
+            "%s inputs[%zu][%zu] (sample %zu, input %zu): expected %.17g, "
+            "received %.17g, tolerance %.3g\n",
+            rep->n_fail ? "FAIL" : "PASS", rep->n_fail, rep->n_checked,
+            rep->n_fail ? "worst" : "closest to its limit", rep->worst_s,
+            rep->worst_j, rep->worst_s, rep->worst_j, rep->expected,
+            rep->received, rep->tol);
+  }
+  size_t shown = 0;
+  for (size_t s = 0; out && s < B; s++)
+    for (size_t j = 0; j < n0 && shown < 10; j++) {
+      const double e = gsl_matrix_get(&r.matrix, j, s);
+      const double al = have_alt ? gsl_matrix_get(&a.matrix, j, s) : e;
+      const double v = gsl_matrix_get(dx, j, s);
+      const double lo = fmin(e, al), hi = fmax(e, al);
+      const double err = v < lo ? lo - v : v > hi ? v - hi : 0.0;
+      const double lim = tol->atol + tol->rtol * fmax(fabs(v), fabs(e)) +
+                         gsl_matrix_get(&t.matrix, j, s);
+      if (err <= lim)
+        continue;
+      if (json)
+        fprintf(out,
+                "%s{\"entry\":\"inputs[%zu][%zu]\",\"expected\":%.17g,"
+                "\"received\":%.17g,\"error\":%.6g,\"tolerance\":%.6g}",
+                shown ? "," : "", s, j, e, v, err, lim);
+      else
+        fprintf(out,
+                "  wrong: inputs[%zu][%zu] = dC/da^0_%zu of sample %zu: "
+                "expected %.17g, received %.17g (error %.3g, tolerance "
+                "%.3g)\n",
+                s, j, j, s, e, v, err, lim);
+      shown++;
+    }
+  if (out && json)
+    fprintf(out, "]}");
+  else if (out && rep->n_fail > shown)
+    fprintf(out, "  ... and %zu more\n", rep->n_fail - shown);
+  free(block);
+  return status;
+}

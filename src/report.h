@@ -48,4 +48,15 @@ void print_json_report(FILE *out, const char *command,
                        const bpcheck_report *rep, const bpcheck_tolerance *tol,
                        const bpcheck_diagnosis *d);
 
+/* A candidate's dC/da^0 (dx, n_0 x B) against the reference of c's network
+ * and batch (IN.1), within tol's atol, rtol and the derived tolerance at
+ * its precision (IN.3), into rep.  With out, prints a line for the inputs
+ * and the wrong entries (at most 10) named as in the answer,
+ * inputs[s][j]; with json, the same as a JSON member ,"inputs":{...}.
+ * BPCHECK_SUCCESS, BPCHECK_EMISMATCH, or an error (message in
+ * bpcheck_errmsg()). */
+int check_inputs(FILE *out, int json, const bpcheck_case *c,
+                 const gsl_matrix *dx, const bpcheck_tolerance *tol,
+                 bpcheck_input_report *rep);
+
 #endif

@@ -129,13 +129,15 @@ trace_formula(const bpcheck_net *net, const bpcheck_trace_event *e, char *buf,
     snprintf(buf, len, "dC/db^%zu_%zu = delta^%zu_%zu", l, k, l, k);
     break;
   case BPCHECK_TRACE_GRAD_W:
-    snprintf(buf, len, "dC/dW^%zu_%zu,%zu = r sum_s dC_s/dW^%zu_%zu,%zu", l, k,
-             j, l, k, j);
+    snprintf(buf, len, "dC/dW^%zu_%zu,%zu = r sum_s dC_s/dW^%zu_%zu,%zu%s", l,
+             k, j, l, k, j, net->weight_decay ? " + lambda W" : "");
     break;
   case BPCHECK_TRACE_GRAD_B:
     snprintf(buf, len, "dC/db^%zu_%zu = r sum_s dC_s/db^%zu_%zu", l, k, l, k);
     break;
-  default: snprintf(buf, len, "C = r sum_s C_s");
+  default:
+    snprintf(buf, len, "C = r sum_s C_s%s",
+             net->weight_decay ? " + lambda/2 sum_l ||W^l||^2" : "");
   }
 }
 

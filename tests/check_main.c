@@ -38,6 +38,7 @@ main(void)
   srunner_add_suite(sr, make_tolerance_suite());
   srunner_add_suite(sr, make_function_suite());
   srunner_add_suite(sr, make_json_suite());
+  srunner_add_suite(sr, make_decay_suite());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);

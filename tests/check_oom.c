@@ -216,7 +216,7 @@ START_TEST(test_out_of_memory)
   sweep("workspaces", call_oracles, &x);
   sweep("trace", call_trace, &x);
   sweep("selftest trial", call_selftest, NULL);
-  bpcheck_case c = {x.net, x.batch, NULL};
+  bpcheck_case c = {x.net, x.batch, NULL, NULL};
   char *text = bpcheck_case_dump(&c, 0);
   ck_assert_ptr_nonnull(text);
   sweep("case parse", call_parse, text);

@@ -26,5 +26,6 @@ Suite *make_output_suite(void);
 Suite *make_tolerance_suite(void);
 Suite *make_function_suite(void);
 Suite *make_json_suite(void);
+Suite *make_decay_suite(void);
 
 #endif

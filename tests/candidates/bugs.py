@@ -16,6 +16,16 @@ chosen by its first argument:
   entry        dC/dW^1_0,0 off by 1/2 where W^1 has more than one entry
   bias_sign    every bias gradient with the wrong sign
   rounded      every number printed with 6 significant digits
+
+Weight decay ("weight_decay": lambda in the case; right honours it):
+  decay_missing  lambda ignored
+  decay_biases   the biases decayed too
+  decay_over_b   lambda W times r (1/B under mean): divided as the data term
+  decay_twice    2 lambda W
+
+Input gradients dC/da^0 ("inputs" in the answer, B rows of n_0):
+  inputs         right, with dC/da^0
+  inputs_entry   dC/da^0 of sample 0, input 0 off by 1/2
 """
 import json
 import sys
@@ -102,6 +112,13 @@ def gradients(case):
         gb[l] = delta.sum(axis=0)
         if l > 0:
             delta = (delta @ Ws[l]) * dact(fs[l - 1], zs[l - 1])
+    dx = delta @ Ws[0]  # dC/da^0 = (W^1)^T delta^1, a row per sample
+    lam = DT(case.get("weight_decay", 0.0))
+    scale = {"decay_missing": 0.0, "decay_over_b": r, "decay_twice": 2.0}
+    for l in range(L):
+        gw[l] = gw[l] + DT(scale.get(MODE, 1.0)) * lam * Ws[l]
+        if MODE == "decay_biases":
+            gb[l] = gb[l] + lam * bs[l]
     if MODE == "transpose":
         gw = [v.T if v.shape[0] == v.shape[1] else v for v in gw]
     if MODE == "entry" and gw[0].size > 1:
@@ -115,7 +132,12 @@ def gradients(case):
     b = [v.astype(np.float64).tolist() for v in gb]
     if MODE == "column":
         b = [[[e] for e in v] for v in b]
-    return {"weights": w, "biases": b}
+    answer = {"weights": w, "biases": b}
+    if MODE.startswith("inputs"):
+        if MODE == "inputs_entry":
+            dx[0, 0] += 0.5
+        answer["inputs"] = dx.astype(np.float64).tolist()
+    return answer
 
 
 def main():

@@ -18,7 +18,11 @@ The definitions (proofs/):
     1/n_L sum (a-y)^2 (COST.2), cross_entropy -sum[y ln a + (1-y) ln(1-a)]
     (COST.3), categorical_cross_entropy -sum y ln a (COST.4), reduced over
     the batch by mean or sum (COST.5);
-  backprop (04-fully-connected.md): (FC.1)-(FC.7).
+  backprop (04-fully-connected.md): (FC.1)-(FC.7);
+  weight decay (10-weight-decay.md): C + lambda/2 sum_l ||W^l||^2 once
+    after the reduction, lambda W added to dC/dW (WD.1), (WD.3), when the
+    case has "weight_decay";
+  the input gradient dC/da^0 = (W^1)^T delta^1 per sample (IN.1).
 
 Numerically careful forms, so that saturated cases are exact without
 thousands of digits: 1 - sigmoid(z) is sigmoid(-z); 1 - softmax_k is the
@@ -44,6 +48,9 @@ Modes (write to standard output; CASE may be - for standard input):
     --float64        the same in float64: a correct double implementation
                      that sums in another order than bpcheck
     --relu-prime-at-zero 1   the exact gradient with relu'(0) = 1
+  bpexact.py --answer --inputs CASE   also "inputs" in "gradients": the
+                                exact dC/da^0 (B rows of n_0), confirmed
+                                at two precisions
   bpexact.py --selftest         checks against central differences in mpmath
 
 Exit codes: 0 done; 2 bad usage or case; 4 the exact gradient (or the
@@ -232,10 +239,12 @@ def output_delta(f, cost, z, a, ca, y, relu0):
 
 # The whole batch ---------------------------------------------------------
 
-def exact(case, dps=DPS, relu0=0, W=None, b=None, want_grad=True):
+def exact(case, dps=DPS, relu0=0, W=None, b=None, want_grad=True,
+          dx_out=None):
     """(cost, gW, gb) as mpf at dps digits: gW[l][k][j] = dC/dW^(l+1)_kj,
     gb[l][k] = dC/db^(l+1)_k.  W and b default to the case's (the
-    self-test passes perturbed ones)."""
+    self-test passes perturbed ones).  With dx_out a list, the rows of
+    dC/da^0 (one per sample) are appended to it (IN.1)."""
     n, acts, cost, red = architecture(case)
     L = len(n) - 1
     with mp.workdps(dps):
@@ -266,6 +275,10 @@ def exact(case, dps=DPS, relu0=0, W=None, b=None, want_grad=True):
             delta = output_delta(acts[-1], cost, Zs[L], As[L], CAs[L], y,
                                  relu0)
             for l in range(L, 0, -1):
+                if l == 1 and dx_out is not None:          # (IN.1)
+                    dx_out.append([r * mpmath.fsum(W[0][k][j] * delta[k]
+                                                   for k in range(n[1]))
+                                   for j in range(n[0])])
                 for k in range(n[l]):                     # (FC.6), (FC.7)
                     gb[l - 1][k] += delta[k]
                     row = gW[l - 1][k]
@@ -282,6 +295,12 @@ def exact(case, dps=DPS, relu0=0, W=None, b=None, want_grad=True):
         C = r * mpmath.fsum(costs)
         gW = [[[r * v for v in row] for row in Wl] for Wl in gW]
         gb = [[r * v for v in bl] for bl in gb]
+        lam = mpf(case.get("weight_decay", 0))
+        if lam:                                           # (WD.1), (WD.3)
+            C += lam / 2 * mpmath.fsum(w * w for Wl in W for row in Wl
+                                       for w in row)
+            gW = [[[g + lam * w for g, w in zip(grow, wrow)]
+                   for grow, wrow in zip(gWl, Wl)] for gWl, Wl in zip(gW, W)]
         return C, gW, gb
 
 
@@ -421,7 +440,7 @@ def fmt(v):
     return "%.17g" % v
 
 
-def dumps_case(case, gW=None, gb=None):
+def dumps_case(case, gW=None, gb=None, dx=None):
     """The case as one line of JSON, with "gradients" when given.  Every
     number keeps its exact double (Python's repr round-trips; the gradient
     is written with 17 significant digits)."""
@@ -434,7 +453,23 @@ def dumps_case(case, gW=None, gb=None):
             return "[" + ",".join(nest(v) for v in x) + "]"
         return fmt(x)
     return (text[:-1] + ',"gradients":{"weights":' + nest(gW) +
-            ',"biases":' + nest(gb) + "}}")
+            ',"biases":' + nest(gb) +
+            (',"inputs":' + nest(dx) if dx is not None else "") + "}}")
+
+
+def exact_inputs(case, relu0=0):
+    """The exact dC/da^0 as doubles, B rows of n_0: the same at DPS and at
+    DPS_CHECK digits, or ArithmeticError."""
+    rows = []
+    for dps in (DPS, DPS_CHECK):
+        dx = []
+        exact(case, dps, relu0, dx_out=dx)
+        with mp.workdps(dps):
+            rows.append([[to_double(v) for v in row] for row in dx])
+    if rows[0] != rows[1]:
+        raise ArithmeticError("dC/da^0 differs at %d and %d digits"
+                              % (DPS, DPS_CHECK))
+    return rows[1]
 
 
 def first_none(gW, gb):
@@ -545,6 +580,9 @@ def float_gradient(case, relu0=0, dtype="float32"):
         for l in range(L, 0, -1):
             delta = delta.astype(ft)
             gW[l - 1] = (r * (delta @ A[l - 1].T)).astype(ft)
+            lam = ft(case.get("weight_decay", 0.0))
+            if lam:                                       # (WD.3)
+                gW[l - 1] = (gW[l - 1] + lam * W[l - 1]).astype(ft)
             gb[l - 1] = (r * delta.sum(axis=1)).astype(ft)
             if l > 1:
                 delta = (W[l - 1].T @ delta) * df(acts[l - 2], Z[l - 1],
@@ -701,8 +739,25 @@ def selftest(trials=30, seed=1):
         acts = [rng.choice(hidden) for _ in range(L - 1)] + [out]
         case = random_case(rng, L, 4, acts, cost, rng.choice(REDUCTIONS),
                            rng.randint(1, 3), scale=rng.choice([1, 3]))
+        if t % 2:
+            case["weight_decay"] = 0.375                  # (WD.1)
         with mp.workdps(DPS):
-            C, gW, gb = exact(case)
+            dx = []
+            C, gW, gb = exact(case, dx_out=dx)
+            # (IN.1) against central differences in each input
+            X = case["inputs"]
+            for s_ in range(len(X)):
+                for j in range(len(X[s_])):
+                    keep = X[s_][j]
+                    X[s_][j] = mpf(keep) + h
+                    cp = exact(case, DPS, want_grad=False)[0]
+                    X[s_][j] = mpf(keep) - h
+                    cm = exact(case, DPS, want_grad=False)[0]
+                    X[s_][j] = keep
+                    e = abs((cp - cm) / (2 * h) - dx[s_][j])
+                    if e > mpf("1e-30") * max(1, abs(dx[s_][j])):
+                        bad("trial %d: dC/da^0[%d][%d] differs by %s" %
+                            (t, s_, j, mpmath.nstr(e, 3)))
             W, b = params_of(case)
             worst = mpf(0)
             for l in range(L):
@@ -791,6 +846,8 @@ def main(argv=None):
     p.add_argument("--float64", action="store_true")
     p.add_argument("--relu-prime-at-zero", type=int, choices=(0, 1),
                    default=0)
+    p.add_argument("--inputs", action="store_true",
+                   help="with --answer: dC/da^0 as well")
     p.add_argument("--selftest", action="store_true")
     o = p.parse_args(argv)
     if o.selftest:
@@ -815,6 +872,10 @@ def main(argv=None):
             print(dumps_case(case, gW, gb))
             return 0
         ex = Exact(case, o.relu_prime_at_zero)
+        dx = exact_inputs(case, o.relu_prime_at_zero) if o.inputs else None
+        if dx is not None and any(v is None for row in dx for v in row):
+            print("bpexact: dC/da^0 is not a finite double", file=sys.stderr)
+            return 4
     except CaseError as e:
         print("bpexact: %s" % e, file=sys.stderr)
         return 2
@@ -836,7 +897,7 @@ def main(argv=None):
               % (bad, mpmath.nstr(dict(flatten(ex.gW, ex.gb))[bad], 10)),
               file=sys.stderr)
         return 4
-    print(dumps_case(case, gW, gb))
+    print(dumps_case(case, gW, gb, dx))
     return 0
 
 

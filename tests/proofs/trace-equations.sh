@@ -5,7 +5,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top="${srcdir:-$here/../..}"
-labels='(ACT|COST|CH|FC|MX|CD|CS|DR|TY|AF)\.[0-9]+'
+labels='(ACT|COST|CH|FC|MX|CD|CS|DR|TY|AF|WD|IN)\.[0-9]+'
 implemented=$(grep -E "^\| \(${labels}\) .*\| yes \|$" "$top/proofs/README.md" |
   grep -oE "^\| \(${labels}\)" | grep -oE "$labels" | sort -u)
 cited=$(cat "$top"/lib/*.c "$top"/lib/*.h | grep -oE "\(${labels}\)" |
