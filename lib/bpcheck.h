@@ -118,7 +118,7 @@ double bpcheck_reduction_factor(bpcheck_reduction r, size_t B);
 typedef struct {
   size_t L;                    /* number of weight layers, >= 1 */
   const size_t *n;             /* n[0..L], every n_l >= 1 */
-  const bpcheck_activation *f; /* f[0..L-1] is f_1..f_L: drifts by one */
+  const bpcheck_activation *f; /* f[1..L]; f[0] unused */
   bpcheck_cost cost;
   bpcheck_reduction reduction;
 } bpcheck_arch;
@@ -638,7 +638,7 @@ void bpcheck_space_default(bpcheck_space *s);
 /* BPCHECK_EINVAL when no valid architecture can be drawn from s. */
 int bpcheck_space_validate(const bpcheck_space *s);
 /* Draws a valid architecture into the caller's arrays n[0..max_depth+1] and
- * f[0..max_depth], and a batch size. */
+ * f[1..max_depth+1] (f[0] unused), and a batch size. */
 int bpcheck_space_draw(const bpcheck_space *s, gsl_rng *rng, bpcheck_arch *a,
                        size_t *n, bpcheck_activation *f, size_t *B);
 

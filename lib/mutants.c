@@ -120,7 +120,7 @@ static int
 trial(const bpcheck_space *s, bpcheck_mutant m, gsl_rng *rng, int caught[])
 {
   size_t n[BPCHECK_MAX_LAYERS + 1], B;
-  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  bpcheck_activation f[BPCHECK_MAX_LAYERS + 1];
   bpcheck_arch arch;
   bpcheck_net *net = NULL;
   bpcheck_batch *batch = NULL;

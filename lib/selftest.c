@@ -258,7 +258,7 @@ run_trial(const bpcheck_space *s, gsl_rng *rng, unsigned long seed,
           bpcheck_trial *out)
 {
   size_t n[BPCHECK_MAX_LAYERS + 1], B;
-  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  bpcheck_activation f[BPCHECK_MAX_LAYERS + 1];
   bpcheck_arch arch;
   trial_state t;
   int status;
@@ -281,7 +281,7 @@ run_trial(const bpcheck_space *s, gsl_rng *rng, unsigned long seed,
   out->L = arch.L;
   out->cost = arch.cost;
   out->reduction = arch.reduction;
-  for (size_t l = 0; l < arch.L; l++)
+  for (size_t l = 1; l <= arch.L; l++)
     out->act[f[l]]++;
   out->P = t.net->theta->size;
   out->B = B;

@@ -138,10 +138,11 @@ bpcheck_space_draw(const bpcheck_space *s, gsl_rng *rng, bpcheck_arch *a,
   bpcheck_activation shared =
       (bpcheck_activation)(hidden ? draw_bit(rng, s->hidden)
                                   : BPCHECK_SIGMOID);
+  f[0] = BPCHECK_IDENTITY; /* unused: a^0 = x */
   for (size_t l = 1; l <= hidden; l++)
-    f[l - 1] =
+    f[l] =
         s->same_hidden ? shared : (bpcheck_activation)draw_bit(rng, s->hidden);
-  f[hidden] = out;
+  f[a->L] = out;
 
   const size_t lo = s->min_width ? s->min_width : 1;
   for (size_t l = 0; l <= a->L; l++)

@@ -89,7 +89,7 @@ targets_in_range(bpcheck_batch *batch, bpcheck_activation f, gsl_rng *rng)
 int
 netopts_case(netopts *o, const char *cmd, bpcheck_case **out)
 {
-  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  bpcheck_activation f[BPCHECK_MAX_LAYERS + 1];
   if (o->L == 0) {
     say_error("%s needs --layers, e.g. --layers 2,3,1", cmd);
     return -1;

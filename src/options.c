@@ -379,12 +379,12 @@ parse_activation_list(const char *opt, const char *arg, size_t L,
       return -1;
     }
     if (count < L)
-      f[count] = a;
+      f[count + 1] = a;
     count++;
   }
   if (count == 1)
-    for (size_t l = 1; l < L; l++)
-      f[l] = f[0];
+    for (size_t l = 2; l <= L; l++)
+      f[l] = f[1];
   else if (count != L) {
     say_error("%s: %zu activations for %zu layers: give one for all, or "
               "exactly %zu",

@@ -42,7 +42,7 @@ int parse_reductions(const char *opt, const char *arg, unsigned *set);
  * and returns -1 when it is not such a list. */
 int parse_layers(const char *opt, const char *arg, size_t *n, size_t max,
                  size_t *L);
-/* One activation name for every layer, or exactly L names: into f[0..L-1]. */
+/* One activation name for every layer, or exactly L names: into f[1..L]. */
 int parse_activation_list(const char *opt, const char *arg, size_t L,
                           bpcheck_activation *f);
 
