@@ -34,29 +34,19 @@ static const char usage[] =
 int
 cmd_gen(int argc, char **argv)
 {
-  static const struct option longopts[] = {
-      {"help", no_argument, NULL, 'h'},
-      {"output", required_argument, NULL, 'o'},
-      NET_LONG_OPTIONS,
-      {NULL, 0, NULL, 0}};
   netopts o;
   const char *path = NULL;
-  int c;
+  int opt_exit;
   netopts_init(&o);
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
-    int done = netopts_parse(&o, c, optarg);
-    if (done < 0)
-      return EXIT_USAGE;
-    if (done)
-      continue;
-    switch (c) {
-    case 'h': fputs(usage, stdout); return EXIT_PASS;
-    case 'o': path = optarg; break;
-    default: return bad_option("gen", c, argv);
-    }
-  }
+  const option_spec options[] = {{.name = "output",
+                                  .has_arg = required_argument,
+                                  .parse = option_string,
+                                  .target = &path,
+                                  .short_name = 'o'},
+                                 NETOPTS_OPTIONS(&o),
+                                 OPTION_END};
+  if (parse_options("gen", usage, options, argc, argv, &opt_exit))
+    return opt_exit;
   if (optind < argc) {
     say_error("unexpected argument '%s' (try 'bpcheck gen --help')",
               argv[optind]);

@@ -203,53 +203,21 @@ print_json(const bpcheck_summary *s, unsigned long seed, double scale,
 int
 cmd_selftest(int argc, char **argv)
 {
-  static const struct option longopts[] = {
-      {"help", no_argument, NULL, 'h'},
-      {"trials", required_argument, NULL, OPT_TRIALS},
-      {"seed", required_argument, NULL, OPT_SEED},
-      {"mode", required_argument, NULL, OPT_MODE},
-      {"json", no_argument, NULL, OPT_JSON},
-      {"tolerance-scale", required_argument, NULL, OPT_TOLSCALE},
-      SPACE_LONG_OPTIONS,
-      {NULL, 0, NULL, 0}};
   bpcheck_space space;
   bpcheck_space_default(&space);
   size_t trials = 1000;
   unsigned long seed;
-  int have_seed = 0, json = 0, c;
-
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-    int done = parse_space_option(c, optarg, &space);
-    if (done < 0)
-      return EXIT_USAGE;
-    if (done)
-      continue;
-    switch (c) {
-    case 'h': fputs(usage, stdout); return EXIT_PASS;
-    case OPT_TRIALS:
-      if (parse_size("--trials", optarg, 1, (size_t)1 << 40, &trials))
-        return EXIT_USAGE;
-      break;
-    case OPT_SEED:
-      if (parse_seed("--seed", optarg, &seed))
-        return EXIT_USAGE;
-      have_seed = 1;
-      break;
-    case OPT_MODE:
-      if (parse_mode(optarg, &space.mode))
-        return EXIT_USAGE;
-      break;
-    case OPT_JSON: json = 1; break;
-    case OPT_TOLSCALE:
-      if (parse_number("--tolerance-scale", optarg, "a number >= 0",
-                       &space.tolerance_scale))
-        return EXIT_USAGE;
-      break;
-    default: return bad_option("selftest", c, argv);
-    }
-  }
+  int have_seed = 0, json = 0, opt_exit;
+  const option_spec options[] = {
+      OPTION_SIZE("trials", &trials, 1, (size_t)1 << 40),
+      OPTION_SEED("seed", &seed, &have_seed),
+      OPTION_PARSE("mode", option_mode, &space.mode),
+      OPTION_FLAG("json", &json),
+      OPTION_PARSE("tolerance-scale", option_number, &space.tolerance_scale),
+      SPACE_OPTIONS(&space),
+      OPTION_END};
+  if (parse_options("selftest", usage, options, argc, argv, &opt_exit))
+    return opt_exit;
   if (optind < argc) {
     say_error("unexpected argument '%s' (try 'bpcheck selftest --help')",
               argv[optind]);

@@ -1,5 +1,6 @@
 /* options.c -- values of the command line, checked with clear messages. */
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "options.h"
 
 void
@@ -44,12 +46,6 @@ parse_size(const char *opt, const char *arg, size_t lo, size_t hi, size_t *out)
   }
   *out = (size_t)v;
   return 0;
-}
-
-int
-parse_max_bytes(const char *arg, size_t *out)
-{
-  return parse_size("--max-bytes", arg, 1, (size_t)1 << 50, out);
 }
 
 int
@@ -177,42 +173,18 @@ parse_reductions(const char *opt, const char *arg, unsigned *set)
   return parse_list(opt, arg, reduction_parse, "mean, sum", set);
 }
 
+/* --activations of the SPACE: the hidden layers', never softmax. */
 int
-parse_space_option(int opt, const char *arg, bpcheck_space *s)
+option_hidden(const option_spec *o, const char *arg)
 {
-  int bad = 0;
-  switch (opt) {
-  case OPT_MAX_DEPTH:
-    bad = parse_size("--max-depth", arg, 0, BPCHECK_MAX_LAYERS - 1,
-                     &s->max_depth);
-    break;
-  case OPT_MAX_WIDTH:
-    bad = parse_size("--max-width", arg, 1, 1u << 20, &s->max_width);
-    break;
-  case OPT_MIN_WIDTH:
-    bad = parse_size("--min-width", arg, 1, 1u << 20, &s->min_width);
-    break;
-  case OPT_SAME_WIDTH: s->same_width = 1; break;
-  case OPT_MAX_BATCH:
-    bad = parse_size("--max-batch", arg, 1, 1u << 20, &s->max_batch);
-    break;
-  case OPT_ACTIVATIONS:
-    bad = parse_activations("--activations", arg, &s->hidden);
-    if (!bad && (s->hidden & (1u << BPCHECK_SOFTMAX))) {
-      say_error("--activations: softmax is only allowed on the output layer "
-                "(use --output softmax)");
-      bad = -1;
-    }
-    break;
-  case OPT_OUTPUT: bad = parse_activations("--output", arg, &s->output); break;
-  case OPT_COSTS: bad = parse_costs("--costs", arg, &s->costs); break;
-  case OPT_REDUCTIONS:
-    bad = parse_reductions("--reductions", arg, &s->reductions);
-    break;
-  case OPT_SAME_HIDDEN: s->same_hidden = 1; break;
-  default: return 0;
+  if (option_activations(o, arg))
+    return -1;
+  if (*(unsigned *)o->target & (1u << BPCHECK_SOFTMAX)) {
+    say_error("--activations: softmax is only allowed on the output layer "
+              "(use --output softmax)");
+    return -1;
   }
-  return bad ? -1 : 1;
+  return 0;
 }
 
 /* Writes the names of a bit set as "a,b,c". */
@@ -395,18 +367,6 @@ parse_activation_list(const char *opt, const char *arg, size_t L,
 }
 
 int
-bad_option(const char *cmd, int c, char **argv)
-{
-  if (c == ':')
-    say_error("%s needs a value (try 'bpcheck %s --help')", argv[optind - 1],
-              cmd);
-  else
-    say_error("unknown option '%s' (try 'bpcheck %s --help')",
-              argv[optind - 1], cmd);
-  return 2; /* EXIT_USAGE */
-}
-
-int
 parse_mode(const char *arg, bpcheck_mode *mode)
 {
   static const char *const names[] = {"full", "directional", "auto"};
@@ -430,4 +390,142 @@ parse_mutant(const char *opt, const char *arg, bpcheck_mutant *m)
   say_error("%s: unknown mutant '%s' (bpcheck mutants --list lists them)", opt,
             arg);
   return -1;
+}
+
+/* "--NAME" of an option, for its messages. */
+static const char *
+option_name(const option_spec *o, char *buf, size_t len)
+{
+  snprintf(buf, len, "--%s", o->name);
+  return buf;
+}
+
+int
+option_flag(const option_spec *o, const char *arg)
+{
+  (void)arg;
+  *(int *)o->target = 1;
+  return 0;
+}
+
+int
+option_string(const option_spec *o, const char *arg)
+{
+  *(const char **)o->target = arg;
+  return 0;
+}
+
+int
+option_size(const option_spec *o, const char *arg)
+{
+  char opt[64];
+  return parse_size(option_name(o, opt, sizeof opt), arg, o->lo, o->hi,
+                    o->target);
+}
+
+int
+option_seed(const option_spec *o, const char *arg)
+{
+  char opt[64];
+  return parse_seed(option_name(o, opt, sizeof opt), arg, o->target);
+}
+
+int
+option_number(const option_spec *o, const char *arg)
+{
+  char opt[64];
+  return parse_number(option_name(o, opt, sizeof opt), arg, "a number >= 0",
+                      o->target);
+}
+
+int
+option_mode(const option_spec *o, const char *arg)
+{
+  return parse_mode(arg, o->target);
+}
+
+int
+option_mutant(const option_spec *o, const char *arg)
+{
+  char opt[64];
+  return parse_mutant(option_name(o, opt, sizeof opt), arg, o->target);
+}
+
+int
+option_activations(const option_spec *o, const char *arg)
+{
+  char opt[64];
+  return parse_activations(option_name(o, opt, sizeof opt), arg, o->target);
+}
+
+int
+option_costs(const option_spec *o, const char *arg)
+{
+  char opt[64];
+  return parse_costs(option_name(o, opt, sizeof opt), arg, o->target);
+}
+
+int
+option_reductions(const option_spec *o, const char *arg)
+{
+  char opt[64];
+  return parse_reductions(option_name(o, opt, sizeof opt), arg, o->target);
+}
+
+/* The most options a command has, --help included. */
+#define MAX_OPTIONS 40
+
+int
+parse_options(const char *cmd, const char *usage, const option_spec *table,
+              int argc, char **argv, int *code)
+{
+  /* getopt's table: --help, then the command's, each returning 256 + its
+   * index in the command's table; the short forms in optstring. */
+  struct option longopts[MAX_OPTIONS + 1] = {{"help", no_argument, NULL, 'h'}};
+  char optstring[2 * MAX_OPTIONS + 3] = ":h";
+  size_t n = 0, used = 2;
+  for (; table[n].name && n + 1 < MAX_OPTIONS; n++) {
+    const option_spec *o = &table[n];
+    longopts[n + 1] = (struct option){o->name, o->has_arg, NULL, 256 + (int)n};
+    if (o->short_name) {
+      optstring[used++] = o->short_name;
+      if (o->has_arg == required_argument)
+        optstring[used++] = ':';
+    }
+  }
+  assert(table[n].name == NULL); /* else raise MAX_OPTIONS */
+  longopts[n + 1] = (struct option){NULL, 0, NULL, 0};
+  optstring[used] = '\0';
+
+  int c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+    if (c == 'h') {
+      fputs(usage, stdout);
+      *code = EXIT_PASS;
+      return 1;
+    }
+    const option_spec *o = c >= 256 ? &table[c - 256] : NULL;
+    for (size_t i = 0; !o && i < n; i++)
+      if (table[i].short_name == c)
+        o = &table[i];
+    if (!o) { /* getopt's ':' (a missing value) or '?' */
+      if (c == ':')
+        say_error("%s needs a value (try 'bpcheck %s --help')",
+                  argv[optind - 1], cmd);
+      else
+        say_error("unknown option '%s' (try 'bpcheck %s --help')",
+                  argv[optind - 1], cmd);
+      *code = EXIT_USAGE;
+      return 1;
+    }
+    if (o->given)
+      *o->given = 1;
+    if (o->parse(o, optarg)) {
+      *code = EXIT_USAGE;
+      return 1;
+    }
+  }
+  return 0;
 }

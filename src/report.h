@@ -7,15 +7,7 @@
 #include <stdio.h>
 
 #include "bpcheck.h"
-
-enum { OPT_RTOL = 2200, OPT_ATOL, OPT_PRECISION, OPT_MAX_PARAMS };
-
-#define TOL_LONG_OPTIONS                                                      \
-  {"rtol", required_argument, NULL, OPT_RTOL},                                \
-      {"atol", required_argument, NULL, OPT_ATOL},                            \
-  {                                                                           \
-    "precision", required_argument, NULL, OPT_PRECISION                       \
-  }
+#include "options.h"
 
 typedef struct {
   double rtol, atol;
@@ -23,8 +15,15 @@ typedef struct {
 } tolopts;
 
 void tolopts_init(tolopts *t);
-/* 1 parsed, 0 not one of these, -1 bad value (message printed). */
-int tolopts_parse(tolopts *t, int opt, const char *arg);
+/* --rtol, --atol (a number >= 0 into a double) and --precision (double or
+ * single, into an int that is 1 for single): the entries of a command's
+ * option table that fill the tolopts *t. */
+int tolopts_tol(const option_spec *o, const char *arg);
+int tolopts_precision(const option_spec *o, const char *arg);
+#define TOLOPTS_OPTIONS(t)                                                    \
+  OPTION_PARSE_GIVEN("rtol", tolopts_tol, &(t)->rtol, &(t)->have_rtol),       \
+      OPTION_PARSE_GIVEN("atol", tolopts_tol, &(t)->atol, &(t)->have_atol),   \
+      OPTION_PARSE("precision", tolopts_precision, &(t)->single)
 /* The tolerance: the precision's preset, overridden by --rtol/--atol. */
 bpcheck_tolerance tolopts_get(const tolopts *t);
 
