@@ -19,13 +19,8 @@ static const char usage[] =
     "\"gradients\" with your implementation and check them with\n"
     "'bpcheck verify'.\n"
     "\n"
-    "  --layers LIST      layer sizes n_0,...,n_L (required), e.g. 3,4,2\n"
-    "  --activations A    one activation for every layer, or L of them\n"
-    "                     (default sigmoid)\n"
-    "  --cost C           quadratic (default), mse, cross_entropy,\n"
-    "                     categorical_cross_entropy\n"
-    "  --reduction R      mean (default) or sum, over the batch\n"
-    "  --batch B          samples (default 1)\n"
+    "  --layers LIST      layer sizes n_0,...,n_L (required), e.g. "
+    "3,4,2\n" NETOPTS_ARCH_HELP
     "  --seed S           default $BPCHECK_SEED, else 1\n" NETOPTS_TARGETS_HELP
     "  --max-params N     refuse larger networks and batches (default\n"
     "                     10000000, as verify)\n"
@@ -38,20 +33,16 @@ cmd_gen(int argc, char **argv)
   const char *path = NULL;
   int opt_exit;
   netopts_init(&o);
-  const option_spec options[] = {{.name = "output",
+  const option_spec options[] = {{.name = "--output",
                                   .has_arg = required_argument,
                                   .parse = option_string,
                                   .target = &path,
                                   .short_name = 'o'},
                                  NETOPTS_OPTIONS(&o),
                                  OPTION_END};
-  if (parse_options("gen", usage, options, argc, argv, &opt_exit))
+  if (parse_options("gen", usage, options, argc, argv, &opt_exit) ||
+      no_arguments(argc, argv, "try 'bpcheck gen --help'", &opt_exit))
     return opt_exit;
-  if (optind < argc) {
-    say_error("unexpected argument '%s' (try 'bpcheck gen --help')",
-              argv[optind]);
-    return EXIT_USAGE;
-  }
   bpcheck_case *gc;
   if (netopts_case(&o, "gen", &gc))
     return EXIT_USAGE;

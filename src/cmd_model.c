@@ -360,19 +360,16 @@ cmd_model(int argc, char **argv)
   size_t timeout = 10, points = 2, max_params = BPCHECK_CASE_MAX_PARAMS;
   int have_seed = 0, opt_exit;
   const option_spec options[] = {
-      OPTION_STRING("exec", &cmd),
-      OPTION_PARSE("mode", option_mode, &opt.mode),
-      OPTION_SEED("seed", &opt.seed, &have_seed),
-      OPTION_SIZE("points", &points, 0, 1000),
-      OPTION_SIZE("timeout", &timeout, 1, 86400),
-      OPTION_SIZE("max-params", &max_params, 1, BPCHECK_MAX_PARAMS),
+      OPTION_STRING("--exec", &cmd),
+      OPTION_PARSE("--mode", option_mode, &opt.mode),
+      OPTION_SEED("--seed", &opt.seed, &have_seed),
+      OPTION_SIZE("--points", &points, 0, 1000),
+      OPTION_SIZE("--timeout", &timeout, 1, 86400),
+      OPTION_SIZE("--max-params", &max_params, 1, BPCHECK_MAX_PARAMS),
       OPTION_END};
-  if (parse_options("model", usage, options, argc, argv, &opt_exit))
+  if (parse_options("model", usage, options, argc, argv, &opt_exit) ||
+      no_arguments(argc, argv, NULL, &opt_exit))
     return opt_exit;
-  if (optind < argc) {
-    say_error("unexpected argument '%s'", argv[optind]);
-    return EXIT_USAGE;
-  }
   if (!cmd) {
     say_error("model needs --exec 'CMD' (see bpcheck model --help)");
     return EXIT_USAGE;

@@ -33,16 +33,13 @@ cmd_mutants(int argc, char **argv)
   unsigned long seed;
   int have_seed = 0, list = 0, opt_exit;
   const char *show = NULL;
-  const option_spec options[] = {OPTION_SIZE("trials", &trials, 1, 1000000),
-                                 OPTION_SEED("seed", &seed, &have_seed),
-                                 OPTION_FLAG("list", &list),
-                                 OPTION_STRING("show", &show), OPTION_END};
-  if (parse_options("mutants", usage, options, argc, argv, &opt_exit))
+  const option_spec options[] = {OPTION_SIZE("--trials", &trials, 1, 1000000),
+                                 OPTION_SEED("--seed", &seed, &have_seed),
+                                 OPTION_FLAG("--list", &list),
+                                 OPTION_STRING("--show", &show), OPTION_END};
+  if (parse_options("mutants", usage, options, argc, argv, &opt_exit) ||
+      no_arguments(argc, argv, NULL, &opt_exit))
     return opt_exit;
-  if (optind < argc) {
-    say_error("unexpected argument '%s'", argv[optind]);
-    return EXIT_USAGE;
-  }
   if (list) {
     for (int m = 1; m < BPCHECK_N_MUTANTS; m++)
       printf("%s\t%s\t%s\n", bpcheck_mutant_name((bpcheck_mutant)m),

@@ -284,7 +284,7 @@ cmd_quiz(int argc, char **argv)
   size_t digits = 10;
   int opt_exit;
   netopts_init(&o);
-  const option_spec options[] = {OPTION_SIZE("digits", &digits, 1, 17),
+  const option_spec options[] = {OPTION_SIZE("--digits", &digits, 1, 17),
                                  NETOPTS_OPTIONS(&o), OPTION_END};
   if (parse_options("quiz", usage, options, argc, argv, &opt_exit))
     return opt_exit;

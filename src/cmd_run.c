@@ -186,15 +186,6 @@ original_path(const char *path, char *buf, size_t len)
     snprintf(buf, len, "%s.original", path);
 }
 
-static void
-print_counts(const char *what, const size_t *count, int n,
-             const char *(*name)(int))
-{
-  printf("  %-12s", what);
-  for (int i = 0; i < n; i++)
-    printf(" %s %zu%s", name(i), count[i], i + 1 < n ? "," : "\n");
-}
-
 /* What the run covered, its worst margin, and its skips. */
 static void
 print_coverage(const bpcheck_validation *v, const run_state *st)
@@ -204,15 +195,7 @@ print_coverage(const bpcheck_validation *v, const run_state *st)
     goto skips;
   printf("\ncovered (the %zu cases answered; layers for activations):\n",
          v->passed + v->failed);
-  printf("  %-12s", "depth L");
-  for (int L = 1; L <= 32; L++)
-    if (cv->depth[L])
-      printf(" %d: %zu", L, cv->depth[L]);
-  printf("\n");
-  print_counts("activations", cv->act, BPCHECK_N_ACTIVATIONS, act_name);
-  print_counts("costs", cv->cost, BPCHECK_N_COSTS, cost_name);
-  print_counts("reductions", cv->reduction, BPCHECK_N_REDUCTIONS,
-               reduction_name);
+  print_covered(cv->depth, cv->act, cv->cost, cv->reduction);
   printf("  %-12s %zu parameters, batch %zu\n", "largest", cv->max_params,
          cv->max_batch);
   if (v->passed)
@@ -321,24 +304,20 @@ cmd_run(int argc, char **argv)
   bpcheck_space_default(&space);
   tolopts_init(&t);
   const option_spec options[] = {
-      OPTION_STRING("exec", &cmd),
-      OPTION_SIZE("trials", &trials, 1, (size_t)1 << 40),
-      OPTION_SEED("seed", &seed, &have_seed),
-      OPTION_PARSE("mode", option_mode, &mode),
-      OPTION_SIZE("timeout", &timeout, 1, 86400),
-      OPTION_STRING("save-failure", &save_path),
-      OPTION_FLAG("keep-going", &keep_going),
-      OPTION_SIZE("max-failures", &max_failures, 1, (size_t)1 << 40),
+      OPTION_STRING("--exec", &cmd),
+      OPTION_SIZE("--trials", &trials, 1, (size_t)1 << 40),
+      OPTION_SEED("--seed", &seed, &have_seed),
+      OPTION_PARSE("--mode", option_mode, &mode),
+      OPTION_SIZE("--timeout", &timeout, 1, 86400),
+      OPTION_STRING("--save-failure", &save_path),
+      OPTION_FLAG("--keep-going", &keep_going),
+      OPTION_SIZE("--max-failures", &max_failures, 1, (size_t)1 << 40),
       TOLOPTS_OPTIONS(&t),
       SPACE_OPTIONS(&space),
       OPTION_END};
-  if (parse_options("run", usage, options, argc, argv, &opt_exit))
+  if (parse_options("run", usage, options, argc, argv, &opt_exit) ||
+      no_arguments(argc, argv, "quote the command: --exec 'CMD'", &opt_exit))
     return opt_exit;
-  if (optind < argc) {
-    say_error("unexpected argument '%s' (quote the command: --exec 'CMD')",
-              argv[optind]);
-    return EXIT_USAGE;
-  }
   (void)mode;
   if (!cmd || !*cmd) {
     say_error("run needs --exec 'CMD', the program to test");
@@ -349,12 +328,8 @@ cmd_run(int argc, char **argv)
               "at the first failure)");
     return EXIT_USAGE;
   }
-  if (!have_seed && default_seed(1, &seed))
+  if (space_ready(&space, have_seed, &seed))
     return EXIT_USAGE;
-  if (bpcheck_space_validate(&space)) {
-    say_error("%s", bpcheck_errmsg());
-    return EXIT_USAGE;
-  }
 
   static run_state st; /* its groups are large */
   memset(&st, 0, sizeof st);

@@ -31,13 +31,8 @@ static const char usage[] =
     "and dC/db^l_k, and the batch's gradient. A notation table comes first;\n"
     "(FC.4)-(FC.7) carry Nielsen's names BP1, BP2, BP4, BP3.\n"
     "\n"
-    "  --layers LIST      layer sizes n_0,...,n_L (required), e.g. 2,3,1\n"
-    "  --activations A    one activation for every layer, or L of them\n"
-    "                     (default sigmoid)\n"
-    "  --cost C           quadratic (default), mse, cross_entropy,\n"
-    "                     categorical_cross_entropy\n"
-    "  --reduction R      mean (default) or sum, over the batch\n"
-    "  --batch B          samples (default 1)\n"
+    "  --layers LIST      layer sizes n_0,...,n_L (required), e.g. "
+    "2,3,1\n" NETOPTS_ARCH_HELP
     "  --seed S           seed of the parameters and the batch (default\n"
     "                     $BPCHECK_SEED, else 1)\n" NETOPTS_TARGETS_HELP
     "  --digits D         significant digits printed, 1..17 (default 10)\n"
@@ -515,13 +510,13 @@ cmd_trace(int argc, char **argv)
   bpcheck_mutant m = BPCHECK_MUTANT_NONE;
   netopts_init(&o);
   const option_spec options[] = {
-      OPTION_SIZE("digits", &digits, 1, 17),
-      OPTION_FLAG("matrix", &matrix),
-      OPTION_PARSE_GIVEN("eta", parse_eta, &eta, &have_eta),
-      OPTION_STRING("dot", &dot),
-      OPTION_PARSE("mutant", option_mutant, &m),
+      OPTION_SIZE("--digits", &digits, 1, 17),
+      OPTION_FLAG("--matrix", &matrix),
+      OPTION_PARSE_GIVEN("--eta", parse_eta, &eta, &have_eta),
+      OPTION_STRING("--dot", &dot),
+      OPTION_PARSE("--mutant", option_mutant, &m),
       OPTION_MAX_BYTES(&max_bytes),
-      OPTION_SIZE("max-lines", &max_lines, 1, (size_t)1 << 50),
+      OPTION_SIZE("--max-lines", &max_lines, 1, (size_t)1 << 50),
       NETOPTS_OPTIONS(&o),
       OPTION_END};
   if (parse_options("trace", usage, options, argc, argv, &opt_exit))

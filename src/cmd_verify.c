@@ -54,9 +54,9 @@ cmd_verify(int argc, char **argv)
   int json = 0, opt_exit;
   tolopts_init(&t);
   const option_spec options[] = {
-      OPTION_FLAG("json", &json),
-      OPTION_PARSE("mode", option_mode, &mode),
-      OPTION_SIZE("max-params", &max_params, 1, BPCHECK_MAX_PARAMS),
+      OPTION_FLAG("--json", &json),
+      OPTION_PARSE("--mode", option_mode, &mode),
+      OPTION_SIZE("--max-params", &max_params, 1, BPCHECK_MAX_PARAMS),
       OPTION_MAX_BYTES(&max_bytes),
       TOLOPTS_OPTIONS(&t),
       OPTION_END};

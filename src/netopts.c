@@ -25,33 +25,37 @@ int
 netopts_layers(const option_spec *o, const char *arg)
 {
   netopts *net = o->target;
-  return parse_layers("--layers", arg, net->n, BPCHECK_MAX_LAYERS + 1,
-                      &net->L);
+  return parse_layers(o->name, arg, net->n, BPCHECK_MAX_LAYERS + 1, &net->L);
+}
+
+/* 0 when the library parsed option o's value; else -1 after its
+ * message. */
+static int
+parsed(const option_spec *o, int status)
+{
+  if (status == BPCHECK_SUCCESS)
+    return 0;
+  say_error("%s: %s", o->name, bpcheck_errmsg());
+  return -1;
 }
 
 int
 netopts_cost(const option_spec *o, const char *arg)
 {
-  if (bpcheck_cost_parse(arg, o->target) == BPCHECK_SUCCESS)
-    return 0;
-  say_error("--cost: %s", bpcheck_errmsg());
-  return -1;
+  return parsed(o, bpcheck_cost_parse(arg, o->target));
 }
 
 int
 netopts_reduction(const option_spec *o, const char *arg)
 {
-  if (bpcheck_reduction_parse(arg, o->target) == BPCHECK_SUCCESS)
-    return 0;
-  say_error("--reduction: %s", bpcheck_errmsg());
-  return -1;
+  return parsed(o, bpcheck_reduction_parse(arg, o->target));
 }
 
 int
 netopts_targets(const option_spec *o, const char *arg)
 {
   if (strcmp(arg, "any") != 0 && strcmp(arg, "range") != 0) {
-    say_error("--targets: '%s' is not range or any", arg);
+    say_error("%s: '%s' is not range or any", o->name, arg);
     return -1;
   }
   *(int *)o->target = strcmp(arg, "any") == 0;

@@ -2,7 +2,15 @@
  * shared by `gen`, `trace` and `quiz`: --layers, --activations, --cost,
  * --reduction, --batch, --seed, --targets. */
 
-/* The help text of --targets, for the commands' usage. */
+/* The help text of --activations, --cost, --reduction, --batch, and of
+ * --targets, for the commands' usage. */
+#define NETOPTS_ARCH_HELP                                                     \
+  "  --activations A    one activation for every layer, or L of them\n"       \
+  "                     (default sigmoid)\n"                                  \
+  "  --cost C           quadratic (default), mse, cross_entropy,\n"           \
+  "                     categorical_cross_entropy\n"                          \
+  "  --reduction R      mean (default) or sum, over the batch\n"              \
+  "  --batch B          samples (default 1)\n"
 #define NETOPTS_TARGETS_HELP                                                  \
   "  --targets T        range (default): targets in the output's range,\n"    \
   "                     one-hot after softmax, in (0,1) after sigmoid,\n"     \
@@ -36,14 +44,14 @@ int netopts_cost(const option_spec *o, const char *arg);
 int netopts_reduction(const option_spec *o, const char *arg);
 int netopts_targets(const option_spec *o, const char *arg);
 #define NETOPTS_OPTIONS(o)                                                    \
-  OPTION_PARSE("layers", netopts_layers, (o)),                                \
-      OPTION_STRING("activations", &(o)->acts),                               \
-      OPTION_PARSE("cost", netopts_cost, &(o)->cost),                         \
-      OPTION_PARSE("reduction", netopts_reduction, &(o)->red),                \
-      OPTION_SIZE("batch", &(o)->B, 1, 1u << 20),                             \
-      OPTION_PARSE("targets", netopts_targets, &(o)->any_targets),            \
-      OPTION_SEED("seed", &(o)->seed, &(o)->have_seed),                       \
-      OPTION_SIZE("max-params", &(o)->max_params, 1, BPCHECK_MAX_PARAMS)
+  OPTION_PARSE("--layers", netopts_layers, (o)),                              \
+      OPTION_STRING("--activations", &(o)->acts),                             \
+      OPTION_PARSE("--cost", netopts_cost, &(o)->cost),                       \
+      OPTION_PARSE("--reduction", netopts_reduction, &(o)->red),              \
+      OPTION_SIZE("--batch", &(o)->B, 1, 1u << 20),                           \
+      OPTION_PARSE("--targets", netopts_targets, &(o)->any_targets),          \
+      OPTION_SEED("--seed", &(o)->seed, &(o)->have_seed),                     \
+      OPTION_SIZE("--max-params", &(o)->max_params, 1, BPCHECK_MAX_PARAMS)
 /* A case with random parameters and batch from the seed; prints a message
  * and returns non-zero when the options do not make a network, or one
  * whose parameters or batch exceed --max-params. */

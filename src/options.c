@@ -71,35 +71,6 @@ default_seed(unsigned long fallback, unsigned long *out)
   return 0;
 }
 
-typedef int (*parse_name_fn)(const char *name, int *value);
-
-static int
-act_parse(const char *name, int *v)
-{
-  bpcheck_activation f;
-  int status = bpcheck_activation_parse(name, &f);
-  *v = (int)f;
-  return status;
-}
-
-static int
-cost_parse(const char *name, int *v)
-{
-  bpcheck_cost c;
-  int status = bpcheck_cost_parse(name, &c);
-  *v = (int)c;
-  return status;
-}
-
-static int
-reduction_parse(const char *name, int *v)
-{
-  bpcheck_reduction r;
-  int status = bpcheck_reduction_parse(name, &r);
-  *v = (int)r;
-  return status;
-}
-
 /* A list with an empty item: ",a", "a,,b", "a,". */
 static int
 empty_item(const char *opt, const char *arg)
@@ -111,66 +82,64 @@ empty_item(const char *opt, const char *arg)
   return -1;
 }
 
-int
-parse_number(const char *opt, const char *arg, const char *what, double *v)
-{
-  char *end = NULL;
-  *v = arg && *arg &&
-               (*arg == '.' || *arg == '-' || *arg == '+' ||
-                (*arg >= '0' && *arg <= '9'))
-           ? strtod(arg, &end)
-           : -1;
-  if (!end || end == arg || *end || !(*v >= 0) || !isfinite(*v)) {
-    say_error("%s: '%s' is not %s", opt, arg ? arg : "", what);
-    return -1;
-  }
-  return 0;
-}
-
+/* Calls each(name, data) for every name of the comma-separated list arg
+ * of option opt, in order; -1 at the first that returns -1, or after the
+ * message "OPT: EXPECTS" when arg is not such a list. */
 static int
-parse_list(const char *opt, const char *arg, parse_name_fn parse,
-           const char *choices, unsigned *set)
+for_each_name(const char *opt, const char *arg, const char *expects,
+              int (*each)(const char *opt, const char *name, void *data),
+              void *data)
 {
   char buf[512];
-  if (!arg || strlen(arg) >= sizeof buf || !*arg) {
-    say_error("%s: expects a comma-separated list of %s", opt, choices);
+  if (!arg || !*arg || strlen(arg) >= sizeof buf) {
+    say_error("%s: %s", opt, expects);
     return -1;
   }
   if (empty_item(opt, arg))
     return -1;
   strcpy(buf, arg);
-  *set = 0;
   for (char *save, *name = strtok_r(buf, ",", &save); name;
-       name = strtok_r(NULL, ",", &save)) {
-    int v;
-    if (parse(name, &v)) {
-      say_error("%s: unknown name '%s' (choose from %s)", opt, name, choices);
+       name = strtok_r(NULL, ",", &save))
+    if (each(opt, name, data))
       return -1;
-    }
-    *set |= 1u << v;
-  }
   return 0;
 }
 
-int
-parse_activations(const char *opt, const char *arg, unsigned *set)
+/* A list of names, name(0..count-1), into a bit set. */
+typedef struct {
+  const char *(*name)(int);
+  int count;
+  const char *choices;
+  unsigned set;
+} name_set;
+
+static int
+add_name(const char *opt, const char *name, void *data)
 {
-  return parse_list(opt, arg, act_parse,
-                    "sigmoid, tanh, relu, identity, softplus, softmax", set);
+  name_set *s = data;
+  int v = 0;
+  while (v < s->count && strcmp(name, s->name(v)) != 0)
+    v++;
+  if (v == s->count) {
+    say_error("%s: unknown name '%s' (choose from %s)", opt, name, s->choices);
+    return -1;
+  }
+  s->set |= 1u << v;
+  return 0;
 }
 
-int
-parse_costs(const char *opt, const char *arg, unsigned *set)
+static int
+parse_list(const char *opt, const char *arg, const char *(*name)(int),
+           int count, const char *choices, unsigned *set)
 {
-  return parse_list(opt, arg, cost_parse,
-                    "quadratic, mse, cross_entropy, categorical_cross_entropy",
-                    set);
-}
-
-int
-parse_reductions(const char *opt, const char *arg, unsigned *set)
-{
-  return parse_list(opt, arg, reduction_parse, "mean, sum", set);
+  char expects[160];
+  name_set s = {name, count, choices, 0};
+  snprintf(expects, sizeof expects, "expects a comma-separated list of %s",
+           choices);
+  if (for_each_name(opt, arg, expects, add_name, &s))
+    return -1;
+  *set = s.set;
+  return 0;
 }
 
 /* --activations of the SPACE: the hidden layers', never softmax. */
@@ -182,6 +151,18 @@ option_hidden(const option_spec *o, const char *arg)
   if (*(unsigned *)o->target & (1u << BPCHECK_SOFTMAX)) {
     say_error("--activations: softmax is only allowed on the output layer "
               "(use --output softmax)");
+    return -1;
+  }
+  return 0;
+}
+
+int
+space_ready(const bpcheck_space *s, int have_seed, unsigned long *seed)
+{
+  if (!have_seed && default_seed(1, seed))
+    return -1;
+  if (bpcheck_space_validate(s)) {
+    say_error("%s", bpcheck_errmsg());
     return -1;
   }
   return 0;
@@ -328,55 +309,49 @@ parse_layers(const char *opt, const char *arg, size_t *n, size_t max,
   return 0;
 }
 
-int
-parse_activation_list(const char *opt, const char *arg, size_t L,
-                      bpcheck_activation *f)
+/* The activations of a list, into f[1..L]. */
+typedef struct {
+  bpcheck_activation *f;
+  size_t L, count;
+} activation_list;
+
+static int
+add_activation(const char *opt, const char *name, void *data)
 {
-  char buf[512];
-  size_t count = 0;
-  if (!arg || !*arg || strlen(arg) >= sizeof buf) {
-    say_error("%s: expects one activation or a list of %zu", opt, L);
+  activation_list *list = data;
+  bpcheck_activation a;
+  if (bpcheck_activation_parse(name, &a)) {
+    say_error("%s: unknown activation '%s' (choose from sigmoid, tanh, "
+              "relu, identity, softplus, softmax)",
+              opt, name);
     return -1;
   }
-  if (empty_item(opt, arg))
-    return -1;
-  strcpy(buf, arg);
-  for (char *save, *name = strtok_r(buf, ",", &save); name;
-       name = strtok_r(NULL, ",", &save)) {
-    bpcheck_activation a;
-    if (bpcheck_activation_parse(name, &a)) {
-      say_error("%s: unknown activation '%s' (choose from sigmoid, tanh, "
-                "relu, identity, softplus, softmax)",
-                opt, name);
-      return -1;
-    }
-    if (count < L)
-      f[count + 1] = a;
-    count++;
-  }
-  if (count == 1)
-    for (size_t l = 2; l <= L; l++)
-      f[l] = f[1];
-  else if (count != L) {
-    say_error("%s: %zu activations for %zu layers: give one for all, or "
-              "exactly %zu",
-              opt, count, L, L);
-    return -1;
-  }
+  if (list->count < list->L)
+    list->f[list->count + 1] = a;
+  list->count++;
   return 0;
 }
 
 int
-parse_mode(const char *arg, bpcheck_mode *mode)
+parse_activation_list(const char *opt, const char *arg, size_t L,
+                      bpcheck_activation *f)
 {
-  static const char *const names[] = {"full", "directional", "auto"};
-  for (int i = 0; i < 3; i++)
-    if (strcmp(arg, names[i]) == 0) {
-      *mode = (bpcheck_mode)i;
-      return 0;
-    }
-  say_error("--mode: '%s' is not full, directional or auto", arg);
-  return -1;
+  char expects[80];
+  activation_list list = {f, L, 0};
+  snprintf(expects, sizeof expects, "expects one activation or a list of %zu",
+           L);
+  if (for_each_name(opt, arg, expects, add_activation, &list))
+    return -1;
+  if (list.count == 1)
+    for (size_t l = 2; l <= L; l++)
+      f[l] = f[1];
+  else if (list.count != L) {
+    say_error("%s: %zu activations for %zu layers: give one for all, or "
+              "exactly %zu",
+              opt, list.count, L, L);
+    return -1;
+  }
+  return 0;
 }
 
 int
@@ -390,14 +365,6 @@ parse_mutant(const char *opt, const char *arg, bpcheck_mutant *m)
   say_error("%s: unknown mutant '%s' (bpcheck mutants --list lists them)", opt,
             arg);
   return -1;
-}
-
-/* "--NAME" of an option, for its messages. */
-static const char *
-option_name(const option_spec *o, char *buf, size_t len)
-{
-  snprintf(buf, len, "--%s", o->name);
-  return buf;
 }
 
 int
@@ -418,58 +385,72 @@ option_string(const option_spec *o, const char *arg)
 int
 option_size(const option_spec *o, const char *arg)
 {
-  char opt[64];
-  return parse_size(option_name(o, opt, sizeof opt), arg, o->lo, o->hi,
-                    o->target);
+  return parse_size(o->name, arg, o->lo, o->hi, o->target);
 }
 
 int
 option_seed(const option_spec *o, const char *arg)
 {
-  char opt[64];
-  return parse_seed(option_name(o, opt, sizeof opt), arg, o->target);
+  return parse_seed(o->name, arg, o->target);
 }
 
 int
 option_number(const option_spec *o, const char *arg)
 {
-  char opt[64];
-  return parse_number(option_name(o, opt, sizeof opt), arg, "a number >= 0",
-                      o->target);
+  double *v = o->target;
+  char *end = NULL;
+  *v = arg && *arg &&
+               (*arg == '.' || *arg == '-' || *arg == '+' ||
+                (*arg >= '0' && *arg <= '9'))
+           ? strtod(arg, &end)
+           : -1;
+  if (!end || end == arg || *end || !(*v >= 0) || !isfinite(*v)) {
+    say_error("%s: '%s' is not a number >= 0", o->name, arg ? arg : "");
+    return -1;
+  }
+  return 0;
 }
 
 int
 option_mode(const option_spec *o, const char *arg)
 {
-  return parse_mode(arg, o->target);
+  static const char *const names[] = {"full", "directional", "auto"};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(arg, names[i]) == 0) {
+      *(bpcheck_mode *)o->target = (bpcheck_mode)i;
+      return 0;
+    }
+  say_error("%s: '%s' is not full, directional or auto", o->name, arg);
+  return -1;
 }
 
 int
 option_mutant(const option_spec *o, const char *arg)
 {
-  char opt[64];
-  return parse_mutant(option_name(o, opt, sizeof opt), arg, o->target);
+  return parse_mutant(o->name, arg, o->target);
 }
 
 int
 option_activations(const option_spec *o, const char *arg)
 {
-  char opt[64];
-  return parse_activations(option_name(o, opt, sizeof opt), arg, o->target);
+  return parse_list(o->name, arg, act_name, BPCHECK_N_ACTIVATIONS,
+                    "sigmoid, tanh, relu, identity, softplus, softmax",
+                    o->target);
 }
 
 int
 option_costs(const option_spec *o, const char *arg)
 {
-  char opt[64];
-  return parse_costs(option_name(o, opt, sizeof opt), arg, o->target);
+  return parse_list(o->name, arg, cost_name, BPCHECK_N_COSTS,
+                    "quadratic, mse, cross_entropy, categorical_cross_entropy",
+                    o->target);
 }
 
 int
 option_reductions(const option_spec *o, const char *arg)
 {
-  char opt[64];
-  return parse_reductions(option_name(o, opt, sizeof opt), arg, o->target);
+  return parse_list(o->name, arg, reduction_name, BPCHECK_N_REDUCTIONS,
+                    "mean, sum", o->target);
 }
 
 /* The most options a command has, --help included. */
@@ -486,7 +467,8 @@ parse_options(const char *cmd, const char *usage, const option_spec *table,
   size_t n = 0, used = 2;
   for (; table[n].name && n + 1 < MAX_OPTIONS; n++) {
     const option_spec *o = &table[n];
-    longopts[n + 1] = (struct option){o->name, o->has_arg, NULL, 256 + (int)n};
+    longopts[n + 1] =
+        (struct option){o->name + 2, o->has_arg, NULL, 256 + (int)n};
     if (o->short_name) {
       optstring[used++] = o->short_name;
       if (o->has_arg == required_argument)
@@ -528,4 +510,17 @@ parse_options(const char *cmd, const char *usage, const option_spec *table,
     }
   }
   return 0;
+}
+
+int
+no_arguments(int argc, char **argv, const char *hint, int *code)
+{
+  if (optind >= argc)
+    return 0;
+  if (hint)
+    say_error("unexpected argument '%s' (%s)", argv[optind], hint);
+  else
+    say_error("unexpected argument '%s'", argv[optind]);
+  *code = EXIT_USAGE;
+  return 1;
 }

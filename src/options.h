@@ -12,7 +12,7 @@
 /* Prints "bpcheck: MESSAGE" on stderr. */
 void say_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* One option of a command's table: its long name (without "--"), whether
+/* One option of a command's table: its name ("--trials"), whether
  * it takes a value, the parser that stores the value in target (0, or -1
  * after printing a message), and for some parsers the bounds lo..hi.
  * given, when not NULL, is set to 1 once the option is met; short_name is
@@ -29,8 +29,8 @@ struct option_spec {
   char short_name;
 };
 
-/* The parsers of the common kinds of value; their messages name the
- * option as "--NAME". */
+/* The parsers of the common kinds of value; their messages begin with the
+ * option's name. */
 int option_flag(const option_spec *o, const char *arg);   /* int: 1 */
 int option_string(const option_spec *o, const char *arg); /* const char * */
 int option_size(const option_spec *o, const char *arg);   /* size_t, lo..hi */
@@ -39,8 +39,8 @@ int option_number(const option_spec *o, const char *arg); /* double >= 0 */
 int option_mode(const option_spec *o, const char *arg);   /* bpcheck_mode */
 int option_mutant(const option_spec *o, const char *arg); /* bpcheck_mutant */
 
-/* The entries: --NAME with no value (FLAG) or a value into *p, or a value
- * parsed by fn into *p (PARSE); with GIVEN, *given set to 1 as well. */
+/* The entries: an option with no value (FLAG) or a value into *p, or a
+ * value parsed by fn into *p (PARSE); with GIVEN, *given set to 1 as well. */
 #define OPTION_PARSE(n, fn, p)                                                \
   ((option_spec){                                                             \
       .name = n, .has_arg = required_argument, .parse = fn, .target = p})
@@ -71,26 +71,21 @@ int option_mutant(const option_spec *o, const char *arg); /* bpcheck_mutant */
  * missing value, an unknown option). */
 int parse_options(const char *cmd, const char *usage, const option_spec *table,
                   int argc, char **argv, int *code);
+/* After parse_options, for a command that takes no arguments: 0 when there
+ * is none, else 1 with EXIT_USAGE in *code after "unexpected argument 'ARG'
+ * (HINT)" (no hint when hint is NULL). */
+int no_arguments(int argc, char **argv, const char *hint, int *code);
 
 /* A whole number in [lo, hi] for option opt; 0 on success, or prints a
  * message and returns -1. */
 int parse_size(const char *opt, const char *arg, size_t lo, size_t hi,
                size_t *out);
 int parse_seed(const char *opt, const char *arg, unsigned long *out);
-/* A finite number >= 0 (no empty string, no trailing characters); prints
- * "OPT: 'ARG' is not WHAT" and returns -1 otherwise. */
-int parse_number(const char *opt, const char *arg, const char *what,
-                 double *v);
 
 /* The names of activation, cost and reduction i (for tables). */
 const char *act_name(int i);
 const char *cost_name(int i);
 const char *reduction_name(int i);
-
-/* A comma-separated list of names into a bit set. */
-int parse_activations(const char *opt, const char *arg, unsigned *set);
-int parse_costs(const char *opt, const char *arg, unsigned *set);
-int parse_reductions(const char *opt, const char *arg, unsigned *set);
 
 /* "3,4,2" into n[0..*L]; at most max entries, each >= 1.  Prints a message
  * and returns -1 when it is not such a list. */
@@ -101,7 +96,7 @@ int parse_activation_list(const char *opt, const char *arg, size_t L,
                           bpcheck_activation *f);
 
 /* --max-bytes N: the bound on a case file's bytes (verify, trace). */
-#define OPTION_MAX_BYTES(p) OPTION_SIZE("max-bytes", p, 1, (size_t)1 << 50)
+#define OPTION_MAX_BYTES(p) OPTION_SIZE("--max-bytes", p, 1, (size_t)1 << 50)
 
 /* The seed: the option's if given, else $BPCHECK_SEED, else fallback. */
 int default_seed(unsigned long fallback, unsigned long *out);
@@ -114,16 +109,19 @@ int option_activations(const option_spec *o, const char *arg);
 int option_costs(const option_spec *o, const char *arg);
 int option_reductions(const option_spec *o, const char *arg);
 #define SPACE_OPTIONS(s)                                                      \
-  OPTION_SIZE("max-depth", &(s)->max_depth, 0, BPCHECK_MAX_LAYERS - 1),       \
-      OPTION_SIZE("max-width", &(s)->max_width, 1, 1u << 20),                 \
-      OPTION_SIZE("min-width", &(s)->min_width, 1, 1u << 20),                 \
-      OPTION_FLAG("same-width", &(s)->same_width),                            \
-      OPTION_SIZE("max-batch", &(s)->max_batch, 1, 1u << 20),                 \
-      OPTION_PARSE("activations", option_hidden, &(s)->hidden),               \
-      OPTION_PARSE("output", option_activations, &(s)->output),               \
-      OPTION_PARSE("costs", option_costs, &(s)->costs),                       \
-      OPTION_PARSE("reductions", option_reductions, &(s)->reductions),        \
-      OPTION_FLAG("same-hidden", &(s)->same_hidden)
+  OPTION_SIZE("--max-depth", &(s)->max_depth, 0, BPCHECK_MAX_LAYERS - 1),     \
+      OPTION_SIZE("--max-width", &(s)->max_width, 1, 1u << 20),               \
+      OPTION_SIZE("--min-width", &(s)->min_width, 1, 1u << 20),               \
+      OPTION_FLAG("--same-width", &(s)->same_width),                          \
+      OPTION_SIZE("--max-batch", &(s)->max_batch, 1, 1u << 20),               \
+      OPTION_PARSE("--activations", option_hidden, &(s)->hidden),             \
+      OPTION_PARSE("--output", option_activations, &(s)->output),             \
+      OPTION_PARSE("--costs", option_costs, &(s)->costs),                     \
+      OPTION_PARSE("--reductions", option_reductions, &(s)->reductions),      \
+      OPTION_FLAG("--same-hidden", &(s)->same_hidden)
+/* The seed (the option's when given, else default_seed's, 1 by default)
+ * and the space checked; -1 after a message when either is not valid. */
+int space_ready(const bpcheck_space *s, int have_seed, unsigned long *seed);
 void space_args(const bpcheck_space *s, char *buf, size_t len);
 void space_describe(const bpcheck_space *s, char *buf, size_t len);
 

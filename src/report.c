@@ -24,7 +24,7 @@ tolopts_tol(const option_spec *o, const char *arg)
   *v = arg ? strtod(arg, &end) : -1;
   if (!arg || end == arg || *end || isspace((unsigned char)*arg) ||
       !(*v >= 0) || !isfinite(*v)) {
-    say_error("--%s: '%s' is not a tolerance (a number >= 0)", o->name,
+    say_error("%s: '%s' is not a tolerance (a number >= 0)", o->name,
               arg ? arg : "");
     return -1;
   }
@@ -315,4 +315,31 @@ print_json_report(FILE *out, const char *command, const bpcheck_report *rep,
           json_string(out, d->text), fprintf(out, "}");
   }
   fprintf(out, "}\n");
+}
+
+void
+print_counts(const char *item, const char *end, const size_t *count, int n,
+             const char *(*name)(int))
+{
+  for (int i = 0; i < n; i++) {
+    printf(item, name(i), count[i]);
+    fputs(i + 1 < n ? "," : end, stdout);
+  }
+}
+
+void
+print_covered(const size_t *depth, const size_t *act, const size_t *cost,
+              const size_t *reduction)
+{
+  printf("  %-12s", "depth L");
+  for (int L = 1; L <= 32; L++)
+    if (depth[L])
+      printf(" %d: %zu", L, depth[L]);
+  printf("\n  %-12s", "activations");
+  print_counts(" %s %zu", "\n", act, BPCHECK_N_ACTIVATIONS, act_name);
+  printf("  %-12s", "costs");
+  print_counts(" %s %zu", "\n", cost, BPCHECK_N_COSTS, cost_name);
+  printf("  %-12s", "reductions");
+  print_counts(" %s %zu", "\n", reduction, BPCHECK_N_REDUCTIONS,
+               reduction_name);
 }

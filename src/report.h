@@ -21,9 +21,9 @@ void tolopts_init(tolopts *t);
 int tolopts_tol(const option_spec *o, const char *arg);
 int tolopts_precision(const option_spec *o, const char *arg);
 #define TOLOPTS_OPTIONS(t)                                                    \
-  OPTION_PARSE_GIVEN("rtol", tolopts_tol, &(t)->rtol, &(t)->have_rtol),       \
-      OPTION_PARSE_GIVEN("atol", tolopts_tol, &(t)->atol, &(t)->have_atol),   \
-      OPTION_PARSE("precision", tolopts_precision, &(t)->single)
+  OPTION_PARSE_GIVEN("--rtol", tolopts_tol, &(t)->rtol, &(t)->have_rtol),     \
+      OPTION_PARSE_GIVEN("--atol", tolopts_tol, &(t)->atol, &(t)->have_atol), \
+      OPTION_PARSE("--precision", tolopts_precision, &(t)->single)
 /* The tolerance: the precision's preset, overridden by --rtol/--atol. */
 bpcheck_tolerance tolopts_get(const tolopts *t);
 
@@ -46,5 +46,14 @@ void print_tolerance_parts(FILE *out, const bpcheck_case *c,
 void print_json_report(FILE *out, const char *command,
                        const bpcheck_report *rep, const bpcheck_tolerance *tol,
                        const bpcheck_diagnosis *d);
+
+/* Counts by name on stdout: item (a printf format of the name and the
+ * count) for each of the n names, separated by commas, then end. */
+void print_counts(const char *item, const char *end, const size_t *count,
+                  int n, const char *(*name)(int));
+/* The "covered" lines of run and selftest: L by depth (depth[1..32]),
+ * layers by activation, networks by cost and by reduction. */
+void print_covered(const size_t *depth, const size_t *act, const size_t *cost,
+                   const size_t *reduction);
 
 #endif
