@@ -232,18 +232,22 @@ space_args(const bpcheck_space *s, char *buf, size_t len)
     append(buf, len, " --same-width");
   if (s->max_batch != d.max_batch)
     append(buf, len, " --max-batch %zu", s->max_batch);
-  if (s->hidden != d.hidden)
-    append(buf, len, " --activations "),
-        put_set(buf, len, s->hidden, BPCHECK_N_ACTIVATIONS, act_name);
-  if (s->output != d.output)
-    append(buf, len, " --output "),
-        put_set(buf, len, s->output, BPCHECK_N_ACTIVATIONS, act_name);
-  if (s->costs != d.costs)
-    append(buf, len, " --costs "),
-        put_set(buf, len, s->costs, BPCHECK_N_COSTS, cost_name);
-  if (s->reductions != d.reductions)
-    append(buf, len, " --reductions "),
-        put_set(buf, len, s->reductions, BPCHECK_N_REDUCTIONS, reduction_name);
+  const struct {
+    const char *opt;
+    unsigned set, by_default;
+    int count;
+    const char *(*name)(int);
+  } sets[] = {
+      {"--activations", s->hidden, d.hidden, BPCHECK_N_ACTIVATIONS, act_name},
+      {"--output", s->output, d.output, BPCHECK_N_ACTIVATIONS, act_name},
+      {"--costs", s->costs, d.costs, BPCHECK_N_COSTS, cost_name},
+      {"--reductions", s->reductions, d.reductions, BPCHECK_N_REDUCTIONS,
+       reduction_name}};
+  for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+    if (sets[i].set != sets[i].by_default) {
+      append(buf, len, " %s ", sets[i].opt);
+      put_set(buf, len, sets[i].set, sets[i].count, sets[i].name);
+    }
   if (s->same_hidden)
     append(buf, len, " --same-hidden");
   if (s->mode != BPCHECK_MODE_FULL)
