@@ -183,4 +183,8 @@ void bpcheck_activation_array(bpcheck_activation f, size_t n, const double *z,
 void bpcheck_activation_dmul(bpcheck_activation f, size_t n, const double *z,
                              double *d);
 
+/* The space s checked (bpcheck_space_validate) and a generator for its
+ * trials (bpcheck_rng_alloc) in *rng; BPCHECK_ENOMEM when out of memory. */
+int bpcheck_space_rng(const bpcheck_space *s, gsl_rng **rng);
+
 #endif

@@ -157,3 +157,15 @@ bpcheck_space_draw(const bpcheck_space *s, gsl_rng *rng, bpcheck_arch *a,
   *B = draw_size(rng, 1, s->max_batch);
   return BPCHECK_SUCCESS;
 }
+
+int
+bpcheck_space_rng(const bpcheck_space *s, gsl_rng **rng)
+{
+  int status = bpcheck_space_validate(s);
+  if (status)
+    return status;
+  *rng = bpcheck_rng_alloc();
+  if (!*rng)
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a generator");
+  return BPCHECK_SUCCESS;
+}

@@ -166,15 +166,28 @@ drop_layer(const bpcheck_case *c, size_t l, bpcheck_case **out)
   return BPCHECK_SUCCESS;
 }
 
+/* A new case in *s with the network of c (its parameters copied) and a
+ * batch of B samples, to be filled in. */
+static int
+case_like(const bpcheck_case *c, size_t B, bpcheck_case **s)
+{
+  const bpcheck_net *net = c->net;
+  bpcheck_arch arch = {net->L, net->n, net->f, net->cost, net->reduction};
+  int status = bpcheck_case_alloc(s, &arch, B);
+  if (status == BPCHECK_SUCCESS)
+    memcpy((*s)->net->theta->data, net->theta->data,
+           net->theta->size * sizeof *net->theta->data);
+  return status;
+}
+
 /* Every parameter, input and target rounded to a multiple of 1/4; NULL in
  * *out when nothing changes. */
 static int
 simplify(const bpcheck_case *c, bpcheck_case **out)
 {
   const bpcheck_net *net = c->net;
-  bpcheck_arch arch = {net->L, net->n, net->f, net->cost, net->reduction};
   bpcheck_case *s;
-  int status = bpcheck_case_alloc(&s, &arch, c->batch->B), changed = 0;
+  int status = case_like(c, c->batch->B, &s), changed = 0;
   if (status)
     return status;
   for (size_t i = 0; i < net->theta->size; i++) {
@@ -449,15 +462,11 @@ near_ratio(double a, double b)
 static int
 doubled_batch(const bpcheck_case *c, bpcheck_case **out)
 {
-  const bpcheck_net *net = c->net;
   const size_t B = c->batch->B;
-  bpcheck_arch arch = {net->L, net->n, net->f, net->cost, net->reduction};
   bpcheck_case *s;
-  int status = bpcheck_case_alloc(&s, &arch, 2 * B);
+  int status = case_like(c, 2 * B, &s);
   if (status)
     return status;
-  memcpy(s->net->theta->data, net->theta->data,
-         net->theta->size * sizeof *net->theta->data);
   for (size_t q = 0; q < 2 * B; q++) {
     for (size_t j = 0; j < c->batch->X->size1; j++)
       gsl_matrix_set(s->batch->X, j, q, gsl_matrix_get(c->batch->X, j, q % B));
@@ -473,14 +482,10 @@ doubled_batch(const bpcheck_case *c, bpcheck_case **out)
 static int
 other_inputs(const bpcheck_case *c, bpcheck_case **out)
 {
-  const bpcheck_net *net = c->net;
-  bpcheck_arch arch = {net->L, net->n, net->f, net->cost, net->reduction};
   bpcheck_case *s;
-  int status = bpcheck_case_alloc(&s, &arch, c->batch->B);
+  int status = case_like(c, c->batch->B, &s);
   if (status)
     return status;
-  memcpy(s->net->theta->data, net->theta->data,
-         net->theta->size * sizeof *net->theta->data);
   gsl_matrix_memcpy(s->batch->Y, c->batch->Y);
   for (size_t j = 0; j < c->batch->X->size1; j++)
     for (size_t q = 0; q < c->batch->X->size2; q++)
