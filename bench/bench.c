@@ -97,7 +97,7 @@ setup(case_t *c, size_t L, const size_t *n, size_t B)
   memset(c, 0, sizeof *c);
   c->L = L, c->B = B;
   memcpy(c->n, n, (L + 1) * sizeof *n);
-  for (size_t l = 0; l < L; l++)
+  for (size_t l = 1; l <= L; l++)
     f[l] = BPCHECK_SIGMOID;
   bpcheck_arch arch = {L, c->n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN};
   int status;

@@ -90,7 +90,7 @@ int bpcheck_activation_parse(const char *name, bpcheck_activation *f);
 int bpcheck_cost_parse(const char *name, bpcheck_cost *c);
 int bpcheck_reduction_parse(const char *name, bpcheck_reduction *r);
 
-/* Activations and costs, element by element ---------------------------- */
+/* Element by element --------------------------------------------------- */
 
 /* f(z) and f'(z) for an element-wise activation (not softmax). */
 double bpcheck_activation_f(bpcheck_activation f, double z);
@@ -107,27 +107,6 @@ double bpcheck_cost_dterm(bpcheck_cost c, double a, double y, size_t n_L);
 
 /* The factor r of C = r sum_s C_s for a batch of B samples. */
 double bpcheck_reduction_factor(bpcheck_reduction r, size_t B);
-
-/* Architecture ---------------------------------------------------------- */
-
-/* Limits that keep every byte count far from overflowing; a network beyond
- * them is BPCHECK_ETOOBIG. */
-#define BPCHECK_MAX_LAYERS 1024
-#define BPCHECK_MAX_PARAMS ((size_t)1 << 31)
-
-typedef struct {
-  size_t L;                    /* number of weight layers, >= 1 */
-  const size_t *n;             /* n[0..L], every n_l >= 1 */
-  const bpcheck_activation *f; /* f[0..L-1] is f_1..f_L: drifts by one */
-  bpcheck_cost cost;
-  bpcheck_reduction reduction;
-} bpcheck_arch;
-
-/* BPCHECK_SUCCESS when arch describes a network this library computes:
- * sizes positive and within the limits, softmax only on the output layer,
- * categorical_cross_entropy only after softmax, cross_entropy only after an
- * output in (0,1) (sigmoid or softmax). */
-int bpcheck_arch_validate(const bpcheck_arch *arch);
 
 /* Parameters ----------------------------------------------------------- */
 
@@ -159,7 +138,26 @@ int bpcheck_params_entry(const bpcheck_params *p, size_t i, size_t *l,
 void bpcheck_params_entry_name(const bpcheck_params *p, size_t i, char *buf,
                                size_t len);
 
-/* The network ----------------------------------------------------------- */
+/* Network and batch ---------------------------------------------------- */
+
+/* Limits that keep every byte count far from overflowing; a network beyond
+ * them is BPCHECK_ETOOBIG. */
+#define BPCHECK_MAX_LAYERS 1024
+#define BPCHECK_MAX_PARAMS ((size_t)1 << 31)
+
+typedef struct {
+  size_t L;                    /* number of weight layers, >= 1 */
+  const size_t *n;             /* n[0..L], every n_l >= 1 */
+  const bpcheck_activation *f; /* f[1..L]; f[0] unused */
+  bpcheck_cost cost;
+  bpcheck_reduction reduction;
+} bpcheck_arch;
+
+/* BPCHECK_SUCCESS when arch describes a network this library computes:
+ * sizes positive and within the limits, softmax only on the output layer,
+ * categorical_cross_entropy only after softmax, cross_entropy only after an
+ * output in (0,1) (sigmoid or softmax). */
+int bpcheck_arch_validate(const bpcheck_arch *arch);
 
 typedef struct {
   size_t L;
@@ -204,7 +202,11 @@ int bpcheck_batch_validate(const bpcheck_net *net, const bpcheck_batch *batch);
 int bpcheck_batch_init_random(bpcheck_batch *batch, const bpcheck_net *net,
                               gsl_rng *rng);
 
-/* Literal backprop ------------------------------------------------------ */
+/* A Mersenne twister (gsl_rng_mt19937) allocated with GSL's error handler
+ * off, as every generator of the library: NULL when out of memory. */
+gsl_rng *bpcheck_rng_alloc(void);
+
+/* Backprop ------------------------------------------------------------- */
 
 /* Index by index over (l, k, j), one sample at a time, exactly as the
  * derivation is written (proofs/04-fully-connected.md); no BLAS. */
@@ -218,96 +220,6 @@ int bpcheck_literal_backprop(const bpcheck_net *net,
                              const bpcheck_batch *batch, bpcheck_params *nabla,
                              double *C, bpcheck_literal_workspace *w);
 
-/* Trace ----------------------------------------------------------------- */
-
-/* Every quantity of the literal backprop, in the order it is computed, with
- * its indices and the equation it comes from: what a student writes on paper.
- * For each sample s: x and y, then z^l_k and a^l_k of the forward pass (a
- * softmax layer: every z^L_k before its a^L_k), the cost C_s, dC_s/da^L_k;
- * then backward, layer by layer, each delta^l_k after its factors: f_l'(z^l_k)
- * and, in a hidden layer, the sum dC_s/da^l_k = sum_i W^(l+1)_ik
- * delta^(l+1)_i (FC.5); for a softmax output the sum sum_i a^L_i dC/da^L_i
- * (ACT.8); then every dC_s/dW^l_kj and dC_s/db^l_k; after the last sample
- * the batch's dC/dW^l_kj, dC/db^l_k (COST.5) and C.  x is labelled
- * "definition" (a^0 = x), y with the cost's equation. */
-typedef enum {
-  BPCHECK_TRACE_X,      /* a^0_j = x_j of sample s (j in k) */
-  BPCHECK_TRACE_Y,      /* y_k of sample s */
-  BPCHECK_TRACE_Z,      /* z^l_k */
-  BPCHECK_TRACE_A,      /* a^l_k */
-  BPCHECK_TRACE_COST,   /* C_s */
-  BPCHECK_TRACE_DC_DA,  /* dC_s/da^L_k */
-  BPCHECK_TRACE_DELTA,  /* delta^l_k */
-  BPCHECK_TRACE_DW,     /* dC_s/dW^l_kj of sample s */
-  BPCHECK_TRACE_DB,     /* dC_s/db^l_k of sample s */
-  BPCHECK_TRACE_GRAD_W, /* dC/dW^l_kj of the batch (s unused) */
-  BPCHECK_TRACE_GRAD_B, /* dC/db^l_k of the batch */
-  BPCHECK_TRACE_C,      /* C of the batch */
-  BPCHECK_TRACE_FPRIME, /* f_l'(z^l_k), the factor of delta^l_k */
-  BPCHECK_TRACE_BACK,   /* dC_s/da^l_k = sum_i W^(l+1)_ik delta^(l+1)_i */
-  BPCHECK_TRACE_SM_SUM  /* sum_i a^L_i dC_s/da^L_i (ACT.8), k = 0 */
-} bpcheck_trace_kind;
-
-typedef struct {
-  bpcheck_trace_kind kind;
-  size_t s, l, k, j; /* sample, layer, receiving node, emitting node */
-  double value;
-  const char *equation; /* the label in proofs/, e.g. "FC.5" */
-} bpcheck_trace_event;
-
-/* Called for each event; a non-zero return stops the trace. */
-typedef int (*bpcheck_trace_fn)(const bpcheck_trace_event *e, void *data);
-
-/* Runs the literal backprop sample by sample and reports every quantity to
- * fn; nabla receives the batch gradient.  w is a literal workspace for net. */
-int bpcheck_trace(const bpcheck_net *net, const bpcheck_batch *batch,
-                  bpcheck_params *nabla, bpcheck_literal_workspace *w,
-                  bpcheck_trace_fn fn, void *data);
-
-/* The bug zoo: classic backprop bugs as mutants of the literal backprop,
- * each a patch of lib/literal.c (lib/zoo/NAME.patch, bpcheck_mutant_patch);
- * the equation each violates and what it does are in one table, lib/
- * mutants.c (bpcheck_mutant_equation, bpcheck_mutant_about). */
-typedef enum {
-  BPCHECK_MUTANT_NONE = 0,
-  BPCHECK_MUTANT_NO_OUTPUT_DERIVATIVE,
-  BPCHECK_MUTANT_DF_OF_A,
-  BPCHECK_MUTANT_NOT_TRANSPOSED,
-  BPCHECK_MUTANT_A_OF_L,
-  BPCHECK_MUTANT_KJ_SWAPPED,
-  BPCHECK_MUTANT_BIAS_NOT_REDUCED,
-  BPCHECK_MUTANT_BATCH_MEAN_FORGOTTEN,
-  BPCHECK_MUTANT_HALF_DROPPED,
-  BPCHECK_MUTANT_SIGN_FLIPPED,
-  BPCHECK_MUTANT_WRONG_LAYER_DELTA,
-  BPCHECK_MUTANT_UPDATED_EARLY,
-  BPCHECK_MUTANT_SOFTMAX_DIAGONAL,
-  BPCHECK_MUTANT_RELU_PRIME_ONE,
-  BPCHECK_MUTANT_J_LOOP_SHORT,
-  BPCHECK_N_MUTANTS
-} bpcheck_mutant;
-
-/* The literal backprop with mutant m switched on. */
-int bpcheck_literal_backprop_mutant(const bpcheck_net *net,
-                                    const bpcheck_batch *batch,
-                                    bpcheck_params *nabla, double *C,
-                                    bpcheck_literal_workspace *w,
-                                    bpcheck_mutant m);
-/* bpcheck_trace of the literal backprop with mutant m switched on. */
-int bpcheck_trace_mutant(const bpcheck_net *net, const bpcheck_batch *batch,
-                         bpcheck_params *nabla, bpcheck_literal_workspace *w,
-                         bpcheck_trace_fn fn, void *data, bpcheck_mutant m);
-/* Its short name ("no_output_derivative"), the equation it violates
- * ("(FC.4)"), and what it does. */
-const char *bpcheck_mutant_name(bpcheck_mutant m);
-const char *bpcheck_mutant_equation(bpcheck_mutant m);
-const char *bpcheck_mutant_about(bpcheck_mutant m);
-/* The mutant as a unified diff against lib/literal.c (its lib/zoo patch);
- * "" for none. */
-const char *bpcheck_mutant_patch(bpcheck_mutant m);
-
-/* Matrix backprop ------------------------------------------------------- */
-
 /* The batch as columns of matrices: one gsl_blas_dgemm per layer forward,
  * per delta and per dC/dW (proofs/05-matrix-form.md). */
 typedef struct bpcheck_matrix_workspace bpcheck_matrix_workspace;
@@ -320,8 +232,6 @@ int bpcheck_matrix_cost(const bpcheck_net *net, const bpcheck_batch *batch,
 int bpcheck_matrix_backprop(const bpcheck_net *net, const bpcheck_batch *batch,
                             bpcheck_params *nabla, double *C,
                             bpcheck_matrix_workspace *w);
-
-/* Input gradients ------------------------------------------------------- */
 
 /* (IN.1) dC/da^0_js = sum_k W^1_kj delta^1_ks, with r folded into delta^1
  * as in (MX.2): the gradient with respect to the inputs, n_0 x B (a column
@@ -338,7 +248,7 @@ int bpcheck_literal_input_gradient(const bpcheck_net *net,
                                    bpcheck_params *nabla, gsl_matrix *dx,
                                    bpcheck_literal_workspace *w);
 
-/* Rounding bound --------------------------------------------------------- */
+/* Rounding bound ------------------------------------------------------- */
 
 /* (CD.8) How far any backprop's gradient may be from the exact one by
  * rounding alone, entry by entry: a first-order running error analysis of
@@ -375,119 +285,7 @@ int bpcheck_bound_input_gradient_at(const bpcheck_net *net,
 int bpcheck_bound_pair(const bpcheck_net *net, const bpcheck_batch *batch,
                        bpcheck_params *tol, bpcheck_bound_workspace *w);
 
-/* Central differences --------------------------------------------------- */
-
-/* For each parameter theta_i, central differences at h, h/2, h/4 and
- * Richardson's table over them: error O(h^6) for a step h = eps^(1/7)
- * max(1, |theta_i|) rounded to a power of two, and an estimate of the error
- * of each entry (truncation from the table, plus rounding from a running
- * error analysis of the forward pass, proofs/06-central-differences.md).
- * Evaluates the cost through the matrix forward pass only; shares no code with
- * either backprop.  Every parameter is perturbed in place and restored
- * exactly. */
-typedef struct bpcheck_fdiff_workspace bpcheck_fdiff_workspace;
-int bpcheck_fdiff_alloc(bpcheck_fdiff_workspace **w, const bpcheck_net *net,
-                        size_t B);
-void bpcheck_fdiff_free(bpcheck_fdiff_workspace *w);
-/* g <- the estimate of dC/dtheta; err <- its error estimate (may be NULL).
- * An entry whose steps cross a relu kink (a relu input changes sign) is
- * tried again with two levels of the step eps^(1/3) max(1, |theta_i|); if
- * those cross it too, it is not differentiable there: its error estimate
- * is +inf. */
-int bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
-                           bpcheck_params *g, bpcheck_params *err,
-                           bpcheck_fdiff_workspace *w);
-/* The same for the entries of W^l and b^l only (l = 1..L); the other
- * entries of g and err are left as they are. */
-int bpcheck_fdiff_layer(bpcheck_net *net, const bpcheck_batch *batch, size_t l,
-                        bpcheck_params *g, bpcheck_params *err,
-                        bpcheck_fdiff_workspace *w);
-/* The number of such entries in the last bpcheck_fdiff_gradient() (or
- * _layer()). */
-size_t bpcheck_fdiff_kinks(const bpcheck_fdiff_workspace *w);
-
-/* Fast check ------------------------------------------------------------- */
-
-/* The same central differences, error estimates and kink detection,
- * computed from the cached forward pass: perturbing W^l_kj changes only
- * z^l_k, so each step costs a rank-1 update and the layers after l, and the
- * steps of many parameters pass through those layers as one wide dgemm.
- * Equal to bpcheck_fdiff_gradient within rounding; much faster. */
-typedef struct bpcheck_fastfd_workspace bpcheck_fastfd_workspace;
-int bpcheck_fastfd_alloc(bpcheck_fastfd_workspace **w, const bpcheck_net *net,
-                         size_t B);
-void bpcheck_fastfd_free(bpcheck_fastfd_workspace *w);
-int bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
-                            bpcheck_params *g, bpcheck_params *err,
-                            bpcheck_fastfd_workspace *w);
-size_t bpcheck_fastfd_kinks(const bpcheck_fastfd_workspace *w);
-
-/* The same derivatives from central differences in z (CD.12): one
- * Richardson table per node k of layer l and sample s, for
- * D_ks = r dC_s/dz^l_ks, from the steps of b^l_k (which move z^l_ks in
- * every sample at once); then, since z^l is linear in W^l with coefficient
- * a^(l-1) (FC.1), dC/dW^l_kj = sum_s a^(l-1)_js D_ks and
- * dC/db^l_k = sum_s D_ks, each with its error estimate carried through
- * the sum.  n_l tables per layer instead of n_l (n_(l-1) + 1): verify's
- * full check.  Kinks as bpcheck_fastfd_gradient's, per node and sample. */
-int bpcheck_fastfd_nodes(const bpcheck_net *net, const bpcheck_batch *batch,
-                         bpcheck_params *g, bpcheck_params *err,
-                         bpcheck_fastfd_workspace *w);
-
-/* Complex step ----------------------------------------------------------- */
-
-/* The complex step: dC/dtheta_i = Im C(theta + i h e_i) / h with h = 1e-20,
- * through a forward pass of its own in C99 complex arithmetic (CS.1)-(CS.3):
- * no cancellation, so accurate to rounding, like backprop itself; relu's
- * kink is never crossed (the step is imaginary). */
-typedef struct bpcheck_cstep_workspace bpcheck_cstep_workspace;
-int bpcheck_cstep_alloc(bpcheck_cstep_workspace **w, const bpcheck_net *net);
-void bpcheck_cstep_free(bpcheck_cstep_workspace *w);
-int bpcheck_cstep_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
-                           bpcheck_params *g, bpcheck_cstep_workspace *w);
-
-/* Directional checks and the Taylor remainder ---------------------------- */
-
-/* Directional checks (proofs/08-directional-and-taylor.md): the whole
- * gradient g along random directions v, four forward passes each whatever
- * the number of parameters: v . g against the Richardson central
- * difference of C along v, within BPCHECK_FD_SAFETY times its error
- * estimate (DR.1), (DR.2).  The parameters are restored exactly. */
-typedef struct {
-  size_t checked, failed, kinks; /* directions; kinks: skipped (ACT.3) */
-  size_t overflows; /* skipped: C(theta +/- h v) not a finite double */
-  double max_ratio; /* max |v.g - D_v| / tolerance */
-  double expected, received, tol; /* D_v and v.g of the worst direction */
-} bpcheck_directional_result;
-
-typedef struct bpcheck_directional_workspace bpcheck_directional_workspace;
-int bpcheck_directional_alloc(bpcheck_directional_workspace **w,
-                              const bpcheck_net *net, size_t B);
-void bpcheck_directional_free(bpcheck_directional_workspace *w);
-/* k directions from rng; BPCHECK_EMISMATCH when one disagrees. */
-int bpcheck_directional_check(bpcheck_net *net, const bpcheck_batch *batch,
-                              const bpcheck_params *g, size_t k, gsl_rng *rng,
-                              bpcheck_directional_workspace *w,
-                              bpcheck_directional_result *res);
-/* The same with directions that move only W^l and b^l (l = 1..L): which
- * layer a disagreeing direction comes from. */
-int bpcheck_directional_check_layer(bpcheck_net *net,
-                                    const bpcheck_batch *batch,
-                                    const bpcheck_params *g, size_t l,
-                                    size_t k, gsl_rng *rng,
-                                    bpcheck_directional_workspace *w,
-                                    bpcheck_directional_result *res);
-/* The Taylor-remainder test (TY.1)-(TY.3): the slope of log |C(theta + h v)
- * - C(theta) - h v.g| against log h over the smallest (at most four) of h =
- * 2^-1..2^-40 (of the parameters' scale) that rise above rounding and over
- * which it still falls: about 2 when g is the gradient, about 1 when it is
- * not; NaN when fewer than 3 such steps (*points says how many counted). */
-int bpcheck_taylor_slope(bpcheck_net *net, const bpcheck_batch *batch,
-                         const bpcheck_params *g, gsl_rng *rng,
-                         bpcheck_directional_workspace *w, double *slope,
-                         size_t *points);
-
-/* Comparison ------------------------------------------------------------ */
+/* Tolerance ------------------------------------------------------------ */
 
 /* The tolerance of entry i:
  *   tol_i = atol + rtol max(|g_i|, |r_i|) + btol max_block |r| + abs[i]
@@ -508,6 +306,43 @@ typedef struct {
   int derive;
   bpcheck_precision precision;
 } bpcheck_tolerance;
+
+/* (CD.10) The factor K on the sum of the two rounding-error bounds. */
+#define BPCHECK_TOL_K 2.0
+
+/* (CD.10) The tolerance of a candidate computed at precision p against the
+ * reference r (the matrix backprop of net and batch), entry by entry, into
+ * tol:
+ *   tol_i = K (e_i + e_p,i) + eps_p max_block |r| + eta_p,
+ * e the reference's rounding-error bound (bpcheck_bound_gradient), e_p a
+ * correct implementation's at precision p, eps_p the machine epsilon of p
+ * and eta_p its smallest normal number.  When alt is not NULL, the
+ * reference with relu'(0) = 1 goes there, and *have_alt (may be NULL) says
+ * whether any entry differs from r: an exact relu kink (CD.11).
+ * BPCHECK_EDOM, naming the entry, when a bound overflows. */
+int bpcheck_tolerance_derive(const bpcheck_net *net,
+                             const bpcheck_batch *batch, bpcheck_precision p,
+                             const bpcheck_params *r, bpcheck_params *tol,
+                             bpcheck_params *alt, int *have_alt);
+/* The tolerance of one case: out = *tol; with tol->derive, plus the
+ * allowances of bpcheck_tolerance_derive at tol->precision in out->abs (the
+ * derived tolerance is added to atol + rtol max(|g|, |r|), which only
+ * widen it) and the other one-sided reference in out->alt where the case
+ * has an exact kink.  *abs and *alt are allocated here: free them with
+ * bpcheck_params_free after the comparison. */
+int bpcheck_tolerance_apply(const bpcheck_net *net, const bpcheck_batch *batch,
+                            const bpcheck_params *r,
+                            const bpcheck_tolerance *tol,
+                            bpcheck_tolerance *out, bpcheck_params **abs,
+                            bpcheck_params **alt);
+/* BPCHECK_SUCCESS when the cost, every z, a and delta of the forward and
+ * backward passes and every gradient entry are finite doubles; else
+ * BPCHECK_EDOM with a message naming the first quantity that is not (so
+ * that no comparison is made against an infinite or NaN reference). */
+int bpcheck_reference_finite(const bpcheck_net *net,
+                             const bpcheck_batch *batch);
+
+/* Comparison ----------------------------------------------------------- */
 
 typedef struct {
   size_t index;   /* in the block */
@@ -548,47 +383,6 @@ void bpcheck_report_free(bpcheck_report *r);
 int bpcheck_compare(const bpcheck_params *r, const bpcheck_params *g,
                     const bpcheck_tolerance *tol, bpcheck_report *report);
 
-/* A Mersenne twister (gsl_rng_mt19937) allocated with GSL's error handler
- * off, as every generator of the library: NULL when out of memory. */
-gsl_rng *bpcheck_rng_alloc(void);
-
-/* Tolerance -------------------------------------------------------------- */
-
-/* (CD.10) The factor K on the sum of the two rounding-error bounds. */
-#define BPCHECK_TOL_K 2.0
-
-/* (CD.10) The tolerance of a candidate computed at precision p against the
- * reference r (the matrix backprop of net and batch), entry by entry, into
- * tol:
- *   tol_i = K (e_i + e_p,i) + eps_p max_block |r| + eta_p,
- * e the reference's rounding-error bound (bpcheck_bound_gradient), e_p a
- * correct implementation's at precision p, eps_p the machine epsilon of p
- * and eta_p its smallest normal number.  When alt is not NULL, the
- * reference with relu'(0) = 1 goes there, and *have_alt (may be NULL) says
- * whether any entry differs from r: an exact relu kink (CD.11).
- * BPCHECK_EDOM, naming the entry, when a bound overflows. */
-int bpcheck_tolerance_derive(const bpcheck_net *net,
-                             const bpcheck_batch *batch, bpcheck_precision p,
-                             const bpcheck_params *r, bpcheck_params *tol,
-                             bpcheck_params *alt, int *have_alt);
-/* The tolerance of one case: out = *tol; with tol->derive, plus the
- * allowances of bpcheck_tolerance_derive at tol->precision in out->abs (the
- * derived tolerance is added to atol + rtol max(|g|, |r|), which only
- * widen it) and the other one-sided reference in out->alt where the case
- * has an exact kink.  *abs and *alt are allocated here: free them with
- * bpcheck_params_free after the comparison. */
-int bpcheck_tolerance_apply(const bpcheck_net *net, const bpcheck_batch *batch,
-                            const bpcheck_params *r,
-                            const bpcheck_tolerance *tol,
-                            bpcheck_tolerance *out, bpcheck_params **abs,
-                            bpcheck_params **alt);
-/* BPCHECK_SUCCESS when the cost, every z, a and delta of the forward and
- * backward passes and every gradient entry are finite doubles; else
- * BPCHECK_EDOM with a message naming the first quantity that is not (so
- * that no comparison is made against an infinite or NaN reference). */
-int bpcheck_reference_finite(const bpcheck_net *net,
-                             const bpcheck_batch *batch);
-
 /* (IN.3) The input gradient's check: the reference dx (and, where layer 1
  * or a later one has an exact relu kink, the reference with relu'(0) = 1 in
  * alt, *have_alt set) and its tolerance, (CD.10) with the bounds of
@@ -616,64 +410,120 @@ int bpcheck_compare_inputs(const gsl_matrix *r, const gsl_matrix *alt,
                            double atol, double rtol,
                            bpcheck_input_report *rep);
 
-/* Case files ------------------------------------------------------------ */
+/* Central differences -------------------------------------------------- */
 
-/* A case file (doc/reference.md): the network, the batch, and the candidate's
- * "gradients" when the file has them (else grad is NULL); dx, the
- * candidate's dC/da^0 when its "gradients" have "inputs" (else NULL), is
- * n_0 x B like the batch's X. */
+/* For each parameter theta_i, central differences at h, h/2, h/4 and
+ * Richardson's table over them: error O(h^6) for a step h = eps^(1/7)
+ * max(1, |theta_i|) rounded to a power of two, and an estimate of the error
+ * of each entry (truncation from the table, plus rounding from a running
+ * error analysis of the forward pass, proofs/06-central-differences.md).
+ * Evaluates the cost through the matrix forward pass only; shares no code with
+ * either backprop.  Every parameter is perturbed in place and restored
+ * exactly. */
+typedef struct bpcheck_fdiff_workspace bpcheck_fdiff_workspace;
+int bpcheck_fdiff_alloc(bpcheck_fdiff_workspace **w, const bpcheck_net *net,
+                        size_t B);
+void bpcheck_fdiff_free(bpcheck_fdiff_workspace *w);
+/* g <- the estimate of dC/dtheta; err <- its error estimate (may be NULL).
+ * An entry whose steps cross a relu kink (a relu input changes sign) is
+ * tried again with two levels of the step eps^(1/3) max(1, |theta_i|); if
+ * those cross it too, it is not differentiable there: its error estimate
+ * is +inf. */
+int bpcheck_fdiff_gradient(bpcheck_net *net, const bpcheck_batch *batch,
+                           bpcheck_params *g, bpcheck_params *err,
+                           bpcheck_fdiff_workspace *w);
+/* The same for the entries of W^l and b^l only (l = 1..L); the other
+ * entries of g and err are left as they are. */
+int bpcheck_fdiff_layer(bpcheck_net *net, const bpcheck_batch *batch, size_t l,
+                        bpcheck_params *g, bpcheck_params *err,
+                        bpcheck_fdiff_workspace *w);
+/* The number of such entries in the last bpcheck_fdiff_gradient() (or
+ * _layer()). */
+size_t bpcheck_fdiff_kinks(const bpcheck_fdiff_workspace *w);
+
+/* Fast check ----------------------------------------------------------- */
+
+/* The same central differences, error estimates and kink detection,
+ * computed from the cached forward pass: perturbing W^l_kj changes only
+ * z^l_k, so each step costs a rank-1 update and the layers after l, and the
+ * steps of many parameters pass through those layers as one wide dgemm.
+ * Equal to bpcheck_fdiff_gradient within rounding; much faster. */
+typedef struct bpcheck_fastfd_workspace bpcheck_fastfd_workspace;
+int bpcheck_fastfd_alloc(bpcheck_fastfd_workspace **w, const bpcheck_net *net,
+                         size_t B);
+void bpcheck_fastfd_free(bpcheck_fastfd_workspace *w);
+int bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
+                            bpcheck_params *g, bpcheck_params *err,
+                            bpcheck_fastfd_workspace *w);
+size_t bpcheck_fastfd_kinks(const bpcheck_fastfd_workspace *w);
+
+/* The same derivatives from central differences in z (CD.12): one
+ * Richardson table per node k of layer l and sample s, for
+ * D_ks = r dC_s/dz^l_ks, from the steps of b^l_k (which move z^l_ks in
+ * every sample at once); then, since z^l is linear in W^l with coefficient
+ * a^(l-1) (FC.1), dC/dW^l_kj = sum_s a^(l-1)_js D_ks and
+ * dC/db^l_k = sum_s D_ks, each with its error estimate carried through
+ * the sum (and, with weight decay, lambda W_kj).  n_l tables per layer
+ * instead of n_l (n_(l-1) + 1): verify's full check.  Kinks as
+ * bpcheck_fastfd_gradient's, per node and sample. */
+int bpcheck_fastfd_nodes(const bpcheck_net *net, const bpcheck_batch *batch,
+                         bpcheck_params *g, bpcheck_params *err,
+                         bpcheck_fastfd_workspace *w);
+
+/* Complex step --------------------------------------------------------- */
+
+/* The complex step: dC/dtheta_i = Im C(theta + i h e_i) / h with h = 1e-20,
+ * through a forward pass of its own in C99 complex arithmetic (CS.1)-(CS.3):
+ * no cancellation, so accurate to rounding, like backprop itself; relu's
+ * kink is never crossed (the step is imaginary). */
+typedef struct bpcheck_cstep_workspace bpcheck_cstep_workspace;
+int bpcheck_cstep_alloc(bpcheck_cstep_workspace **w, const bpcheck_net *net);
+void bpcheck_cstep_free(bpcheck_cstep_workspace *w);
+int bpcheck_cstep_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
+                           bpcheck_params *g, bpcheck_cstep_workspace *w);
+
+/* Directional and Taylor ----------------------------------------------- */
+
+/* Directional checks (proofs/08-directional-and-taylor.md): the whole
+ * gradient g along random directions v, four forward passes each whatever
+ * the number of parameters: v . g against the Richardson central
+ * difference of C along v, within BPCHECK_FD_SAFETY times its error
+ * estimate (DR.1), (DR.2).  The parameters are restored exactly. */
 typedef struct {
-  bpcheck_net *net;
-  bpcheck_batch *batch;
-  bpcheck_params *grad;
-  gsl_matrix *dx;
-} bpcheck_case;
+  size_t checked, failed, kinks; /* directions; kinks: skipped (ACT.3) */
+  size_t overflows; /* skipped: C(theta +/- h v) not a finite double */
+  double max_ratio; /* max |v.g - D_v| / tolerance */
+  double expected, received, tol; /* D_v and v.g of the worst direction */
+} bpcheck_directional_result;
 
-/* The default limit on the parameters (and batch numbers) of a case. */
-#define BPCHECK_CASE_MAX_PARAMS ((size_t)10000000)
+typedef struct bpcheck_directional_workspace bpcheck_directional_workspace;
+int bpcheck_directional_alloc(bpcheck_directional_workspace **w,
+                              const bpcheck_net *net, size_t B);
+void bpcheck_directional_free(bpcheck_directional_workspace *w);
+/* k directions from rng; BPCHECK_EMISMATCH when one disagrees. */
+int bpcheck_directional_check(bpcheck_net *net, const bpcheck_batch *batch,
+                              const bpcheck_params *g, size_t k, gsl_rng *rng,
+                              bpcheck_directional_workspace *w,
+                              bpcheck_directional_result *res);
+/* The same with directions that move only W^l and b^l (l = 1..L): which
+ * layer a disagreeing direction comes from. */
+int bpcheck_directional_check_layer(bpcheck_net *net,
+                                    const bpcheck_batch *batch,
+                                    const bpcheck_params *g, size_t l,
+                                    size_t k, gsl_rng *rng,
+                                    bpcheck_directional_workspace *w,
+                                    bpcheck_directional_result *res);
+/* The Taylor-remainder test (TY.1)-(TY.3): the slope of log |C(theta + h v)
+ * - C(theta) - h v.g| against log h over the smallest (at most four) of h =
+ * 2^-1..2^-40 (of the parameters' scale) that rise above rounding and over
+ * which it still falls: about 2 when g is the gradient, about 1 when it is
+ * not; NaN when fewer than 3 such steps (*points says how many counted). */
+int bpcheck_taylor_slope(bpcheck_net *net, const bpcheck_batch *batch,
+                         const bpcheck_params *g, gsl_rng *rng,
+                         bpcheck_directional_workspace *w, double *slope,
+                         size_t *points);
 
-/* A network and batch of the architecture (parameters zero), no gradients. */
-int bpcheck_case_alloc(bpcheck_case **c, const bpcheck_arch *arch, size_t B);
-void bpcheck_case_free(bpcheck_case *c);
-/* Parses a case; name (the file's) prefixes every error message, which
- * names the field, and the line and column of malformed JSON. */
-int bpcheck_case_parse(const char *text, size_t len, const char *name,
-                       size_t max_params, bpcheck_case **c);
-/* Reads and parses a file; "-" is standard input.  The file is refused
- * (BPCHECK_ETOOBIG) as soon as it passes max_bytes, before anything is
- * parsed: a regular file by its size, anything else (a pipe, FIFO or
- * device) while it is read.  A FIFO or device named by path may stay
- * silent at most BPCHECK_CASE_READ_WAIT seconds (a FIFO with no writer).
- * Out of memory, reading or parsing, is BPCHECK_ENOMEM. */
-int bpcheck_case_read_max(const char *path, size_t max_params,
-                          size_t max_bytes, bpcheck_case **c);
-/* The same with max_bytes = bpcheck_case_max_bytes(max_params). */
-int bpcheck_case_read(const char *path, size_t max_params, bpcheck_case **c);
-/* The default bound on a case file's bytes: BPCHECK_CASE_BYTES_PER_PARAM
- * for each parameter allowed (40 bytes for each of its value, its gradient
- * and a number of the batch), plus 1 MiB. */
-#define BPCHECK_CASE_BYTES_PER_PARAM ((size_t)120)
-#define BPCHECK_CASE_READ_WAIT 10
-size_t bpcheck_case_max_bytes(size_t max_params);
-/* The case as one line of JSON (with its gradients if asked and present);
- * free it with bpcheck_case_dump_free.  NULL when out of memory. */
-char *bpcheck_case_dump(const bpcheck_case *c, int with_gradients);
-void bpcheck_case_dump_free(char *text);
-/* A candidate's answer of the external protocol, {"weights": [...],
- * "biases": [...]} in the shapes of g, into g; or {"error": "..."}, whose
- * message is copied to candidate_error and BPCHECK_ECANDIDATE returned; or
- * {"skip": "reason"}, the reason copied there and BPCHECK_ESKIP returned. */
-int bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
-                         char *candidate_error, size_t errlen);
-/* The same, where the answer may also carry "inputs", dC/da^0: one row of
- * n_0 numbers per sample, like the case's inputs; dx (n_0 x B) receives it
- * and *have_dx says whether it was there.  dx NULL: "inputs" is refused. */
-int bpcheck_answer_parse_inputs(const char *text, size_t len,
-                                bpcheck_params *g, gsl_matrix *dx,
-                                int *have_dx, char *candidate_error,
-                                size_t errlen);
-
-/* Randomized cross-check ------------------------------------------------ */
+/* Randomized cross-check ----------------------------------------------- */
 
 /* How a gradient is checked: every entry (central differences and the
  * complex step, O(P) cost evaluations), along random directions (O(1);
@@ -714,7 +564,7 @@ void bpcheck_space_default(bpcheck_space *s);
 /* BPCHECK_EINVAL when no valid architecture can be drawn from s. */
 int bpcheck_space_validate(const bpcheck_space *s);
 /* Draws a valid architecture into the caller's arrays n[0..max_depth+1] and
- * f[0..max_depth], and a batch size. */
+ * f[1..max_depth+1] (f[0] unused), and a batch size. */
 int bpcheck_space_draw(const bpcheck_space *s, gsl_rng *rng, bpcheck_arch *a,
                        size_t *n, bpcheck_activation *f, size_t *B);
 
@@ -785,13 +635,10 @@ int bpcheck_selftest_trial(const bpcheck_space *s, unsigned long seed,
  * cost from a running error analysis of the forward pass, (CD.7)); K = 2
  * covers the neglected second-order terms, and (CD.10) the reference's own
  * rounding.  Measured worst over 20000 trials: 0.047 of that. */
-#define BPCHECK_FD_SAFETY                                                     \
-  2.0 /* factor K on the central-difference                                   \
-         error estimate */
+#define BPCHECK_FD_SAFETY 2.0 /* K on the central differences' estimate */
 
-/* Hunting a mutant ------------------------------------------------------- */
-
-/* The checks of the bug zoo's table. */
+/* The checks a gradient is put through (bpcheck_checks_compare takes the
+ * first three), and the columns of the bug zoo's table (bpcheck_hunt). */
 enum {
   BPCHECK_CHECK_MATRIX,      /* vs the matrix backprop, (CD.10) */
   BPCHECK_CHECK_FDIFF,       /* vs central differences, K x estimate +
@@ -827,19 +674,62 @@ const bpcheck_params *bpcheck_checks_reference(const bpcheck_checks *c);
 /* Entries whose central difference crossed a relu kink (skipped). */
 size_t bpcheck_checks_kinks(const bpcheck_checks *c);
 
+/* Case files and validation -------------------------------------------- */
+
+/* A case file (doc/reference.md): the network, the batch, and the candidate's
+ * "gradients" when the file has them (else grad is NULL); dx, the
+ * candidate's dC/da^0 when its "gradients" have "inputs" (else NULL), is
+ * n_0 x B like the batch's X. */
 typedef struct {
-  size_t trials;                        /* run */
-  size_t first_catch[BPCHECK_N_CHECKS]; /* trial (from 1) of each check's
-                                           first catch; 0: never */
-} bpcheck_hunt;
+  bpcheck_net *net;
+  bpcheck_batch *batch;
+  bpcheck_params *grad;
+  gsl_matrix *dx;
+} bpcheck_case;
 
-/* Random trials from the space (trial t with seed + t) until every check
- * has caught mutant m, or max_trials. */
-int bpcheck_mutant_hunt(const bpcheck_space *s, bpcheck_mutant m,
-                        size_t max_trials, unsigned long seed,
-                        bpcheck_hunt *h);
+/* The default limit on the parameters (and batch numbers) of a case. */
+#define BPCHECK_CASE_MAX_PARAMS ((size_t)10000000)
 
-/* Validating other implementations ------------------------------------- */
+/* A network and batch of the architecture (parameters zero), no gradients. */
+int bpcheck_case_alloc(bpcheck_case **c, const bpcheck_arch *arch, size_t B);
+void bpcheck_case_free(bpcheck_case *c);
+/* Parses a case; name (the file's) prefixes every error message, which
+ * names the field, and the line and column of malformed JSON. */
+int bpcheck_case_parse(const char *text, size_t len, const char *name,
+                       size_t max_params, bpcheck_case **c);
+/* Reads and parses a file; "-" is standard input.  The file is refused
+ * (BPCHECK_ETOOBIG) as soon as it passes max_bytes, before anything is
+ * parsed: a regular file by its size, anything else (a pipe, FIFO or
+ * device) while it is read.  A FIFO or device named by path may stay
+ * silent at most BPCHECK_CASE_READ_WAIT seconds (a FIFO with no writer).
+ * Out of memory, reading or parsing, is BPCHECK_ENOMEM. */
+int bpcheck_case_read_max(const char *path, size_t max_params,
+                          size_t max_bytes, bpcheck_case **c);
+/* The same with max_bytes = bpcheck_case_max_bytes(max_params). */
+int bpcheck_case_read(const char *path, size_t max_params, bpcheck_case **c);
+/* The default bound on a case file's bytes: BPCHECK_CASE_BYTES_PER_PARAM
+ * for each parameter allowed (40 bytes for each of its value, its gradient
+ * and a number of the batch), plus 1 MiB. */
+#define BPCHECK_CASE_BYTES_PER_PARAM ((size_t)120)
+#define BPCHECK_CASE_READ_WAIT 10
+size_t bpcheck_case_max_bytes(size_t max_params);
+/* The case as one line of JSON (with its gradients if asked and present);
+ * free it with bpcheck_case_dump_free.  NULL when out of memory. */
+char *bpcheck_case_dump(const bpcheck_case *c, int with_gradients);
+void bpcheck_case_dump_free(char *text);
+/* A candidate's answer of the external protocol, {"weights": [...],
+ * "biases": [...]} in the shapes of g, into g; or {"error": "..."}, whose
+ * message is copied to candidate_error and BPCHECK_ECANDIDATE returned; or
+ * {"skip": "reason"}, the reason copied there and BPCHECK_ESKIP returned. */
+int bpcheck_answer_parse(const char *text, size_t len, bpcheck_params *g,
+                         char *candidate_error, size_t errlen);
+/* The same, where the answer may also carry "inputs", dC/da^0: one row of
+ * n_0 numbers per sample, like the case's inputs; dx (n_0 x B) receives it
+ * and *have_dx says whether it was there.  dx NULL: "inputs" is refused. */
+int bpcheck_answer_parse_inputs(const char *text, size_t len,
+                                bpcheck_params *g, gsl_matrix *dx,
+                                int *have_dx, char *candidate_error,
+                                size_t errlen);
 
 typedef enum {
   BPCHECK_BUG_NONE = 0,
@@ -999,7 +889,109 @@ int bpcheck_validate_run(const bpcheck_space *s, size_t trials,
                          bpcheck_validation *v);
 void bpcheck_validation_free(bpcheck_validation *v);
 
-/* Checking any function ------------------------------------------------ */
+/* Trace ---------------------------------------------------------------- */
+
+/* Every quantity of the literal backprop, in the order it is computed, with
+ * its indices and the equation it comes from: what a student writes on paper.
+ * For each sample s: x and y, then z^l_k and a^l_k of the forward pass (a
+ * softmax layer: every z^L_k before its a^L_k), the cost C_s, dC_s/da^L_k;
+ * then backward, layer by layer, each delta^l_k after its factors: f_l'(z^l_k)
+ * and, in a hidden layer, the sum dC_s/da^l_k = sum_i W^(l+1)_ik
+ * delta^(l+1)_i (FC.5); for a softmax output the sum sum_i a^L_i dC/da^L_i
+ * (ACT.8); then every dC_s/dW^l_kj and dC_s/db^l_k; after the last sample
+ * the batch's dC/dW^l_kj, dC/db^l_k (COST.5) and C.  x is labelled
+ * "definition" (a^0 = x), y with the cost's equation. */
+typedef enum {
+  BPCHECK_TRACE_X,      /* a^0_j = x_j of sample s (j in k) */
+  BPCHECK_TRACE_Y,      /* y_k of sample s */
+  BPCHECK_TRACE_Z,      /* z^l_k */
+  BPCHECK_TRACE_A,      /* a^l_k */
+  BPCHECK_TRACE_COST,   /* C_s */
+  BPCHECK_TRACE_DC_DA,  /* dC_s/da^L_k */
+  BPCHECK_TRACE_DELTA,  /* delta^l_k */
+  BPCHECK_TRACE_DW,     /* dC_s/dW^l_kj of sample s */
+  BPCHECK_TRACE_DB,     /* dC_s/db^l_k of sample s */
+  BPCHECK_TRACE_GRAD_W, /* dC/dW^l_kj of the batch (s unused) */
+  BPCHECK_TRACE_GRAD_B, /* dC/db^l_k of the batch */
+  BPCHECK_TRACE_C,      /* C of the batch */
+  BPCHECK_TRACE_FPRIME, /* f_l'(z^l_k), the factor of delta^l_k */
+  BPCHECK_TRACE_BACK,   /* dC_s/da^l_k = sum_i W^(l+1)_ik delta^(l+1)_i */
+  BPCHECK_TRACE_SM_SUM  /* sum_i a^L_i dC_s/da^L_i (ACT.8), k = 0 */
+} bpcheck_trace_kind;
+
+typedef struct {
+  bpcheck_trace_kind kind;
+  size_t s, l, k, j; /* sample, layer, receiving node, emitting node */
+  double value;
+  const char *equation; /* the label in proofs/, e.g. "FC.5" */
+} bpcheck_trace_event;
+
+/* Called for each event; a non-zero return stops the trace. */
+typedef int (*bpcheck_trace_fn)(const bpcheck_trace_event *e, void *data);
+
+/* Runs the literal backprop sample by sample and reports every quantity to
+ * fn; nabla receives the batch gradient.  w is a literal workspace for net. */
+int bpcheck_trace(const bpcheck_net *net, const bpcheck_batch *batch,
+                  bpcheck_params *nabla, bpcheck_literal_workspace *w,
+                  bpcheck_trace_fn fn, void *data);
+
+/* Bug zoo -------------------------------------------------------------- */
+
+/* Classic backprop bugs as mutants of the literal backprop, each a patch
+ * of lib/literal.c (lib/zoo/NAME.patch, bpcheck_mutant_patch); the equation
+ * each violates and what it does are in one table, lib/mutants.c
+ * (bpcheck_mutant_equation, bpcheck_mutant_about). */
+typedef enum {
+  BPCHECK_MUTANT_NONE = 0,
+  BPCHECK_MUTANT_NO_OUTPUT_DERIVATIVE,
+  BPCHECK_MUTANT_DF_OF_A,
+  BPCHECK_MUTANT_NOT_TRANSPOSED,
+  BPCHECK_MUTANT_A_OF_L,
+  BPCHECK_MUTANT_KJ_SWAPPED,
+  BPCHECK_MUTANT_BIAS_NOT_REDUCED,
+  BPCHECK_MUTANT_BATCH_MEAN_FORGOTTEN,
+  BPCHECK_MUTANT_HALF_DROPPED,
+  BPCHECK_MUTANT_SIGN_FLIPPED,
+  BPCHECK_MUTANT_WRONG_LAYER_DELTA,
+  BPCHECK_MUTANT_UPDATED_EARLY,
+  BPCHECK_MUTANT_SOFTMAX_DIAGONAL,
+  BPCHECK_MUTANT_RELU_PRIME_ONE,
+  BPCHECK_MUTANT_J_LOOP_SHORT,
+  BPCHECK_N_MUTANTS
+} bpcheck_mutant;
+
+/* The literal backprop with mutant m switched on. */
+int bpcheck_literal_backprop_mutant(const bpcheck_net *net,
+                                    const bpcheck_batch *batch,
+                                    bpcheck_params *nabla, double *C,
+                                    bpcheck_literal_workspace *w,
+                                    bpcheck_mutant m);
+/* bpcheck_trace of the literal backprop with mutant m switched on. */
+int bpcheck_trace_mutant(const bpcheck_net *net, const bpcheck_batch *batch,
+                         bpcheck_params *nabla, bpcheck_literal_workspace *w,
+                         bpcheck_trace_fn fn, void *data, bpcheck_mutant m);
+/* Its short name ("no_output_derivative"), the equation it violates
+ * ("(FC.4)"), and what it does. */
+const char *bpcheck_mutant_name(bpcheck_mutant m);
+const char *bpcheck_mutant_equation(bpcheck_mutant m);
+const char *bpcheck_mutant_about(bpcheck_mutant m);
+/* The mutant as a unified diff against lib/literal.c (its lib/zoo patch);
+ * "" for none. */
+const char *bpcheck_mutant_patch(bpcheck_mutant m);
+
+typedef struct {
+  size_t trials;                        /* run */
+  size_t first_catch[BPCHECK_N_CHECKS]; /* trial (from 1) of each check's
+                                           first catch; 0: never */
+} bpcheck_hunt;
+
+/* Random trials from the space (trial t with seed + t) until every check
+ * has caught mutant m, or max_trials. */
+int bpcheck_mutant_hunt(const bpcheck_space *s, bpcheck_mutant m,
+                        size_t max_trials, unsigned long seed,
+                        bpcheck_hunt *h);
+
+/* Any function --------------------------------------------------------- */
 
 /* Any model's gradient, through its loss alone (proofs/09-any-function.md):
  * a C callback returns the loss C(theta) of a flat parameter vector of P

@@ -278,14 +278,14 @@ get_arch(const json_t *root, const char *name, size_t max_params, size_t *n,
     bpcheck_activation a = BPCHECK_SIGMOID;
     if (acts && bpcheck_activation_parse(json_string_value(acts), &a))
       return FAIL_FIELD(BPCHECK_EINVAL, "activations", "%s", bpcheck_errmsg());
-    for (size_t l = 0; l < arch->L; l++)
+    for (size_t l = 1; l <= arch->L; l++)
       f[l] = a;
   } else if (json_is_array(acts) && json_array_size(acts) == arch->L) {
     for (size_t l = 0; l < arch->L; l++) {
       char sub[48];
       snprintf(sub, sizeof sub, "activations[%zu]", l);
       const char *s = json_string_value(json_array_get(acts, l));
-      if (!s || bpcheck_activation_parse(s, &f[l]))
+      if (!s || bpcheck_activation_parse(s, &f[l + 1]))
         return FAIL_FIELD(BPCHECK_EINVAL, sub, "%s",
                           s ? bpcheck_errmsg() : "expected a name");
     }
@@ -310,7 +310,7 @@ get_arch(const json_t *root, const char *name, size_t max_params, size_t *n,
                                           : "expected mean or sum");
   /* The architecture's rules, each with the field that breaks it. */
   for (size_t l = 0; l + 1 < arch->L; l++)
-    if (f[l] == BPCHECK_SOFTMAX) {
+    if (f[l + 1] == BPCHECK_SOFTMAX) {
       char sub[48];
       if (json_is_array(acts))
         snprintf(sub, sizeof sub, "activations[%zu]", l);
@@ -371,7 +371,7 @@ parse_root(const json_t *root, const char *name, size_t max_params,
       return FAIL_FIELD(BPCHECK_EINVAL, required[i], "missing");
 
   size_t n[BPCHECK_MAX_LAYERS + 1];
-  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  bpcheck_activation f[BPCHECK_MAX_LAYERS + 1]; /* f[1..L] */
   bpcheck_arch arch;
   if ((status = get_arch(root, name, max_params, n, f, &arch)))
     return status;

@@ -6,7 +6,8 @@
  * For one network and batch the oracles are computed once: the matrix
  * backprop (the reference) with its tolerance (CD.10) at double precision,
  * central differences with their error estimates (the fast check through
- * the nodes' tables, (CD.5), (CD.6), (CD.12)), the complex step (CS.2).  A gradient g then passes
+ * the nodes' tables, (CD.5), (CD.6), (CD.12)), the complex step (CS.2).  A
+ * gradient g then passes
  *
  *   vs the matrix backprop    |g_i - r_i| <= tol_i                 (CD.10)
  *   vs the complex step       |g_i - cs_i| <= tol_i                (CS.3)

@@ -33,6 +33,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -165,6 +166,22 @@ name_factor(const bpcheck_net *net, size_t B, double c, char *text, size_t len)
   else if (net->cost == BPCHECK_MSE && near(c, nL))
     why = ": MSE's 1/n_L is missing";
   snprintf(text, len, "every entry is %.6g times the reference%s", c, why);
+}
+
+/* The diagnosis d: bug, in layer, and its text. */
+static void name_bug(bpcheck_diagnosis *d, bpcheck_bug bug, size_t layer,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void
+name_bug(bpcheck_diagnosis *d, bpcheck_bug bug, size_t layer, const char *fmt,
+         ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  d->bug = bug;
+  d->layer = layer;
+  vsnprintf(d->text, sizeof d->text, fmt, ap);
+  va_end(ap);
 }
 
 const char *
@@ -369,9 +386,7 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
     goto done;
   if (net->f[net->L] != BPCHECK_IDENTITY &&
       matches(alt->data, g->data, P, 1.0, tol, block_abs(tol, 0))) {
-    d->bug = BPCHECK_BUG_OUTPUT_DERIVATIVE;
-    d->layer = net->L;
-    snprintf(d->text, sizeof d->text,
+    name_bug(d, BPCHECK_BUG_OUTPUT_DERIVATIVE, net->L,
              "the output layer's activation derivative is missing: the "
              "candidate uses delta^L = dC/da^L instead of dC/da^L f_L'(z^L) "
              "(FC.4)%s",
@@ -404,9 +419,7 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
                                                 k * R->size2 + j, v, e, 1.0);
         }
       if (transposed) {
-        d->bug = BPCHECK_BUG_TRANSPOSED;
-        d->layer = l;
-        snprintf(d->text, sizeof d->text,
+        name_bug(d, BPCHECK_BUG_TRANSPOSED, l,
                  "dC/dW^%zu is transposed: W^l_kj has k the receiving node "
                  "(layer l) and j the emitting node (layer l-1), so dC/dW^l "
                  "= delta^l (a^(l-1))^T, shape n_l x n_(l-1) (FC.6)",
@@ -431,9 +444,7 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
     char name[64];
     bpcheck_params_entry_name(r, wrong, name, sizeof name);
     const size_t l = wl;
-    d->bug = BPCHECK_BUG_ENTRY;
-    d->layer = l;
-    snprintf(d->text, sizeof d->text,
+    name_bug(d, BPCHECK_BUG_ENTRY, l,
              "only %s is wrong (expected %.6g, received %.6g); every other "
              "entry is right: an indexing slip at that one place (an "
              "off-by-one bound, a stale value) rather than a wrong formula",
@@ -493,17 +504,13 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
     goto done;
   }
   if (failing_layers == 1 && r->L == 1) {
-    d->bug = BPCHECK_BUG_ONE_LAYER;
-    d->layer = 1;
-    snprintf(d->text, sizeof d->text,
+    name_bug(d, BPCHECK_BUG_ONE_LAYER, 1,
              "the errors are in the network's one layer: look at delta^1 = "
              "dC/da^1 f'(z^1) (FC.4) or dC/dW^1 = x delta^1 (FC.6)");
     goto done;
   }
   if (failing_layers == 1 && last == r->L) {
-    d->bug = BPCHECK_BUG_ONE_LAYER;
-    d->layer = last;
-    snprintf(d->text, sizeof d->text,
+    name_bug(d, BPCHECK_BUG_ONE_LAYER, last,
              "the errors are confined to the output layer %zu (W^%zu, b^%zu) "
              "while the layers below are right: look at dC/dW^%zu = "
              "a^(%zu) delta^%zu (FC.6) and dC/db^%zu (FC.7)",
@@ -511,9 +518,7 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
     goto done;
   }
   if (failing_layers == 1) {
-    d->bug = BPCHECK_BUG_ONE_LAYER;
-    d->layer = last;
-    snprintf(d->text, sizeof d->text,
+    name_bug(d, BPCHECK_BUG_ONE_LAYER, last,
              "the errors are confined to layer %zu (W^%zu, b^%zu): the "
              "layers after it are right, so look at delta^%zu (FC.5) or "
              "dC/dW^%zu = a^(%zu) delta^%zu (FC.6)",

@@ -74,7 +74,8 @@ bpcheck_literal_input_gradient(const bpcheck_net *net,
     bpcheck_batch one = {1, &Xs, &Ys};
     if ((status = bpcheck_literal_backprop(&data_only, &one, nabla, NULL, w)))
       return status;
-    const double *delta = bpcheck_literal_quantity(w, LITERAL_DELTA, 1);
+    const double *delta =
+        bpcheck_literal_quantity(w, BPCHECK_LITERAL_DELTA, 1);
     for (size_t j = 0; j < net->n[0]; j++) {
       /* (IN.1) dC/da^0_j = sum_k W^1_kj delta^1_k, times r */
       double sum = 0.0;

@@ -52,17 +52,19 @@ gsl_vector bpcheck_vector_on(double *data, size_t n);
 uint64_t bpcheck_matrix_relu_pattern(const bpcheck_matrix_workspace *w);
 
 /* The quantities of the last sample of a literal backprop: z^l, a^l and
- * delta^l as arrays of n_l, and dC/da^L (trace.c reads them). */
+ * delta^l as arrays of n_l, and dC/da^L (trace.c reads them); FP is
+ * f_l'(z^l_k) as the backprop used it, BACK sum_k W^(l+1)_kj delta^(l+1)_k
+ * of the hidden layers (FC.5). */
 typedef enum {
-  LITERAL_Z,
-  LITERAL_A,
-  LITERAL_DELTA,
-  LITERAL_DC_DA,
-  LITERAL_FP,  /* f_l'(z^l_k) as the backprop used it */
-  LITERAL_BACK /* sum_k W^(l+1)_kj delta^(l+1)_k, hidden layers (FC.5) */
-} literal_q;
+  BPCHECK_LITERAL_Z,
+  BPCHECK_LITERAL_A,
+  BPCHECK_LITERAL_DELTA,
+  BPCHECK_LITERAL_DC_DA,
+  BPCHECK_LITERAL_FP,
+  BPCHECK_LITERAL_BACK
+} bpcheck_literal_q;
 const double *bpcheck_literal_quantity(const bpcheck_literal_workspace *w,
-                                       literal_q q, size_t l);
+                                       bpcheck_literal_q q, size_t l);
 
 /* The checks common to the difference oracles (g and err shaped like the
  * parameters, batch and workspace fitting the network), the unperturbed
@@ -201,5 +203,8 @@ void bpcheck_activation_dmul(bpcheck_activation f, size_t n, const double *z,
 #include <jansson.h>
 json_t *bpcheck_json_read(const char *text, size_t len);
 json_t *bpcheck_json_load(const char *text, size_t len, json_error_t *error);
+/* The space s checked (bpcheck_space_validate) and a generator for its
+ * trials (bpcheck_rng_alloc) in *rng; BPCHECK_ENOMEM when out of memory. */
+int bpcheck_space_rng(const bpcheck_space *s, gsl_rng **rng);
 
 #endif

@@ -283,15 +283,15 @@ bpcheck_literal_backprop(const bpcheck_net *net, const bpcheck_batch *batch,
 }
 
 const double *
-bpcheck_literal_quantity(const bpcheck_literal_workspace *w, literal_q q,
-                         size_t l)
+bpcheck_literal_quantity(const bpcheck_literal_workspace *w,
+                         bpcheck_literal_q q, size_t l)
 {
   switch (q) {
-  case LITERAL_Z: return w->z[l];
-  case LITERAL_A: return w->a[l];
-  case LITERAL_DELTA: return w->delta[l];
-  case LITERAL_FP: return w->fp[l];
-  case LITERAL_BACK: return w->back[l];
+  case BPCHECK_LITERAL_Z: return w->z[l];
+  case BPCHECK_LITERAL_A: return w->a[l];
+  case BPCHECK_LITERAL_DELTA: return w->delta[l];
+  case BPCHECK_LITERAL_FP: return w->fp[l];
+  case BPCHECK_LITERAL_BACK: return w->back[l];
   default: return w->dC_da;
   }
 }

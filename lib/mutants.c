@@ -120,7 +120,7 @@ static int
 trial(const bpcheck_space *s, bpcheck_mutant m, gsl_rng *rng, int caught[])
 {
   size_t n[BPCHECK_MAX_LAYERS + 1], B;
-  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  bpcheck_activation f[BPCHECK_MAX_LAYERS + 1];
   bpcheck_arch arch;
   bpcheck_net *net = NULL;
   bpcheck_batch *batch = NULL;
@@ -175,12 +175,10 @@ bpcheck_mutant_hunt(const bpcheck_space *s, bpcheck_mutant m,
   memset(h, 0, sizeof *h);
   if (!valid(m))
     return bpcheck_fail(BPCHECK_EINVAL, "no mutant %d", (int)m);
-  int status = bpcheck_space_validate(s);
+  gsl_rng *rng;
+  int status = bpcheck_space_rng(s, &rng);
   if (status)
     return status;
-  gsl_rng *rng = bpcheck_rng_alloc();
-  if (!rng)
-    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a generator");
   for (size_t t = 0; t < max_trials; t++) {
     int caught[BPCHECK_N_CHECKS] = {0}, all = 1;
     gsl_rng_set(rng, seed + t);

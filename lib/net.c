@@ -75,7 +75,7 @@ bpcheck_arch_validate(const bpcheck_arch *arch)
   if (arch->f == NULL)
     return bpcheck_fail(BPCHECK_EINVAL, "no activations");
   for (size_t l = 1; l <= arch->L; l++) {
-    bpcheck_activation f = arch->f[l - 1];
+    bpcheck_activation f = arch->f[l];
     if ((int)f < 0 || f >= BPCHECK_N_ACTIVATIONS)
       return bpcheck_fail(BPCHECK_EINVAL, "layer %zu: invalid activation %d",
                           l, (int)f);
@@ -90,7 +90,7 @@ bpcheck_arch_validate(const bpcheck_arch *arch)
   if ((int)arch->reduction < 0 || arch->reduction >= BPCHECK_N_REDUCTIONS)
     return bpcheck_fail(BPCHECK_EINVAL, "invalid reduction %d",
                         (int)arch->reduction);
-  bpcheck_activation out = arch->f[arch->L - 1];
+  bpcheck_activation out = arch->f[arch->L];
   if (arch->cost == BPCHECK_CATEGORICAL_CROSS_ENTROPY &&
       out != BPCHECK_SOFTMAX)
     return bpcheck_fail(BPCHECK_EINVAL,
@@ -253,7 +253,7 @@ bpcheck_net_alloc(bpcheck_net **out, const bpcheck_arch *arch)
   }
   net->f[0] = BPCHECK_IDENTITY; /* unused: a^0 = x */
   for (size_t l = 1; l <= arch->L; l++)
-    net->f[l] = arch->f[l - 1];
+    net->f[l] = arch->f[l];
   status = bpcheck_params_alloc(&net->theta, arch->L, arch->n);
   if (status) {
     bpcheck_net_free(net);

@@ -74,6 +74,17 @@ failed(bpcheck_trial *out, const char *what, const bpcheck_report *report)
   return BPCHECK_EMISMATCH;
 }
 
+/* The status of one backprop's comparison, as what: its worst ratio kept in
+ * *ratio, a mismatch recorded in the trial. */
+static int
+judged(int status, const bpcheck_report *report, double *ratio,
+       const char *what, bpcheck_trial *out)
+{
+  if (report->max_ratio > *ratio)
+    *ratio = report->max_ratio;
+  return status == BPCHECK_EMISMATCH ? failed(out, what, report) : status;
+}
+
 /* Each backprop against the checks' oracle check (the complex step or
  * central differences): the worst ratio into *ratio. */
 static int
@@ -84,11 +95,8 @@ both_against(trial_state *t, int check, double scale,
   *ratio = 0.0;
   for (int m = 0; m < 2; m++) {
     int status =
-        bpcheck_checks_compare(t->ck, both[m], check, scale, t->report);
-    if (t->report->max_ratio > *ratio)
-      *ratio = t->report->max_ratio;
-    if (status == BPCHECK_EMISMATCH)
-      return failed(out, name[m], t->report);
+        judged(bpcheck_checks_compare(t->ck, both[m], check, scale, t->report),
+               t->report, ratio, name[m], out);
     if (status)
       return status;
   }
@@ -153,15 +161,10 @@ compare_fdiff(trial_state *t, double scale, bpcheck_trial *out)
                          "matrix vs central differences"};
   out->fd_ratio = 0.0;
   out->kinks = bpcheck_fdiff_kinks(t->fw);
-  for (int m = 0; m < 2; m++) {
-    status = bpcheck_compare(t->fd, bp[m], &fd, t->report);
-    if (t->report->max_ratio > out->fd_ratio)
-      out->fd_ratio = t->report->max_ratio;
-    if (status == BPCHECK_EMISMATCH)
-      return failed(out, name[m], t->report);
-    if (status)
+  for (int m = 0; m < 2; m++)
+    if ((status = judged(bpcheck_compare(t->fd, bp[m], &fd, t->report),
+                         t->report, &out->fd_ratio, name[m], out)))
       return status;
-  }
   return BPCHECK_SUCCESS;
 }
 
@@ -258,7 +261,7 @@ run_trial(const bpcheck_space *s, gsl_rng *rng, unsigned long seed,
           bpcheck_trial *out)
 {
   size_t n[BPCHECK_MAX_LAYERS + 1], B;
-  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  bpcheck_activation f[BPCHECK_MAX_LAYERS + 1];
   bpcheck_arch arch;
   trial_state t;
   int status;
@@ -282,7 +285,7 @@ run_trial(const bpcheck_space *s, gsl_rng *rng, unsigned long seed,
   out->L = arch.L;
   out->cost = arch.cost;
   out->reduction = arch.reduction;
-  for (size_t l = 0; l < arch.L; l++)
+  for (size_t l = 1; l <= arch.L; l++)
     out->act[f[l]]++;
   out->P = t.net->theta->size;
   out->B = B;
@@ -347,12 +350,10 @@ bpcheck_selftest(const bpcheck_space *s, size_t trials, unsigned long seed,
                  bpcheck_summary *sum, bpcheck_trial_fn fn, void *data)
 {
   memset(sum, 0, sizeof *sum);
-  int status = bpcheck_space_validate(s);
+  gsl_rng *rng;
+  int status = bpcheck_space_rng(s, &rng);
   if (status)
     return status;
-  gsl_rng *rng = bpcheck_rng_alloc();
-  if (!rng)
-    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a generator");
   int first_error = BPCHECK_SUCCESS;
   for (size_t i = 0; i < trials; i++) {
     bpcheck_trial t;

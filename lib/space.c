@@ -139,10 +139,11 @@ bpcheck_space_draw(const bpcheck_space *s, gsl_rng *rng, bpcheck_arch *a,
   bpcheck_activation shared =
       (bpcheck_activation)(hidden ? draw_bit(rng, s->hidden)
                                   : BPCHECK_SIGMOID);
+  f[0] = BPCHECK_IDENTITY; /* unused: a^0 = x */
   for (size_t l = 1; l <= hidden; l++)
-    f[l - 1] =
+    f[l] =
         s->same_hidden ? shared : (bpcheck_activation)draw_bit(rng, s->hidden);
-  f[hidden] = out;
+  f[a->L] = out;
 
   const size_t lo = s->min_width ? s->min_width : 1;
   for (size_t l = 0; l <= a->L; l++)
@@ -155,5 +156,17 @@ bpcheck_space_draw(const bpcheck_space *s, gsl_rng *rng, bpcheck_arch *a,
     for (size_t l = 2; l < a->L; l++)
       n[l] = n[1];
   *B = draw_size(rng, 1, s->max_batch);
+  return BPCHECK_SUCCESS;
+}
+
+int
+bpcheck_space_rng(const bpcheck_space *s, gsl_rng **rng)
+{
+  int status = bpcheck_space_validate(s);
+  if (status)
+    return status;
+  *rng = bpcheck_rng_alloc();
+  if (!*rng)
+    return bpcheck_fail(BPCHECK_ENOMEM, "no memory for a generator");
   return BPCHECK_SUCCESS;
 }

@@ -68,8 +68,8 @@ emit_forward(const bpcheck_net *net, size_t s,
              void *data)
 {
   for (size_t l = 1; l <= net->L; l++) {
-    const double *z = bpcheck_literal_quantity(w, LITERAL_Z, l);
-    const double *a = bpcheck_literal_quantity(w, LITERAL_A, l);
+    const double *z = bpcheck_literal_quantity(w, BPCHECK_LITERAL_Z, l);
+    const double *a = bpcheck_literal_quantity(w, BPCHECK_LITERAL_A, l);
     const int softmax = net->f[l] == BPCHECK_SOFTMAX;
     for (size_t k = 0; k < net->n[l]; k++)
       if (emit(fn, data, BPCHECK_TRACE_Z, s, l, k, 0, z[k], "FC.1") ||
@@ -90,12 +90,13 @@ emit_backward(const bpcheck_net *net, size_t s,
               void *data)
 {
   const size_t L = net->L, *n = net->n;
-  const double *a = bpcheck_literal_quantity(w, LITERAL_A, L);
-  const double *dC_da = bpcheck_literal_quantity(w, LITERAL_DC_DA, L);
+  const double *a = bpcheck_literal_quantity(w, BPCHECK_LITERAL_A, L);
+  const double *dC_da = bpcheck_literal_quantity(w, BPCHECK_LITERAL_DC_DA, L);
   for (size_t l = L; l >= 1; l--) {
-    const double *delta = bpcheck_literal_quantity(w, LITERAL_DELTA, l);
-    const double *fp = bpcheck_literal_quantity(w, LITERAL_FP, l);
-    const double *back = bpcheck_literal_quantity(w, LITERAL_BACK, l);
+    const double *delta =
+        bpcheck_literal_quantity(w, BPCHECK_LITERAL_DELTA, l);
+    const double *fp = bpcheck_literal_quantity(w, BPCHECK_LITERAL_FP, l);
+    const double *back = bpcheck_literal_quantity(w, BPCHECK_LITERAL_BACK, l);
     if (l == L && net->f[L] == BPCHECK_SOFTMAX) {
       double sum = 0.0; /* (ACT.8), in literal.c's order */
       for (size_t i = 0; i < n[L]; i++)
@@ -139,7 +140,7 @@ emit_sample(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
     return 1;
   if (emit(fn, data, BPCHECK_TRACE_COST, s, L, 0, 0, C_s, cost_eq[net->cost]))
     return 1;
-  const double *dC_da = bpcheck_literal_quantity(w, LITERAL_DC_DA, L);
+  const double *dC_da = bpcheck_literal_quantity(w, BPCHECK_LITERAL_DC_DA, L);
   for (size_t k = 0; k < n[L]; k++)
     if (emit(fn, data, BPCHECK_TRACE_DC_DA, s, L, k, 0, dC_da[k],
              cost_eq[net->cost]))

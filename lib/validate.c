@@ -89,7 +89,7 @@ subcase(const bpcheck_case *c, size_t *const *keep, const size_t *m,
         const size_t *keep_s, size_t B, bpcheck_case **out)
 {
   const bpcheck_net *net = c->net;
-  bpcheck_arch arch = {net->L, m, net->f + 1, net->cost, net->reduction};
+  bpcheck_arch arch = {net->L, m, net->f, net->cost, net->reduction};
   bpcheck_case *s;
   int status = bpcheck_case_alloc(&s, &arch, B);
   if (status)
@@ -123,11 +123,11 @@ drop_layer(const bpcheck_case *c, size_t l, bpcheck_case **out)
 {
   const bpcheck_net *net = c->net;
   size_t n[BPCHECK_MAX_LAYERS + 1];
-  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  bpcheck_activation f[BPCHECK_MAX_LAYERS + 1];
   for (size_t i = 0, o = 0; i <= net->L; i++)
     if (i != l)
       n[o++] = net->n[i];
-  for (size_t i = 1, o = 0; i <= net->L; i++)
+  for (size_t i = 1, o = 1; i <= net->L; i++)
     if (i != l)
       f[o++] = net->f[i];
   bpcheck_arch arch = {net->L - 1, n, f, net->cost, net->reduction};
@@ -168,18 +168,32 @@ drop_layer(const bpcheck_case *c, size_t l, bpcheck_case **out)
   return BPCHECK_SUCCESS;
 }
 
+/* A new case in *s with the network of c (its parameters copied) and a
+ * batch of B samples, to be filled in. */
+static int
+case_like(const bpcheck_case *c, size_t B, bpcheck_case **s)
+{
+  const bpcheck_net *net = c->net;
+  bpcheck_arch arch = {net->L, net->n, net->f, net->cost, net->reduction};
+  int status = bpcheck_case_alloc(s, &arch, B);
+  if (status == BPCHECK_SUCCESS) {
+    (*s)->net->weight_decay = net->weight_decay; /* (WD.1) */
+    memcpy((*s)->net->theta->data, net->theta->data,
+           net->theta->size * sizeof *net->theta->data);
+  }
+  return status;
+}
+
 /* Every parameter, input and target rounded to a multiple of 1/4; NULL in
  * *out when nothing changes. */
 static int
 simplify(const bpcheck_case *c, bpcheck_case **out)
 {
   const bpcheck_net *net = c->net;
-  bpcheck_arch arch = {net->L, net->n, net->f + 1, net->cost, net->reduction};
   bpcheck_case *s;
-  int status = bpcheck_case_alloc(&s, &arch, c->batch->B), changed = 0;
+  int status = case_like(c, c->batch->B, &s), changed = 0;
   if (status)
     return status;
-  s->net->weight_decay = net->weight_decay; /* (WD.1) */
   for (size_t i = 0; i < net->theta->size; i++) {
     double v = net->theta->data[i], q = round(4 * v) / 4;
     s->net->theta->data[i] = q;
@@ -202,7 +216,7 @@ simplify(const bpcheck_case *c, bpcheck_case **out)
   return BPCHECK_SUCCESS;
 }
 
-/* c with the activations f[0..L-1] and the cost given (the same sizes,
+/* c with the activations f[1..L] and the cost given (the same sizes,
  * values and reduction); NULL in *out when that architecture is not valid
  * (bpcheck_arch_validate) or its targets not in the cost's domain. */
 static int
@@ -239,24 +253,24 @@ static int
 simpler_function(const bpcheck_case *c, size_t k, bpcheck_case **out)
 {
   const bpcheck_net *net = c->net;
-  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  bpcheck_activation f[BPCHECK_MAX_LAYERS + 1];
   bpcheck_cost cost = net->cost;
-  for (size_t l = 1; l <= net->L; l++)
-    f[l - 1] = net->f[l];
+  for (size_t l = 0; l <= net->L; l++)
+    f[l] = net->f[l];
   *out = NULL;
   if (k + 1 < net->L) {
-    if (f[k] == BPCHECK_IDENTITY)
+    if (f[k + 1] == BPCHECK_IDENTITY)
       return BPCHECK_SUCCESS;
-    f[k] = BPCHECK_IDENTITY;
+    f[k + 1] = BPCHECK_IDENTITY;
   } else if (k + 1 == net->L) {
     if (cost == BPCHECK_QUADRATIC)
       return BPCHECK_SUCCESS;
     cost = BPCHECK_QUADRATIC;
   } else {
-    if (f[net->L - 1] == BPCHECK_IDENTITY ||
+    if (f[net->L] == BPCHECK_IDENTITY ||
         (cost != BPCHECK_QUADRATIC && cost != BPCHECK_MSE))
       return BPCHECK_SUCCESS;
-    f[net->L - 1] = BPCHECK_IDENTITY;
+    f[net->L] = BPCHECK_IDENTITY;
   }
   return with_arch(c, f, cost, out);
 }
@@ -453,16 +467,11 @@ near_ratio(double a, double b)
 static int
 doubled_batch(const bpcheck_case *c, bpcheck_case **out)
 {
-  const bpcheck_net *net = c->net;
   const size_t B = c->batch->B;
-  bpcheck_arch arch = {net->L, net->n, net->f + 1, net->cost, net->reduction};
   bpcheck_case *s;
-  int status = bpcheck_case_alloc(&s, &arch, 2 * B);
+  int status = case_like(c, 2 * B, &s);
   if (status)
     return status;
-  s->net->weight_decay = net->weight_decay; /* (WD.1) */
-  memcpy(s->net->theta->data, net->theta->data,
-         net->theta->size * sizeof *net->theta->data);
   for (size_t q = 0; q < 2 * B; q++) {
     for (size_t j = 0; j < c->batch->X->size1; j++)
       gsl_matrix_set(s->batch->X, j, q, gsl_matrix_get(c->batch->X, j, q % B));
@@ -478,15 +487,10 @@ doubled_batch(const bpcheck_case *c, bpcheck_case **out)
 static int
 other_inputs(const bpcheck_case *c, bpcheck_case **out)
 {
-  const bpcheck_net *net = c->net;
-  bpcheck_arch arch = {net->L, net->n, net->f + 1, net->cost, net->reduction};
   bpcheck_case *s;
-  int status = bpcheck_case_alloc(&s, &arch, c->batch->B);
+  int status = case_like(c, c->batch->B, &s);
   if (status)
     return status;
-  s->net->weight_decay = net->weight_decay; /* (WD.1) */
-  memcpy(s->net->theta->data, net->theta->data,
-         net->theta->size * sizeof *net->theta->data);
   gsl_matrix_memcpy(s->batch->Y, c->batch->Y);
   for (size_t j = 0; j < c->batch->X->size1; j++)
     for (size_t q = 0; q < c->batch->X->size2; q++)
@@ -594,10 +598,10 @@ experiments(bpcheck_validation *f, const bpcheck_tolerance *tol,
   /* 3. An identity output with a quadratic cost. */
   if (c->net->f[c->net->L] != BPCHECK_IDENTITY ||
       c->net->cost != BPCHECK_QUADRATIC) {
-    bpcheck_activation fl[BPCHECK_MAX_LAYERS];
-    for (size_t l = 1; l <= c->net->L; l++)
-      fl[l - 1] = c->net->f[l];
-    fl[c->net->L - 1] = BPCHECK_IDENTITY;
+    bpcheck_activation fl[BPCHECK_MAX_LAYERS + 1];
+    for (size_t l = 0; l <= c->net->L; l++)
+      fl[l] = c->net->f[l];
+    fl[c->net->L] = BPCHECK_IDENTITY;
     if ((status = with_arch(c, fl, BPCHECK_QUADRATIC, &s)))
       goto stop;
     if (s) {
@@ -709,7 +713,7 @@ bpcheck_validate_run(const bpcheck_space *s, size_t trials, unsigned long seed,
   int stop = 0;
   for (size_t t = 0; t < trials && !stop; t++) {
     size_t n[BPCHECK_MAX_LAYERS + 1], B;
-    bpcheck_activation f[BPCHECK_MAX_LAYERS];
+    bpcheck_activation f[BPCHECK_MAX_LAYERS + 1];
     bpcheck_arch arch;
     bpcheck_case *c;
     v->trials = t + 1;

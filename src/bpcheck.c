@@ -59,22 +59,16 @@ main(int argc, char **argv)
     printf("bpcheck %s (CBLAS: %s)\n", PACKAGE_VERSION, BPCHECK_CBLAS);
     return EXIT_PASS;
   }
-  if (strcmp(cmd, "selftest") == 0)
-    return cmd_selftest(argc - 1, argv + 1);
-  if (strcmp(cmd, "trace") == 0)
-    return cmd_trace(argc - 1, argv + 1);
-  if (strcmp(cmd, "gen") == 0)
-    return cmd_gen(argc - 1, argv + 1);
-  if (strcmp(cmd, "verify") == 0)
-    return cmd_verify(argc - 1, argv + 1);
-  if (strcmp(cmd, "run") == 0)
-    return cmd_run(argc - 1, argv + 1);
-  if (strcmp(cmd, "model") == 0)
-    return cmd_model(argc - 1, argv + 1);
-  if (strcmp(cmd, "quiz") == 0)
-    return cmd_quiz(argc - 1, argv + 1);
-  if (strcmp(cmd, "mutants") == 0)
-    return cmd_mutants(argc - 1, argv + 1);
+  static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+  } commands[] = {{"selftest", cmd_selftest}, {"trace", cmd_trace},
+                  {"gen", cmd_gen},           {"verify", cmd_verify},
+                  {"run", cmd_run},           {"model", cmd_model},
+                  {"quiz", cmd_quiz},         {"mutants", cmd_mutants}};
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(cmd, commands[i].name) == 0)
+      return commands[i].run(argc - 1, argv + 1);
   if (cmd[0] == '-') /* options of the default command */
     return cmd_selftest(argc, argv);
   say_error("unknown command '%s' (try 'bpcheck --help')", cmd);

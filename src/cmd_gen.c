@@ -20,13 +20,8 @@ static const char usage[] =
     "\"gradients\" with your implementation and check them with\n"
     "'bpcheck verify'.\n"
     "\n"
-    "  --layers LIST      layer sizes n_0,...,n_L (required), e.g. 3,4,2\n"
-    "  --activations A    one activation for every layer, or L of them\n"
-    "                     (default sigmoid)\n"
-    "  --cost C           quadratic (default), mse, cross_entropy,\n"
-    "                     categorical_cross_entropy\n"
-    "  --reduction R      mean (default) or sum, over the batch\n"
-    "  --batch B          samples (default 1)\n"
+    "  --layers LIST      layer sizes n_0,...,n_L (required), e.g. "
+    "3,4,2\n" NETOPTS_ARCH_HELP
     "  --seed S           default $BPCHECK_SEED, else 1\n" NETOPTS_TARGETS_HELP
     "  --weight-decay L   L2 weight decay lambda = L >= 0: the cost gains\n"
     "                     lambda/2 sum_l ||W^l||^2, once after the batch\n"
@@ -38,34 +33,20 @@ static const char usage[] =
 int
 cmd_gen(int argc, char **argv)
 {
-  static const struct option longopts[] = {
-      {"help", no_argument, NULL, 'h'},
-      {"output", required_argument, NULL, 'o'},
-      NET_LONG_OPTIONS,
-      {NULL, 0, NULL, 0}};
   netopts o;
   const char *path = NULL;
-  int c;
+  int opt_exit;
   netopts_init(&o);
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
-    int done = netopts_parse(&o, c, optarg);
-    if (done < 0)
-      return EXIT_USAGE;
-    if (done)
-      continue;
-    switch (c) {
-    case 'h': fputs(usage, stdout); return EXIT_PASS;
-    case 'o': path = optarg; break;
-    default: return bad_option("gen", c, argv);
-    }
-  }
-  if (optind < argc) {
-    say_error("unexpected argument '%s' (try 'bpcheck gen --help')",
-              argv[optind]);
-    return EXIT_USAGE;
-  }
+  const option_spec options[] = {{.name = "--output",
+                                  .has_arg = required_argument,
+                                  .parse = option_string,
+                                  .target = &path,
+                                  .short_name = 'o'},
+                                 NETOPTS_OPTIONS(&o),
+                                 OPTION_END};
+  if (parse_options("gen", usage, options, argc, argv, &opt_exit) ||
+      no_arguments(argc, argv, "try 'bpcheck gen --help'", &opt_exit))
+    return opt_exit;
   bpcheck_case *gc;
   if (netopts_case(&o, "gen", &gc))
     return EXIT_USAGE;

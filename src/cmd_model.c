@@ -69,16 +69,6 @@ static const char usage[] =
     "entries named), 2 bad usage, or a loss that is not finite, 3 the model\n"
     "failed (crashed, timed out, answered an error or something invalid).\n";
 
-enum {
-  OPT_EXEC = 2700,
-  OPT_MODEL_MODE,
-  OPT_MODEL_SEED,
-  OPT_POINTS,
-  OPT_MODEL_TIMEOUT,
-  OPT_MODEL_MAX_PARAMS,
-  OPT_MODEL_NO_ALONG
-};
-
 /* The model behind the protocol: its tensors and the request buffer,
  * grown once to the size of a request and reused. */
 typedef struct {
@@ -572,58 +562,25 @@ print_result(const model *m, const bpcheck_function_workspace *w,
 int
 cmd_model(int argc, char **argv)
 {
-  static const struct option longopts[] = {
-      {"help", no_argument, NULL, 'h'},
-      {"exec", required_argument, NULL, OPT_EXEC},
-      {"mode", required_argument, NULL, OPT_MODEL_MODE},
-      {"seed", required_argument, NULL, OPT_MODEL_SEED},
-      {"points", required_argument, NULL, OPT_POINTS},
-      {"timeout", required_argument, NULL, OPT_MODEL_TIMEOUT},
-      {"max-params", required_argument, NULL, OPT_MODEL_MAX_PARAMS},
-      {"no-along", no_argument, NULL, OPT_MODEL_NO_ALONG},
-      {NULL, 0, NULL, 0}};
   bpcheck_function_options opt;
   bpcheck_function_options_default(&opt);
   opt.points = 2;
   const char *cmd = NULL;
   size_t timeout = 10, points = 2, max_params = BPCHECK_CASE_MAX_PARAMS;
-  int have_seed = 0, along = 1, c;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-    switch (c) {
-    case 'h': fputs(usage, stdout); return EXIT_PASS;
-    case OPT_EXEC: cmd = optarg; break;
-    case OPT_MODEL_MODE:
-      if (parse_mode(optarg, &opt.mode))
-        return EXIT_USAGE;
-      break;
-    case OPT_MODEL_SEED:
-      if (parse_seed("--seed", optarg, &opt.seed))
-        return EXIT_USAGE;
-      have_seed = 1;
-      break;
-    case OPT_POINTS:
-      if (parse_size("--points", optarg, 0, 1000, &points))
-        return EXIT_USAGE;
-      break;
-    case OPT_MODEL_TIMEOUT:
-      if (parse_size("--timeout", optarg, 1, 86400, &timeout))
-        return EXIT_USAGE;
-      break;
-    case OPT_MODEL_MAX_PARAMS:
-      if (parse_size("--max-params", optarg, 1, BPCHECK_MAX_PARAMS,
-                     &max_params))
-        return EXIT_USAGE;
-      break;
-    case OPT_MODEL_NO_ALONG: along = 0; break;
-    default: return bad_option("model", c, argv);
-    }
-  }
-  if (optind < argc) {
-    say_error("unexpected argument '%s'", argv[optind]);
-    return EXIT_USAGE;
-  }
+  int have_seed = 0, no_along = 0, opt_exit;
+  const option_spec options[] = {
+      OPTION_STRING("--exec", &cmd),
+      OPTION_PARSE("--mode", option_mode, &opt.mode),
+      OPTION_SEED("--seed", &opt.seed, &have_seed),
+      OPTION_SIZE("--points", &points, 0, 1000),
+      OPTION_SIZE("--timeout", &timeout, 1, 86400),
+      OPTION_SIZE("--max-params", &max_params, 1, BPCHECK_MAX_PARAMS),
+      OPTION_FLAG("--no-along", &no_along),
+      OPTION_END};
+  if (parse_options("model", usage, options, argc, argv, &opt_exit) ||
+      no_arguments(argc, argv, NULL, &opt_exit))
+    return opt_exit;
+  const int along = !no_along;
   if (!cmd) {
     say_error("model needs --exec 'CMD' (see bpcheck model --help)");
     return EXIT_USAGE;

@@ -7,8 +7,6 @@
 #include "commands.h"
 #include "options.h"
 
-enum { OPT_LIST = 2600, OPT_SHOW };
-
 static const char usage[] =
     "Usage: bpcheck mutants [--trials N] [--seed S]\n"
     "       bpcheck mutants --list | --show NAME\n"
@@ -31,40 +29,17 @@ static const char usage[] =
 int
 cmd_mutants(int argc, char **argv)
 {
-  static const struct option longopts[] = {
-      {"help", no_argument, NULL, 'h'},
-      {"trials", required_argument, NULL, OPT_TRIALS},
-      {"seed", required_argument, NULL, OPT_SEED},
-      {"list", no_argument, NULL, OPT_LIST},
-      {"show", required_argument, NULL, OPT_SHOW},
-      {NULL, 0, NULL, 0}};
   size_t trials = 100;
   unsigned long seed;
-  int have_seed = 0, list = 0, c;
+  int have_seed = 0, list = 0, opt_exit;
   const char *show = NULL;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-    switch (c) {
-    case 'h': fputs(usage, stdout); return EXIT_PASS;
-    case OPT_TRIALS:
-      if (parse_size("--trials", optarg, 1, 1000000, &trials))
-        return EXIT_USAGE;
-      break;
-    case OPT_SEED:
-      if (parse_seed("--seed", optarg, &seed))
-        return EXIT_USAGE;
-      have_seed = 1;
-      break;
-    case OPT_LIST: list = 1; break;
-    case OPT_SHOW: show = optarg; break;
-    default: return bad_option("mutants", c, argv);
-    }
-  }
-  if (optind < argc) {
-    say_error("unexpected argument '%s'", argv[optind]);
-    return EXIT_USAGE;
-  }
+  const option_spec options[] = {OPTION_SIZE("--trials", &trials, 1, 1000000),
+                                 OPTION_SEED("--seed", &seed, &have_seed),
+                                 OPTION_FLAG("--list", &list),
+                                 OPTION_STRING("--show", &show), OPTION_END};
+  if (parse_options("mutants", usage, options, argc, argv, &opt_exit) ||
+      no_arguments(argc, argv, NULL, &opt_exit))
+    return opt_exit;
   if (list) {
     for (int m = 1; m < BPCHECK_N_MUTANTS; m++)
       printf("%s\t%s\t%s\n", bpcheck_mutant_name((bpcheck_mutant)m),

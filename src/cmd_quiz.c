@@ -43,8 +43,6 @@ static const char usage[] =
     "Exit: 0 every answer right; 1 a wrong answer, or stdin ended before\n"
     "the last question; 2 bad usage.\n";
 
-enum { OPT_QDIGITS = 2200 };
-
 /* The tolerance of an answer as typed: half a unit of its last digit
  * ("0.6427" -> 5e-5, "12" -> 0.5, "6.4e-3" -> 5e-5); -1 when text is not a
  * number. */
@@ -283,32 +281,14 @@ run_quiz(const quiz *q, size_t B)
 int
 cmd_quiz(int argc, char **argv)
 {
-  static const struct option longopts[] = {
-      {"help", no_argument, NULL, 'h'},
-      {"digits", required_argument, NULL, OPT_QDIGITS},
-      NET_LONG_OPTIONS,
-      {NULL, 0, NULL, 0}};
   netopts o;
   size_t digits = 10;
-  int c;
+  int opt_exit;
   netopts_init(&o);
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-    int done = netopts_parse(&o, c, optarg);
-    if (done < 0)
-      return EXIT_USAGE;
-    if (done)
-      continue;
-    switch (c) {
-    case 'h': fputs(usage, stdout); return EXIT_PASS;
-    case OPT_QDIGITS:
-      if (parse_size("--digits", optarg, 1, 17, &digits))
-        return EXIT_USAGE;
-      break;
-    default: return bad_option("quiz", c, argv);
-    }
-  }
+  const option_spec options[] = {OPTION_SIZE("--digits", &digits, 1, 17),
+                                 NETOPTS_OPTIONS(&o), OPTION_END};
+  if (parse_options("quiz", usage, options, argc, argv, &opt_exit))
+    return opt_exit;
   bpcheck_case *tc = NULL;
   if (optind < argc) {
     if (o.L) {

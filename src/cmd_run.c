@@ -72,14 +72,6 @@ static const char usage[] =
     "more than one line for a case, answered an error or something that is\n"
     "not a valid answer, or failed while its failure was being shrunk).\n";
 
-enum {
-  OPT_EXEC = 2300,
-  OPT_TIMEOUT,
-  OPT_SAVE,
-  OPT_KEEP_GOING,
-  OPT_MAX_FAILURES
-};
-
 /* Reasons of skipped cases, or diagnoses of failures, grouped: a few
  * groups, each with its count and first example. */
 #define GROUPS 16
@@ -236,15 +228,6 @@ original_path(const char *path, char *buf, size_t len)
     snprintf(buf, len, "%s.original", path);
 }
 
-static void
-print_counts(const char *what, const size_t *count, int n,
-             const char *(*name)(int))
-{
-  printf("  %-12s", what);
-  for (int i = 0; i < n; i++)
-    printf(" %s %zu%s", name(i), count[i], i + 1 < n ? "," : "\n");
-}
-
 /* What the run covered, its worst margin, and its skips. */
 static void
 print_coverage(const bpcheck_validation *v, const run_state *st)
@@ -254,15 +237,7 @@ print_coverage(const bpcheck_validation *v, const run_state *st)
     goto skips;
   printf("\ncovered (the %zu cases answered; layers for activations):\n",
          v->passed + v->failed);
-  printf("  %-12s", "depth L");
-  for (int L = 1; L <= 32; L++)
-    if (cv->depth[L])
-      printf(" %d: %zu", L, cv->depth[L]);
-  printf("\n");
-  print_counts("activations", cv->act, BPCHECK_N_ACTIVATIONS, act_name);
-  print_counts("costs", cv->cost, BPCHECK_N_COSTS, cost_name);
-  print_counts("reductions", cv->reduction, BPCHECK_N_REDUCTIONS,
-               reduction_name);
+  print_covered(cv->depth, cv->act, cv->cost, cv->reduction);
   printf("  %-12s %zu parameters, batch %zu\n", "largest", cv->max_params,
          cv->max_batch);
   if (v->passed)
@@ -361,73 +336,30 @@ print_origin(const bpcheck_validation *v)
 int
 cmd_run(int argc, char **argv)
 {
-  static const struct option longopts[] = {
-      {"help", no_argument, NULL, 'h'},
-      {"exec", required_argument, NULL, OPT_EXEC},
-      {"trials", required_argument, NULL, OPT_TRIALS},
-      {"seed", required_argument, NULL, OPT_SEED},
-      {"mode", required_argument, NULL, OPT_MODE},
-      {"timeout", required_argument, NULL, OPT_TIMEOUT},
-      {"save-failure", required_argument, NULL, OPT_SAVE},
-      {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
-      {"max-failures", required_argument, NULL, OPT_MAX_FAILURES},
-      TOL_LONG_OPTIONS,
-      SPACE_LONG_OPTIONS,
-      {NULL, 0, NULL, 0}};
   bpcheck_space space;
   tolopts t;
   bpcheck_mode mode = BPCHECK_MODE_FULL; /* accepted; see the usage */
   const char *cmd = NULL, *save_path = NULL;
   size_t trials = 100, timeout = 10, max_failures = 0;
   unsigned long seed;
-  int have_seed = 0, keep_going = 0, c;
+  int have_seed = 0, keep_going = 0, opt_exit;
   bpcheck_space_default(&space);
   tolopts_init(&t);
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-    int done = parse_space_option(c, optarg, &space);
-    if (!done)
-      done = tolopts_parse(&t, c, optarg);
-    if (done < 0)
-      return EXIT_USAGE;
-    if (done)
-      continue;
-    switch (c) {
-    case 'h': fputs(usage, stdout); return EXIT_PASS;
-    case OPT_EXEC: cmd = optarg; break;
-    case OPT_TRIALS:
-      if (parse_size("--trials", optarg, 1, (size_t)1 << 40, &trials))
-        return EXIT_USAGE;
-      break;
-    case OPT_SEED:
-      if (parse_seed("--seed", optarg, &seed))
-        return EXIT_USAGE;
-      have_seed = 1;
-      break;
-    case OPT_TIMEOUT:
-      if (parse_size("--timeout", optarg, 1, 86400, &timeout))
-        return EXIT_USAGE;
-      break;
-    case OPT_SAVE: save_path = optarg; break;
-    case OPT_KEEP_GOING: keep_going = 1; break;
-    case OPT_MAX_FAILURES:
-      if (parse_size("--max-failures", optarg, 1, (size_t)1 << 40,
-                     &max_failures))
-        return EXIT_USAGE;
-      break;
-    case OPT_MODE:
-      if (parse_mode(optarg, &mode))
-        return EXIT_USAGE;
-      break;
-    default: return bad_option("run", c, argv);
-    }
-  }
-  if (optind < argc) {
-    say_error("unexpected argument '%s' (quote the command: --exec 'CMD')",
-              argv[optind]);
-    return EXIT_USAGE;
-  }
+  const option_spec options[] = {
+      OPTION_STRING("--exec", &cmd),
+      OPTION_SIZE("--trials", &trials, 1, (size_t)1 << 40),
+      OPTION_SEED("--seed", &seed, &have_seed),
+      OPTION_PARSE("--mode", option_mode, &mode),
+      OPTION_SIZE("--timeout", &timeout, 1, 86400),
+      OPTION_STRING("--save-failure", &save_path),
+      OPTION_FLAG("--keep-going", &keep_going),
+      OPTION_SIZE("--max-failures", &max_failures, 1, (size_t)1 << 40),
+      TOLOPTS_OPTIONS(&t),
+      SPACE_OPTIONS(&space),
+      OPTION_END};
+  if (parse_options("run", usage, options, argc, argv, &opt_exit) ||
+      no_arguments(argc, argv, "quote the command: --exec 'CMD'", &opt_exit))
+    return opt_exit;
   (void)mode;
   if (!cmd || !*cmd) {
     say_error("run needs --exec 'CMD', the program to test");
@@ -438,12 +370,8 @@ cmd_run(int argc, char **argv)
               "at the first failure)");
     return EXIT_USAGE;
   }
-  if (!have_seed && default_seed(1, &seed))
+  if (space_ready(&space, have_seed, &seed))
     return EXIT_USAGE;
-  if (bpcheck_space_validate(&space)) {
-    say_error("%s", bpcheck_errmsg());
-    return EXIT_USAGE;
-  }
 
   static run_state st; /* its groups are large */
   memset(&st, 0, sizeof st);

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "options.h"
+#include "report.h"
 
 static const char usage[] =
     "Usage: bpcheck selftest [--trials N] [--seed S] [SPACE] [--mode M]\n"
@@ -90,15 +91,6 @@ on_trial(const bpcheck_trial *t, void *data)
 }
 
 static void
-print_counts(const char *what, const size_t *count, int n,
-             const char *(*name)(int))
-{
-  printf("  %-12s", what);
-  for (int i = 0; i < n; i++)
-    printf(" %s %zu%s", name(i), count[i], i + 1 < n ? "," : "\n");
-}
-
-static void
 print_table(const bpcheck_summary *s, unsigned long seed,
             const bpcheck_space *space, int status)
 {
@@ -138,15 +130,7 @@ print_table(const bpcheck_summary *s, unsigned long seed,
   if (scale != 1.0)
     printf("(tolerances scaled by %g: --tolerance-scale)\n", scale);
   printf("\ncovered (trials, or layers for activations):\n");
-  printf("  %-12s", "depth L");
-  for (int L = 1; L <= 32; L++)
-    if (s->depth[L])
-      printf(" %d: %zu", L, s->depth[L]);
-  printf("\n");
-  print_counts("activations", s->act, BPCHECK_N_ACTIVATIONS, act_name);
-  print_counts("costs", s->cost, BPCHECK_N_COSTS, cost_name);
-  print_counts("reductions", s->reduction, BPCHECK_N_REDUCTIONS,
-               reduction_name);
+  print_covered(s->depth, s->act, s->cost, s->reduction);
   printf("  %-12s %zu parameters\n", "largest", s->max_params);
   printf("  %-12s %zu entries whose central difference crosses a relu kink\n"
          "  %-12s (not differentiable there: neither passed nor failed)\n\n",
@@ -156,15 +140,6 @@ print_table(const bpcheck_summary *s, unsigned long seed,
   if (s->errors)
     printf(", %zu errors", s->errors);
   printf(" -- %s\n", status == BPCHECK_SUCCESS ? "PASS" : "FAIL");
-}
-
-static void
-print_json_counts(const char *key, const size_t *count, int n,
-                  const char *(*name)(int))
-{
-  printf("\"%s\":{", key);
-  for (int i = 0; i < n; i++)
-    printf("\"%s\":%zu%s", name(i), count[i], i + 1 < n ? "," : "}");
 }
 
 static void
@@ -185,13 +160,13 @@ print_json(const bpcheck_summary *s, unsigned long seed, double scale,
          s->taylor_min);
   printf("\"backprop_vs_fdiff\":{\"worst_ratio\":%.6g,\"allowed\":%g},",
          s->fd_ratio * scale, scale);
-  printf("\"covered\":{");
-  print_json_counts("activations", s->act, BPCHECK_N_ACTIVATIONS, act_name);
-  printf(",");
-  print_json_counts("costs", s->cost, BPCHECK_N_COSTS, cost_name);
-  printf(",");
-  print_json_counts("reductions", s->reduction, BPCHECK_N_REDUCTIONS,
-                    reduction_name);
+  printf("\"covered\":{\"activations\":{");
+  print_counts("\"%s\":%zu", "},\"costs\":{", s->act, BPCHECK_N_ACTIVATIONS,
+               act_name);
+  print_counts("\"%s\":%zu", "},\"reductions\":{", s->cost, BPCHECK_N_COSTS,
+               cost_name);
+  print_counts("\"%s\":%zu", "}", s->reduction, BPCHECK_N_REDUCTIONS,
+               reduction_name);
   printf(",\"max_params\":%zu},\"skipped_at_kinks\":%zu,", s->max_params,
          s->kinks);
   if (s->failed + s->errors)
@@ -203,64 +178,24 @@ print_json(const bpcheck_summary *s, unsigned long seed, double scale,
 int
 cmd_selftest(int argc, char **argv)
 {
-  static const struct option longopts[] = {
-      {"help", no_argument, NULL, 'h'},
-      {"trials", required_argument, NULL, OPT_TRIALS},
-      {"seed", required_argument, NULL, OPT_SEED},
-      {"mode", required_argument, NULL, OPT_MODE},
-      {"json", no_argument, NULL, OPT_JSON},
-      {"tolerance-scale", required_argument, NULL, OPT_TOLSCALE},
-      SPACE_LONG_OPTIONS,
-      {NULL, 0, NULL, 0}};
   bpcheck_space space;
   bpcheck_space_default(&space);
   size_t trials = 1000;
   unsigned long seed;
-  int have_seed = 0, json = 0, c;
-
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-    int done = parse_space_option(c, optarg, &space);
-    if (done < 0)
-      return EXIT_USAGE;
-    if (done)
-      continue;
-    switch (c) {
-    case 'h': fputs(usage, stdout); return EXIT_PASS;
-    case OPT_TRIALS:
-      if (parse_size("--trials", optarg, 1, (size_t)1 << 40, &trials))
-        return EXIT_USAGE;
-      break;
-    case OPT_SEED:
-      if (parse_seed("--seed", optarg, &seed))
-        return EXIT_USAGE;
-      have_seed = 1;
-      break;
-    case OPT_MODE:
-      if (parse_mode(optarg, &space.mode))
-        return EXIT_USAGE;
-      break;
-    case OPT_JSON: json = 1; break;
-    case OPT_TOLSCALE:
-      if (parse_number("--tolerance-scale", optarg, "a number >= 0",
-                       &space.tolerance_scale))
-        return EXIT_USAGE;
-      break;
-    default: return bad_option("selftest", c, argv);
-    }
-  }
-  if (optind < argc) {
-    say_error("unexpected argument '%s' (try 'bpcheck selftest --help')",
-              argv[optind]);
+  int have_seed = 0, json = 0, opt_exit;
+  const option_spec options[] = {
+      OPTION_SIZE("--trials", &trials, 1, (size_t)1 << 40),
+      OPTION_SEED("--seed", &seed, &have_seed),
+      OPTION_PARSE("--mode", option_mode, &space.mode),
+      OPTION_FLAG("--json", &json),
+      OPTION_PARSE("--tolerance-scale", option_number, &space.tolerance_scale),
+      SPACE_OPTIONS(&space),
+      OPTION_END};
+  if (parse_options("selftest", usage, options, argc, argv, &opt_exit) ||
+      no_arguments(argc, argv, "try 'bpcheck selftest --help'", &opt_exit))
+    return opt_exit;
+  if (space_ready(&space, have_seed, &seed))
     return EXIT_USAGE;
-  }
-  if (!have_seed && default_seed(1, &seed))
-    return EXIT_USAGE;
-  if (bpcheck_space_validate(&space)) {
-    say_error("%s", bpcheck_errmsg());
-    return EXIT_USAGE;
-  }
 
   run_state st = {json, isatty(STDERR_FILENO), &space, 0, trials};
   bpcheck_summary sum;

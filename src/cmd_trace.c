@@ -32,13 +32,8 @@ static const char usage[] =
     "and dC/db^l_k, and the batch's gradient. A notation table comes first;\n"
     "(FC.4)-(FC.7) carry Nielsen's names BP1, BP2, BP4, BP3.\n"
     "\n"
-    "  --layers LIST      layer sizes n_0,...,n_L (required), e.g. 2,3,1\n"
-    "  --activations A    one activation for every layer, or L of them\n"
-    "                     (default sigmoid)\n"
-    "  --cost C           quadratic (default), mse, cross_entropy,\n"
-    "                     categorical_cross_entropy\n"
-    "  --reduction R      mean (default) or sum, over the batch\n"
-    "  --batch B          samples (default 1)\n"
+    "  --layers LIST      layer sizes n_0,...,n_L (required), e.g. "
+    "2,3,1\n" NETOPTS_ARCH_HELP
     "  --seed S           seed of the parameters and the batch (default\n"
     "                     $BPCHECK_SEED, else 1)\n" NETOPTS_TARGETS_HELP
     "  --weight-decay L   L2 weight decay lambda (WD.1): the batch's cost\n"
@@ -64,7 +59,19 @@ static const char usage[] =
     "  --max-lines N      refuse a network whose listing would be longer\n"
     "                     (default 100000): raise it to print a large one\n";
 
-enum { OPT_DIGITS = 2100, OPT_MATRIX, OPT_ETA, OPT_DOT, OPT_MUTANT };
+/* --eta: a step in (0, 1e6]. */
+static int
+parse_eta(const option_spec *o, const char *arg)
+{
+  char *end;
+  double *eta = o->target;
+  *eta = strtod(arg, &end);
+  if (end == arg || *end || !(*eta > 0) || *eta > 1e6) {
+    say_error("--eta: '%s' is not a step in (0, 1e6]", arg);
+    return -1;
+  }
+  return 0;
+}
 
 /* The default bound on the lines of a listing. */
 #define TRACE_MAX_LINES 100000
@@ -504,65 +511,25 @@ write_dot(const char *path, const bpcheck_net *net, const trace_record *r,
 int
 cmd_trace(int argc, char **argv)
 {
-  static const struct option longopts[] = {
-      {"help", no_argument, NULL, 'h'},
-      {"digits", required_argument, NULL, OPT_DIGITS},
-      {"matrix", no_argument, NULL, OPT_MATRIX},
-      {"eta", required_argument, NULL, OPT_ETA},
-      {"dot", required_argument, NULL, OPT_DOT},
-      {"mutant", required_argument, NULL, OPT_MUTANT},
-      {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
-      {"max-lines", required_argument, NULL, OPT_MAX_LINES},
-      NET_LONG_OPTIONS,
-      {NULL, 0, NULL, 0}};
   netopts o;
   size_t digits = 10, max_bytes = 0, max_lines = TRACE_MAX_LINES;
-  int c, matrix = 0, have_eta = 0;
+  int opt_exit, matrix = 0, have_eta = 0;
   double eta = 0;
   const char *dot = NULL;
   bpcheck_mutant m = BPCHECK_MUTANT_NONE;
   netopts_init(&o);
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-    int done = netopts_parse(&o, c, optarg);
-    if (done < 0)
-      return EXIT_USAGE;
-    if (done)
-      continue;
-    switch (c) {
-    case 'h': fputs(usage, stdout); return EXIT_PASS;
-    case OPT_DIGITS:
-      if (parse_size("--digits", optarg, 1, 17, &digits))
-        return EXIT_USAGE;
-      break;
-    case OPT_MATRIX: matrix = 1; break;
-    case OPT_ETA: {
-      char *end;
-      eta = strtod(optarg, &end);
-      if (end == optarg || *end || !(eta > 0) || eta > 1e6) {
-        say_error("--eta: '%s' is not a step in (0, 1e6]", optarg);
-        return EXIT_USAGE;
-      }
-      have_eta = 1;
-      break;
-    }
-    case OPT_DOT: dot = optarg; break;
-    case OPT_MUTANT:
-      if (parse_mutant("--mutant", optarg, &m))
-        return EXIT_USAGE;
-      break;
-    case OPT_MAX_BYTES:
-      if (parse_max_bytes(optarg, &max_bytes))
-        return EXIT_USAGE;
-      break;
-    case OPT_MAX_LINES:
-      if (parse_size("--max-lines", optarg, 1, (size_t)1 << 50, &max_lines))
-        return EXIT_USAGE;
-      break;
-    default: return bad_option("trace", c, argv);
-    }
-  }
+  const option_spec options[] = {
+      OPTION_SIZE("--digits", &digits, 1, 17),
+      OPTION_FLAG("--matrix", &matrix),
+      OPTION_PARSE_GIVEN("--eta", parse_eta, &eta, &have_eta),
+      OPTION_STRING("--dot", &dot),
+      OPTION_PARSE("--mutant", option_mutant, &m),
+      OPTION_MAX_BYTES(&max_bytes),
+      OPTION_SIZE("--max-lines", &max_lines, 1, (size_t)1 << 50),
+      NETOPTS_OPTIONS(&o),
+      OPTION_END};
+  if (parse_options("trace", usage, options, argc, argv, &opt_exit))
+    return opt_exit;
   if (have_eta && !matrix) {
     say_error("--eta goes with --matrix (step 6)");
     return EXIT_USAGE;

@@ -92,46 +92,20 @@ verify_json(const bpcheck_case *vc, const bpcheck_report *rep,
 int
 cmd_verify(int argc, char **argv)
 {
-  static const struct option longopts[] = {
-      {"help", no_argument, NULL, 'h'},
-      {"json", no_argument, NULL, OPT_JSON},
-      {"mode", required_argument, NULL, OPT_MODE},
-      {"max-params", required_argument, NULL, OPT_MAX_PARAMS},
-      {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
-      TOL_LONG_OPTIONS,
-      {NULL, 0, NULL, 0}};
   tolopts t;
   bpcheck_mode mode = BPCHECK_MODE_FULL;
   size_t max_params = BPCHECK_CASE_MAX_PARAMS, max_bytes = 0;
-  int json = 0, c;
+  int json = 0, opt_exit;
   tolopts_init(&t);
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-    int done = tolopts_parse(&t, c, optarg);
-    if (done < 0)
-      return EXIT_USAGE;
-    if (done)
-      continue;
-    switch (c) {
-    case 'h': fputs(usage, stdout); return EXIT_PASS;
-    case OPT_JSON: json = 1; break;
-    case OPT_MODE:
-      if (parse_mode(optarg, &mode))
-        return EXIT_USAGE;
-      break;
-    case OPT_MAX_PARAMS:
-      if (parse_size("--max-params", optarg, 1, BPCHECK_MAX_PARAMS,
-                     &max_params))
-        return EXIT_USAGE;
-      break;
-    case OPT_MAX_BYTES:
-      if (parse_max_bytes(optarg, &max_bytes))
-        return EXIT_USAGE;
-      break;
-    default: return bad_option("verify", c, argv);
-    }
-  }
+  const option_spec options[] = {
+      OPTION_FLAG("--json", &json),
+      OPTION_PARSE("--mode", option_mode, &mode),
+      OPTION_SIZE("--max-params", &max_params, 1, BPCHECK_MAX_PARAMS),
+      OPTION_MAX_BYTES(&max_bytes),
+      TOLOPTS_OPTIONS(&t),
+      OPTION_END};
+  if (parse_options("verify", usage, options, argc, argv, &opt_exit))
+    return opt_exit;
   if (optind + 1 != argc) {
     say_error(optind == argc ? "verify needs a case file (or - for standard "
                                "input)"

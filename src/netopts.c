@@ -23,46 +23,44 @@ netopts_init(netopts *o)
 }
 
 int
-netopts_parse(netopts *o, int opt, const char *arg)
+netopts_layers(const option_spec *o, const char *arg)
 {
-  int bad = 0;
-  switch (opt) {
-  case OPT_LAYERS:
-    bad = parse_layers("--layers", arg, o->n, BPCHECK_MAX_LAYERS + 1, &o->L);
-    break;
-  case OPT_ACTS: o->acts = arg; break;
-  case OPT_COST:
-    if ((bad = bpcheck_cost_parse(arg, &o->cost)))
-      say_error("--cost: %s", bpcheck_errmsg());
-    break;
-  case OPT_RED:
-    if ((bad = bpcheck_reduction_parse(arg, &o->red)))
-      say_error("--reduction: %s", bpcheck_errmsg());
-    break;
-  case OPT_BATCH: bad = parse_size("--batch", arg, 1, 1u << 20, &o->B); break;
-  case OPT_NET_SEED:
-    bad = parse_seed("--seed", arg, &o->seed);
-    o->have_seed = 1;
-    break;
-  case OPT_TARGETS:
-    if (strcmp(arg, "any") == 0 || strcmp(arg, "range") == 0)
-      o->any_targets = strcmp(arg, "any") == 0;
-    else {
-      say_error("--targets: '%s' is not range or any", arg);
-      bad = 1;
-    }
-    break;
-  case OPT_NET_MAX_PARAMS:
-    bad =
-        parse_size("--max-params", arg, 1, BPCHECK_MAX_PARAMS, &o->max_params);
-    break;
-  case OPT_NET_WEIGHT_DECAY: /* (WD.1) */
-    bad =
-        parse_number("--weight-decay", arg, "a number >= 0", &o->weight_decay);
-    break;
-  default: return 0;
+  netopts *net = o->target;
+  return parse_layers(o->name, arg, net->n, BPCHECK_MAX_LAYERS + 1, &net->L);
+}
+
+/* 0 when the library parsed option o's value; else -1 after its
+ * message. */
+static int
+parsed(const option_spec *o, int status)
+{
+  if (status == BPCHECK_SUCCESS)
+    return 0;
+  say_error("%s: %s", o->name, bpcheck_errmsg());
+  return -1;
+}
+
+int
+netopts_cost(const option_spec *o, const char *arg)
+{
+  return parsed(o, bpcheck_cost_parse(arg, o->target));
+}
+
+int
+netopts_reduction(const option_spec *o, const char *arg)
+{
+  return parsed(o, bpcheck_reduction_parse(arg, o->target));
+}
+
+int
+netopts_targets(const option_spec *o, const char *arg)
+{
+  if (strcmp(arg, "any") != 0 && strcmp(arg, "range") != 0) {
+    say_error("%s: '%s' is not range or any", o->name, arg);
+    return -1;
   }
-  return bad ? -1 : 1;
+  *(int *)o->target = strcmp(arg, "any") == 0;
+  return 0;
 }
 
 /* Targets a student meets in class, in the range of the output activation
@@ -94,7 +92,7 @@ targets_in_range(bpcheck_batch *batch, bpcheck_activation f, gsl_rng *rng)
 int
 netopts_case(netopts *o, const char *cmd, bpcheck_case **out)
 {
-  bpcheck_activation f[BPCHECK_MAX_LAYERS];
+  bpcheck_activation f[BPCHECK_MAX_LAYERS + 1];
   if (o->L == 0) {
     say_error("%s needs --layers, e.g. --layers 2,3,1", cmd);
     return -1;

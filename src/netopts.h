@@ -2,7 +2,15 @@
  * shared by `gen`, `trace` and `quiz`: --layers, --activations, --cost,
  * --reduction, --batch, --seed, --targets, --weight-decay. */
 
-/* The help text of --targets, for the commands' usage. */
+/* The help text of --activations, --cost, --reduction, --batch, and of
+ * --targets, for the commands' usage. */
+#define NETOPTS_ARCH_HELP                                                     \
+  "  --activations A    one activation for every layer, or L of them\n"       \
+  "                     (default sigmoid)\n"                                  \
+  "  --cost C           quadratic (default), mse, cross_entropy,\n"           \
+  "                     categorical_cross_entropy\n"                          \
+  "  --reduction R      mean (default) or sum, over the batch\n"              \
+  "  --batch B          samples (default 1)\n"
 #define NETOPTS_TARGETS_HELP                                                  \
   "  --targets T        range (default): targets in the output's range,\n"    \
   "                     one-hot after softmax, in (0,1) after sigmoid,\n"     \
@@ -14,32 +22,7 @@
 #define BPCHECK_NETOPTS_H
 
 #include "bpcheck.h"
-
-enum {
-  OPT_LAYERS = 2000,
-  OPT_ACTS,
-  OPT_COST,
-  OPT_RED,
-  OPT_BATCH,
-  OPT_NET_SEED,
-  OPT_TARGETS,
-  OPT_NET_MAX_PARAMS,
-  OPT_NET_MAX_BYTES,
-  OPT_NET_WEIGHT_DECAY
-};
-
-#define NET_LONG_OPTIONS                                                      \
-  {"layers", required_argument, NULL, OPT_LAYERS},                            \
-      {"activations", required_argument, NULL, OPT_ACTS},                     \
-      {"cost", required_argument, NULL, OPT_COST},                            \
-      {"reduction", required_argument, NULL, OPT_RED},                        \
-      {"batch", required_argument, NULL, OPT_BATCH},                          \
-      {"targets", required_argument, NULL, OPT_TARGETS},                      \
-      {"seed", required_argument, NULL, OPT_NET_SEED},                        \
-      {"weight-decay", required_argument, NULL, OPT_NET_WEIGHT_DECAY},        \
-  {                                                                           \
-    "max-params", required_argument, NULL, OPT_NET_MAX_PARAMS                 \
-  }
+#include "options.h"
 
 typedef struct {
   size_t n[BPCHECK_MAX_LAYERS + 1], L, B;
@@ -54,9 +37,23 @@ typedef struct {
 } netopts;
 
 void netopts_init(netopts *o);
-/* 1 when opt was one of these options (parsed), 0 when it is not, -1 on a
- * bad value (a message was printed). */
-int netopts_parse(netopts *o, int opt, const char *arg);
+/* The parsers of --layers, --cost, --reduction and --targets (into the
+ * netopts, its cost, its reduction, its any_targets), and the entries of a
+ * command's option table that fill the netopts *o. */
+int netopts_layers(const option_spec *o, const char *arg);
+int netopts_cost(const option_spec *o, const char *arg);
+int netopts_reduction(const option_spec *o, const char *arg);
+int netopts_targets(const option_spec *o, const char *arg);
+#define NETOPTS_OPTIONS(o)                                                    \
+  OPTION_PARSE("--layers", netopts_layers, (o)),                              \
+      OPTION_STRING("--activations", &(o)->acts),                             \
+      OPTION_PARSE("--cost", netopts_cost, &(o)->cost),                       \
+      OPTION_PARSE("--reduction", netopts_reduction, &(o)->red),              \
+      OPTION_SIZE("--batch", &(o)->B, 1, 1u << 20),                           \
+      OPTION_PARSE("--targets", netopts_targets, &(o)->any_targets),          \
+      OPTION_SEED("--seed", &(o)->seed, &(o)->have_seed),                     \
+      OPTION_SIZE("--max-params", &(o)->max_params, 1, BPCHECK_MAX_PARAMS),   \
+      OPTION_PARSE("--weight-decay", option_number, &(o)->weight_decay)
 /* A case with random parameters and batch from the seed; prints a message
  * and returns non-zero when the options do not make a network, or one
  * whose parameters or batch exceed --max-params. */

@@ -1,5 +1,6 @@
 /* options.c -- values of the command line, checked with clear messages. */
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "options.h"
 
 void
@@ -47,12 +49,6 @@ parse_size(const char *opt, const char *arg, size_t lo, size_t hi, size_t *out)
 }
 
 int
-parse_max_bytes(const char *arg, size_t *out)
-{
-  return parse_size("--max-bytes", arg, 1, (size_t)1 << 50, out);
-}
-
-int
 parse_seed(const char *opt, const char *arg, unsigned long *out)
 {
   unsigned long long v;
@@ -75,35 +71,6 @@ default_seed(unsigned long fallback, unsigned long *out)
   return 0;
 }
 
-typedef int (*parse_name_fn)(const char *name, int *value);
-
-static int
-act_parse(const char *name, int *v)
-{
-  bpcheck_activation f;
-  int status = bpcheck_activation_parse(name, &f);
-  *v = (int)f;
-  return status;
-}
-
-static int
-cost_parse(const char *name, int *v)
-{
-  bpcheck_cost c;
-  int status = bpcheck_cost_parse(name, &c);
-  *v = (int)c;
-  return status;
-}
-
-static int
-reduction_parse(const char *name, int *v)
-{
-  bpcheck_reduction r;
-  int status = bpcheck_reduction_parse(name, &r);
-  *v = (int)r;
-  return status;
-}
-
 /* A list with an empty item: ",a", "a,,b", "a,". */
 static int
 empty_item(const char *opt, const char *arg)
@@ -115,108 +82,90 @@ empty_item(const char *opt, const char *arg)
   return -1;
 }
 
-int
-parse_number(const char *opt, const char *arg, const char *what, double *v)
-{
-  char *end = NULL;
-  *v = arg && *arg &&
-               (*arg == '.' || *arg == '-' || *arg == '+' ||
-                (*arg >= '0' && *arg <= '9'))
-           ? strtod(arg, &end)
-           : -1;
-  if (!end || end == arg || *end || !(*v >= 0) || !isfinite(*v)) {
-    say_error("%s: '%s' is not %s", opt, arg ? arg : "", what);
-    return -1;
-  }
-  return 0;
-}
-
+/* Calls each(name, data) for every name of the comma-separated list arg
+ * of option opt, in order; -1 at the first that returns -1, or after the
+ * message "OPT: EXPECTS" when arg is not such a list. */
 static int
-parse_list(const char *opt, const char *arg, parse_name_fn parse,
-           const char *choices, unsigned *set)
+for_each_name(const char *opt, const char *arg, const char *expects,
+              int (*each)(const char *opt, const char *name, void *data),
+              void *data)
 {
   char buf[512];
-  if (!arg || strlen(arg) >= sizeof buf || !*arg) {
-    say_error("%s: expects a comma-separated list of %s", opt, choices);
+  if (!arg || !*arg || strlen(arg) >= sizeof buf) {
+    say_error("%s: %s", opt, expects);
     return -1;
   }
   if (empty_item(opt, arg))
     return -1;
   strcpy(buf, arg);
-  *set = 0;
   for (char *save, *name = strtok_r(buf, ",", &save); name;
-       name = strtok_r(NULL, ",", &save)) {
-    int v;
-    if (parse(name, &v)) {
-      say_error("%s: unknown name '%s' (choose from %s)", opt, name, choices);
+       name = strtok_r(NULL, ",", &save))
+    if (each(opt, name, data))
       return -1;
-    }
-    *set |= 1u << v;
+  return 0;
+}
+
+/* A list of names, name(0..count-1), into a bit set. */
+typedef struct {
+  const char *(*name)(int);
+  int count;
+  const char *choices;
+  unsigned set;
+} name_set;
+
+static int
+add_name(const char *opt, const char *name, void *data)
+{
+  name_set *s = data;
+  int v = 0;
+  while (v < s->count && strcmp(name, s->name(v)) != 0)
+    v++;
+  if (v == s->count) {
+    say_error("%s: unknown name '%s' (choose from %s)", opt, name, s->choices);
+    return -1;
+  }
+  s->set |= 1u << v;
+  return 0;
+}
+
+static int
+parse_list(const char *opt, const char *arg, const char *(*name)(int),
+           int count, const char *choices, unsigned *set)
+{
+  char expects[160];
+  name_set s = {name, count, choices, 0};
+  snprintf(expects, sizeof expects, "expects a comma-separated list of %s",
+           choices);
+  if (for_each_name(opt, arg, expects, add_name, &s))
+    return -1;
+  *set = s.set;
+  return 0;
+}
+
+/* --activations of the SPACE: the hidden layers', never softmax. */
+int
+option_hidden(const option_spec *o, const char *arg)
+{
+  if (option_activations(o, arg))
+    return -1;
+  if (*(unsigned *)o->target & (1u << BPCHECK_SOFTMAX)) {
+    say_error("--activations: softmax is only allowed on the output layer "
+              "(use --output softmax)");
+    return -1;
   }
   return 0;
 }
 
 int
-parse_activations(const char *opt, const char *arg, unsigned *set)
+space_ready(const bpcheck_space *s, int have_seed, unsigned long *seed)
 {
-  return parse_list(opt, arg, act_parse,
-                    "sigmoid, tanh, relu, identity, softplus, softmax", set);
-}
-
-int
-parse_costs(const char *opt, const char *arg, unsigned *set)
-{
-  return parse_list(opt, arg, cost_parse,
-                    "quadratic, mse, cross_entropy, categorical_cross_entropy",
-                    set);
-}
-
-int
-parse_reductions(const char *opt, const char *arg, unsigned *set)
-{
-  return parse_list(opt, arg, reduction_parse, "mean, sum", set);
-}
-
-int
-parse_space_option(int opt, const char *arg, bpcheck_space *s)
-{
-  int bad = 0;
-  switch (opt) {
-  case OPT_MAX_DEPTH:
-    bad = parse_size("--max-depth", arg, 0, BPCHECK_MAX_LAYERS - 1,
-                     &s->max_depth);
-    break;
-  case OPT_MAX_WIDTH:
-    bad = parse_size("--max-width", arg, 1, 1u << 20, &s->max_width);
-    break;
-  case OPT_MIN_WIDTH:
-    bad = parse_size("--min-width", arg, 1, 1u << 20, &s->min_width);
-    break;
-  case OPT_SAME_WIDTH: s->same_width = 1; break;
-  case OPT_MAX_BATCH:
-    bad = parse_size("--max-batch", arg, 1, 1u << 20, &s->max_batch);
-    break;
-  case OPT_ACTIVATIONS:
-    bad = parse_activations("--activations", arg, &s->hidden);
-    if (!bad && (s->hidden & (1u << BPCHECK_SOFTMAX))) {
-      say_error("--activations: softmax is only allowed on the output layer "
-                "(use --output softmax)");
-      bad = -1;
-    }
-    break;
-  case OPT_OUTPUT: bad = parse_activations("--output", arg, &s->output); break;
-  case OPT_COSTS: bad = parse_costs("--costs", arg, &s->costs); break;
-  case OPT_REDUCTIONS:
-    bad = parse_reductions("--reductions", arg, &s->reductions);
-    break;
-  case OPT_SAME_HIDDEN: s->same_hidden = 1; break;
-  case OPT_WEIGHT_DECAY: /* (WD.1) lambda of every case */
-    bad =
-        parse_number("--weight-decay", arg, "a number >= 0", &s->weight_decay);
-    break;
-  default: return 0;
+  if (!have_seed && default_seed(1, seed))
+    return -1;
+  if (bpcheck_space_validate(s)) {
+    say_error("%s", bpcheck_errmsg());
+    return -1;
   }
-  return bad ? -1 : 1;
+  return 0;
 }
 
 /* Writes the names of a bit set as "a,b,c". */
@@ -283,18 +232,22 @@ space_args(const bpcheck_space *s, char *buf, size_t len)
     append(buf, len, " --same-width");
   if (s->max_batch != d.max_batch)
     append(buf, len, " --max-batch %zu", s->max_batch);
-  if (s->hidden != d.hidden)
-    append(buf, len, " --activations "),
-        put_set(buf, len, s->hidden, BPCHECK_N_ACTIVATIONS, act_name);
-  if (s->output != d.output)
-    append(buf, len, " --output "),
-        put_set(buf, len, s->output, BPCHECK_N_ACTIVATIONS, act_name);
-  if (s->costs != d.costs)
-    append(buf, len, " --costs "),
-        put_set(buf, len, s->costs, BPCHECK_N_COSTS, cost_name);
-  if (s->reductions != d.reductions)
-    append(buf, len, " --reductions "),
-        put_set(buf, len, s->reductions, BPCHECK_N_REDUCTIONS, reduction_name);
+  const struct {
+    const char *opt;
+    unsigned set, by_default;
+    int count;
+    const char *(*name)(int);
+  } sets[] = {
+      {"--activations", s->hidden, d.hidden, BPCHECK_N_ACTIVATIONS, act_name},
+      {"--output", s->output, d.output, BPCHECK_N_ACTIVATIONS, act_name},
+      {"--costs", s->costs, d.costs, BPCHECK_N_COSTS, cost_name},
+      {"--reductions", s->reductions, d.reductions, BPCHECK_N_REDUCTIONS,
+       reduction_name}};
+  for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+    if (sets[i].set != sets[i].by_default) {
+      append(buf, len, " %s ", sets[i].opt);
+      put_set(buf, len, sets[i].set, sets[i].count, sets[i].name);
+    }
   if (s->same_hidden)
     append(buf, len, " --same-hidden");
   if (s->mode != BPCHECK_MODE_FULL)
@@ -364,67 +317,49 @@ parse_layers(const char *opt, const char *arg, size_t *n, size_t max,
   return 0;
 }
 
-int
-parse_activation_list(const char *opt, const char *arg, size_t L,
-                      bpcheck_activation *f)
+/* The activations of a list, into f[1..L]. */
+typedef struct {
+  bpcheck_activation *f;
+  size_t L, count;
+} activation_list;
+
+static int
+add_activation(const char *opt, const char *name, void *data)
 {
-  char buf[512];
-  size_t count = 0;
-  if (!arg || !*arg || strlen(arg) >= sizeof buf) {
-    say_error("%s: expects one activation or a list of %zu", opt, L);
+  activation_list *list = data;
+  bpcheck_activation a;
+  if (bpcheck_activation_parse(name, &a)) {
+    say_error("%s: unknown activation '%s' (choose from sigmoid, tanh, "
+              "relu, identity, softplus, softmax)",
+              opt, name);
     return -1;
   }
-  if (empty_item(opt, arg))
-    return -1;
-  strcpy(buf, arg);
-  for (char *save, *name = strtok_r(buf, ",", &save); name;
-       name = strtok_r(NULL, ",", &save)) {
-    bpcheck_activation a;
-    if (bpcheck_activation_parse(name, &a)) {
-      say_error("%s: unknown activation '%s' (choose from sigmoid, tanh, "
-                "relu, identity, softplus, softmax)",
-                opt, name);
-      return -1;
-    }
-    if (count < L)
-      f[count] = a;
-    count++;
-  }
-  if (count == 1)
-    for (size_t l = 1; l < L; l++)
-      f[l] = f[0];
-  else if (count != L) {
-    say_error("%s: %zu activations for %zu layers: give one for all, or "
-              "exactly %zu",
-              opt, count, L, L);
-    return -1;
-  }
+  if (list->count < list->L)
+    list->f[list->count + 1] = a;
+  list->count++;
   return 0;
 }
 
 int
-bad_option(const char *cmd, int c, char **argv)
+parse_activation_list(const char *opt, const char *arg, size_t L,
+                      bpcheck_activation *f)
 {
-  if (c == ':')
-    say_error("%s needs a value (try 'bpcheck %s --help')", argv[optind - 1],
-              cmd);
-  else
-    say_error("unknown option '%s' (try 'bpcheck %s --help')",
-              argv[optind - 1], cmd);
-  return 2; /* EXIT_USAGE */
-}
-
-int
-parse_mode(const char *arg, bpcheck_mode *mode)
-{
-  static const char *const names[] = {"full", "directional", "auto"};
-  for (int i = 0; i < 3; i++)
-    if (strcmp(arg, names[i]) == 0) {
-      *mode = (bpcheck_mode)i;
-      return 0;
-    }
-  say_error("--mode: '%s' is not full, directional or auto", arg);
-  return -1;
+  char expects[80];
+  activation_list list = {f, L, 0};
+  snprintf(expects, sizeof expects, "expects one activation or a list of %zu",
+           L);
+  if (for_each_name(opt, arg, expects, add_activation, &list))
+    return -1;
+  if (list.count == 1)
+    for (size_t l = 2; l <= L; l++)
+      f[l] = f[1];
+  else if (list.count != L) {
+    say_error("%s: %zu activations for %zu layers: give one for all, or "
+              "exactly %zu",
+              opt, list.count, L, L);
+    return -1;
+  }
+  return 0;
 }
 
 int
@@ -438,4 +373,162 @@ parse_mutant(const char *opt, const char *arg, bpcheck_mutant *m)
   say_error("%s: unknown mutant '%s' (bpcheck mutants --list lists them)", opt,
             arg);
   return -1;
+}
+
+int
+option_flag(const option_spec *o, const char *arg)
+{
+  (void)arg;
+  *(int *)o->target = 1;
+  return 0;
+}
+
+int
+option_string(const option_spec *o, const char *arg)
+{
+  *(const char **)o->target = arg;
+  return 0;
+}
+
+int
+option_size(const option_spec *o, const char *arg)
+{
+  return parse_size(o->name, arg, o->lo, o->hi, o->target);
+}
+
+int
+option_seed(const option_spec *o, const char *arg)
+{
+  return parse_seed(o->name, arg, o->target);
+}
+
+int
+option_number(const option_spec *o, const char *arg)
+{
+  double *v = o->target;
+  char *end = NULL;
+  *v = arg && *arg &&
+               (*arg == '.' || *arg == '-' || *arg == '+' ||
+                (*arg >= '0' && *arg <= '9'))
+           ? strtod(arg, &end)
+           : -1;
+  if (!end || end == arg || *end || !(*v >= 0) || !isfinite(*v)) {
+    say_error("%s: '%s' is not a number >= 0", o->name, arg ? arg : "");
+    return -1;
+  }
+  return 0;
+}
+
+int
+option_mode(const option_spec *o, const char *arg)
+{
+  static const char *const names[] = {"full", "directional", "auto"};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(arg, names[i]) == 0) {
+      *(bpcheck_mode *)o->target = (bpcheck_mode)i;
+      return 0;
+    }
+  say_error("%s: '%s' is not full, directional or auto", o->name, arg);
+  return -1;
+}
+
+int
+option_mutant(const option_spec *o, const char *arg)
+{
+  return parse_mutant(o->name, arg, o->target);
+}
+
+int
+option_activations(const option_spec *o, const char *arg)
+{
+  return parse_list(o->name, arg, act_name, BPCHECK_N_ACTIVATIONS,
+                    "sigmoid, tanh, relu, identity, softplus, softmax",
+                    o->target);
+}
+
+int
+option_costs(const option_spec *o, const char *arg)
+{
+  return parse_list(o->name, arg, cost_name, BPCHECK_N_COSTS,
+                    "quadratic, mse, cross_entropy, categorical_cross_entropy",
+                    o->target);
+}
+
+int
+option_reductions(const option_spec *o, const char *arg)
+{
+  return parse_list(o->name, arg, reduction_name, BPCHECK_N_REDUCTIONS,
+                    "mean, sum", o->target);
+}
+
+/* The most options a command has, --help included. */
+#define MAX_OPTIONS 40
+
+int
+parse_options(const char *cmd, const char *usage, const option_spec *table,
+              int argc, char **argv, int *code)
+{
+  /* getopt's table: --help, then the command's, each returning 256 + its
+   * index in the command's table; the short forms in optstring. */
+  struct option longopts[MAX_OPTIONS + 1] = {{"help", no_argument, NULL, 'h'}};
+  char optstring[2 * MAX_OPTIONS + 3] = ":h";
+  size_t n = 0, used = 2;
+  for (; table[n].name && n + 1 < MAX_OPTIONS; n++) {
+    const option_spec *o = &table[n];
+    longopts[n + 1] =
+        (struct option){o->name + 2, o->has_arg, NULL, 256 + (int)n};
+    if (o->short_name) {
+      optstring[used++] = o->short_name;
+      if (o->has_arg == required_argument)
+        optstring[used++] = ':';
+    }
+  }
+  assert(table[n].name == NULL); /* else raise MAX_OPTIONS */
+  longopts[n + 1] = (struct option){NULL, 0, NULL, 0};
+  optstring[used] = '\0';
+
+  int c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+    if (c == 'h') {
+      fputs(usage, stdout);
+      *code = EXIT_PASS;
+      return 1;
+    }
+    const option_spec *o = c >= 256 ? &table[c - 256] : NULL;
+    for (size_t i = 0; !o && i < n; i++)
+      if (table[i].short_name == c)
+        o = &table[i];
+    if (!o) { /* getopt's ':' (a missing value) or '?' */
+      if (c == ':')
+        say_error("%s needs a value (try 'bpcheck %s --help')",
+                  argv[optind - 1], cmd);
+      else
+        say_error("unknown option '%s' (try 'bpcheck %s --help')",
+                  argv[optind - 1], cmd);
+      *code = EXIT_USAGE;
+      return 1;
+    }
+    if (o->given)
+      *o->given = 1;
+    if (o->parse(o, optarg)) {
+      *code = EXIT_USAGE;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int
+no_arguments(int argc, char **argv, const char *hint, int *code)
+{
+  if (optind >= argc)
+    return 0;
+  if (hint)
+    say_error("unexpected argument '%s' (%s)", argv[optind], hint);
+  else
+    say_error("unexpected argument '%s'", argv[optind]);
+  *code = EXIT_USAGE;
+  return 1;
 }

@@ -4,6 +4,7 @@
 #ifndef BPCHECK_OPTIONS_H
 #define BPCHECK_OPTIONS_H
 
+#include <getopt.h>
 #include <stddef.h>
 
 #include "bpcheck.h"
@@ -11,71 +12,117 @@
 /* Prints "bpcheck: MESSAGE" on stderr. */
 void say_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The message for getopt's ':' (a missing value) or an unknown option of
- * command cmd; returns the exit code of bad usage. */
-int bad_option(const char *cmd, int c, char **argv);
-/* --mode full|directional|auto into *mode; -1 (message printed) on another
- * name. */
-int parse_mode(const char *arg, bpcheck_mode *mode);
+/* One option of a command's table: its name ("--trials"), whether
+ * it takes a value, the parser that stores the value in target (0, or -1
+ * after printing a message), and for some parsers the bounds lo..hi.
+ * given, when not NULL, is set to 1 once the option is met; short_name is
+ * the option's one-letter form, or 0.  A table ends with an entry whose
+ * name is NULL. */
+typedef struct option_spec option_spec;
+struct option_spec {
+  const char *name;
+  int has_arg; /* no_argument or required_argument (getopt.h) */
+  int (*parse)(const option_spec *o, const char *arg);
+  void *target;
+  size_t lo, hi;
+  int *given;
+  char short_name;
+};
+
+/* The parsers of the common kinds of value; their messages begin with the
+ * option's name. */
+int option_flag(const option_spec *o, const char *arg);   /* int: 1 */
+int option_string(const option_spec *o, const char *arg); /* const char * */
+int option_size(const option_spec *o, const char *arg);   /* size_t, lo..hi */
+int option_seed(const option_spec *o, const char *arg);   /* unsigned long */
+int option_number(const option_spec *o, const char *arg); /* double >= 0 */
+int option_mode(const option_spec *o, const char *arg);   /* bpcheck_mode */
+int option_mutant(const option_spec *o, const char *arg); /* bpcheck_mutant */
+
+/* The entries: an option with no value (FLAG) or a value into *p, or a
+ * value parsed by fn into *p (PARSE); with GIVEN, *given set to 1 as well. */
+#define OPTION_PARSE(n, fn, p)                                                \
+  ((option_spec){                                                             \
+      .name = n, .has_arg = required_argument, .parse = fn, .target = p})
+#define OPTION_PARSE_GIVEN(n, fn, p, seen)                                    \
+  ((option_spec){.name = n,                                                   \
+                 .has_arg = required_argument,                                \
+                 .parse = fn,                                                 \
+                 .target = p,                                                 \
+                 .given = seen})
+#define OPTION_FLAG(n, p)                                                     \
+  ((option_spec){                                                             \
+      .name = n, .has_arg = no_argument, .parse = option_flag, .target = p})
+#define OPTION_STRING(n, p) OPTION_PARSE(n, option_string, p)
+#define OPTION_SEED(n, p, seen) OPTION_PARSE_GIVEN(n, option_seed, p, seen)
+#define OPTION_SIZE(n, p, min, max)                                           \
+  ((option_spec){.name = n,                                                   \
+                 .has_arg = required_argument,                                \
+                 .parse = option_size,                                        \
+                 .target = p,                                                 \
+                 .lo = min,                                                   \
+                 .hi = max})
+#define OPTION_END ((option_spec){.name = NULL})
+
+/* Parses the options of command cmd (argv[1..]) by its table; --help and -h
+ * print usage.  Returns 0 when the command goes on (optind is then the
+ * first argument that is not an option), or 1 with the exit code in *code:
+ * EXIT_PASS after --help, EXIT_USAGE after a message (a bad value, a
+ * missing value, an unknown option). */
+int parse_options(const char *cmd, const char *usage, const option_spec *table,
+                  int argc, char **argv, int *code);
+/* After parse_options, for a command that takes no arguments: 0 when there
+ * is none, else 1 with EXIT_USAGE in *code after "unexpected argument 'ARG'
+ * (HINT)" (no hint when hint is NULL). */
+int no_arguments(int argc, char **argv, const char *hint, int *code);
 
 /* A whole number in [lo, hi] for option opt; 0 on success, or prints a
  * message and returns -1. */
 int parse_size(const char *opt, const char *arg, size_t lo, size_t hi,
                size_t *out);
 int parse_seed(const char *opt, const char *arg, unsigned long *out);
-/* A finite number >= 0 (no empty string, no trailing characters); prints
- * "OPT: 'ARG' is not WHAT" and returns -1 otherwise. */
-int parse_number(const char *opt, const char *arg, const char *what,
-                 double *v);
 
 /* The names of activation, cost and reduction i (for tables). */
 const char *act_name(int i);
 const char *cost_name(int i);
 const char *reduction_name(int i);
 
-/* A comma-separated list of names into a bit set. */
-int parse_activations(const char *opt, const char *arg, unsigned *set);
-int parse_costs(const char *opt, const char *arg, unsigned *set);
-int parse_reductions(const char *opt, const char *arg, unsigned *set);
-
 /* "3,4,2" into n[0..*L]; at most max entries, each >= 1.  Prints a message
  * and returns -1 when it is not such a list. */
 int parse_layers(const char *opt, const char *arg, size_t *n, size_t max,
                  size_t *L);
-/* One activation name for every layer, or exactly L names: into f[0..L-1]. */
+/* One activation name for every layer, or exactly L names: into f[1..L]. */
 int parse_activation_list(const char *opt, const char *arg, size_t L,
                           bpcheck_activation *f);
 
 /* --max-bytes N: the bound on a case file's bytes (verify, trace). */
-enum { OPT_MAX_BYTES = 2500, OPT_MAX_LINES };
-int parse_max_bytes(const char *arg, size_t *out);
+#define OPTION_MAX_BYTES(p) OPTION_SIZE("--max-bytes", p, 1, (size_t)1 << 50)
 
 /* The seed: the option's if given, else $BPCHECK_SEED, else fallback. */
 int default_seed(unsigned long fallback, unsigned long *out);
 
-/* The SPACE options shared by selftest and run (doc/reference.md).  Returns 1
- * when (opt, arg) was one of them and was parsed, 0 when it is not a SPACE
- * option, -1 on a bad value.  space_args() writes them back for a command
- * line that reproduces a trial. */
-enum {
-  OPT_MAX_DEPTH = 1000,
-  OPT_MAX_WIDTH,
-  OPT_MAX_BATCH,
-  OPT_ACTIVATIONS,
-  OPT_OUTPUT,
-  OPT_COSTS,
-  OPT_REDUCTIONS,
-  OPT_SAME_HIDDEN,
-  OPT_MODE,
-  OPT_JSON,
-  OPT_TRIALS,
-  OPT_SEED,
-  OPT_TOLSCALE,
-  OPT_MIN_WIDTH,
-  OPT_SAME_WIDTH,
-  OPT_WEIGHT_DECAY
-};
-int parse_space_option(int opt, const char *arg, bpcheck_space *s);
+/* The SPACE options shared by selftest and run (doc/reference.md), as
+ * entries of a table that fill the space *s.  space_args() writes them back
+ * for a command line that reproduces a trial. */
+int option_hidden(const option_spec *o, const char *arg);
+int option_activations(const option_spec *o, const char *arg);
+int option_costs(const option_spec *o, const char *arg);
+int option_reductions(const option_spec *o, const char *arg);
+#define SPACE_OPTIONS(s)                                                      \
+  OPTION_SIZE("--max-depth", &(s)->max_depth, 0, BPCHECK_MAX_LAYERS - 1),     \
+      OPTION_SIZE("--max-width", &(s)->max_width, 1, 1u << 20),               \
+      OPTION_SIZE("--min-width", &(s)->min_width, 1, 1u << 20),               \
+      OPTION_FLAG("--same-width", &(s)->same_width),                          \
+      OPTION_SIZE("--max-batch", &(s)->max_batch, 1, 1u << 20),               \
+      OPTION_PARSE("--activations", option_hidden, &(s)->hidden),             \
+      OPTION_PARSE("--output", option_activations, &(s)->output),             \
+      OPTION_PARSE("--costs", option_costs, &(s)->costs),                     \
+      OPTION_PARSE("--reductions", option_reductions, &(s)->reductions),      \
+      OPTION_FLAG("--same-hidden", &(s)->same_hidden),                        \
+      OPTION_PARSE("--weight-decay", option_number, &(s)->weight_decay)
+/* The seed (the option's when given, else default_seed's, 1 by default)
+ * and the space checked; -1 after a message when either is not valid. */
+int space_ready(const bpcheck_space *s, int have_seed, unsigned long *seed);
 void space_args(const bpcheck_space *s, char *buf, size_t len);
 void space_describe(const bpcheck_space *s, char *buf, size_t len);
 
@@ -102,21 +149,6 @@ void space_describe(const bpcheck_space *s, char *buf, size_t len);
   "                     (\"weight_decay\" in the case; default 0)\n"          \
   "Only valid combinations are drawn: categorical_cross_entropy with a\n"     \
   "softmax output, cross_entropy with a sigmoid or softmax output.\n"
-
-#define SPACE_LONG_OPTIONS                                                    \
-  {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},                      \
-      {"max-width", required_argument, NULL, OPT_MAX_WIDTH},                  \
-      {"min-width", required_argument, NULL, OPT_MIN_WIDTH},                  \
-      {"same-width", no_argument, NULL, OPT_SAME_WIDTH},                      \
-      {"max-batch", required_argument, NULL, OPT_MAX_BATCH},                  \
-      {"activations", required_argument, NULL, OPT_ACTIVATIONS},              \
-      {"output", required_argument, NULL, OPT_OUTPUT},                        \
-      {"costs", required_argument, NULL, OPT_COSTS},                          \
-      {"reductions", required_argument, NULL, OPT_REDUCTIONS},                \
-      {"weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY},            \
-  {                                                                           \
-    "same-hidden", no_argument, NULL, OPT_SAME_HIDDEN                         \
-  }
 
 /* A mutant of the bug zoo by name, for option opt; -1 with a message when
  * there is none. */

@@ -16,14 +16,15 @@ tolopts_init(tolopts *t)
   memset(t, 0, sizeof *t);
 }
 
-static int
-parse_tol(const char *opt, const char *arg, double *v)
+int
+tolopts_tol(const option_spec *o, const char *arg)
 {
   char *end;
+  double *v = o->target;
   *v = arg ? strtod(arg, &end) : -1;
   if (!arg || end == arg || *end || isspace((unsigned char)*arg) ||
       !(*v >= 0) || !isfinite(*v)) {
-    say_error("%s: '%s' is not a tolerance (a number >= 0)", opt,
+    say_error("%s: '%s' is not a tolerance (a number >= 0)", o->name,
               arg ? arg : "");
     return -1;
   }
@@ -31,27 +32,18 @@ parse_tol(const char *opt, const char *arg, double *v)
 }
 
 int
-tolopts_parse(tolopts *t, int opt, const char *arg)
+tolopts_precision(const option_spec *o, const char *arg)
 {
-  switch (opt) {
-  case OPT_RTOL:
-    t->have_rtol = 1;
-    return parse_tol("--rtol", arg, &t->rtol) ? -1 : 1;
-  case OPT_ATOL:
-    t->have_atol = 1;
-    return parse_tol("--atol", arg, &t->atol) ? -1 : 1;
-  case OPT_PRECISION:
-    if (strcmp(arg, "double") == 0)
-      t->single = 0;
-    else if (strcmp(arg, "single") == 0)
-      t->single = 1;
-    else {
-      say_error("--precision: '%s' is not double or single", arg);
-      return -1;
-    }
-    return 1;
-  default: return 0;
+  int *single = o->target;
+  if (strcmp(arg, "double") == 0)
+    *single = 0;
+  else if (strcmp(arg, "single") == 0)
+    *single = 1;
+  else {
+    say_error("--precision: '%s' is not double or single", arg);
+    return -1;
   }
+  return 0;
 }
 
 bpcheck_tolerance
@@ -399,4 +391,31 @@ check_inputs(FILE *out, int json, const bpcheck_case *c, const gsl_matrix *dx,
     fprintf(out, "  ... and %zu more\n", rep->n_fail - shown);
   free(block);
   return status;
+}
+
+void
+print_counts(const char *item, const char *end, const size_t *count, int n,
+             const char *(*name)(int))
+{
+  for (int i = 0; i < n; i++) {
+    printf(item, name(i), count[i]);
+    fputs(i + 1 < n ? "," : end, stdout);
+  }
+}
+
+void
+print_covered(const size_t *depth, const size_t *act, const size_t *cost,
+              const size_t *reduction)
+{
+  printf("  %-12s", "depth L");
+  for (int L = 1; L <= 32; L++)
+    if (depth[L])
+      printf(" %d: %zu", L, depth[L]);
+  printf("\n  %-12s", "activations");
+  print_counts(" %s %zu", "\n", act, BPCHECK_N_ACTIVATIONS, act_name);
+  printf("  %-12s", "costs");
+  print_counts(" %s %zu", "\n", cost, BPCHECK_N_COSTS, cost_name);
+  printf("  %-12s", "reductions");
+  print_counts(" %s %zu", "\n", reduction, BPCHECK_N_REDUCTIONS,
+               reduction_name);
 }

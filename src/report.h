@@ -7,15 +7,7 @@
 #include <stdio.h>
 
 #include "bpcheck.h"
-
-enum { OPT_RTOL = 2200, OPT_ATOL, OPT_PRECISION, OPT_MAX_PARAMS };
-
-#define TOL_LONG_OPTIONS                                                      \
-  {"rtol", required_argument, NULL, OPT_RTOL},                                \
-      {"atol", required_argument, NULL, OPT_ATOL},                            \
-  {                                                                           \
-    "precision", required_argument, NULL, OPT_PRECISION                       \
-  }
+#include "options.h"
 
 typedef struct {
   double rtol, atol;
@@ -23,8 +15,15 @@ typedef struct {
 } tolopts;
 
 void tolopts_init(tolopts *t);
-/* 1 parsed, 0 not one of these, -1 bad value (message printed). */
-int tolopts_parse(tolopts *t, int opt, const char *arg);
+/* --rtol, --atol (a number >= 0 into a double) and --precision (double or
+ * single, into an int that is 1 for single): the entries of a command's
+ * option table that fill the tolopts *t. */
+int tolopts_tol(const option_spec *o, const char *arg);
+int tolopts_precision(const option_spec *o, const char *arg);
+#define TOLOPTS_OPTIONS(t)                                                    \
+  OPTION_PARSE_GIVEN("--rtol", tolopts_tol, &(t)->rtol, &(t)->have_rtol),     \
+      OPTION_PARSE_GIVEN("--atol", tolopts_tol, &(t)->atol, &(t)->have_atol), \
+      OPTION_PARSE("--precision", tolopts_precision, &(t)->single)
 /* The tolerance: the precision's preset, overridden by --rtol/--atol. */
 bpcheck_tolerance tolopts_get(const tolopts *t);
 
@@ -58,5 +57,13 @@ void print_json_report(FILE *out, const char *command,
 int check_inputs(FILE *out, int json, const bpcheck_case *c,
                  const gsl_matrix *dx, const bpcheck_tolerance *tol,
                  bpcheck_input_report *rep);
+/* Counts by name on stdout: item (a printf format of the name and the
+ * count) for each of the n names, separated by commas, then end. */
+void print_counts(const char *item, const char *end, const size_t *count,
+                  int n, const char *(*name)(int));
+/* The "covered" lines of run and selftest: L by depth (depth[1..32]),
+ * layers by activation, networks by cost and by reduction. */
+void print_covered(const size_t *depth, const size_t *act, const size_t *cost,
+                   const size_t *reduction);
 
 #endif

@@ -33,7 +33,7 @@ enumerate_combos(void)
     for (int o = 0; o < BPCHECK_N_ACTIVATIONS; o++)
       for (int c = 0; c < BPCHECK_N_COSTS; c++)
         for (int r = 0; r < BPCHECK_N_REDUCTIONS; r++) {
-          bpcheck_activation f[] = {h, h, o};
+          bpcheck_activation f[] = {[1] = h, h, o};
           bpcheck_arch a = {3, n, f, c, r};
           if (bpcheck_arch_validate(&a) == BPCHECK_SUCCESS)
             combos[n_combos++] = (combo){h, o, c, r};
@@ -45,7 +45,7 @@ init_combo(fixture *x, int i, unsigned long seed)
 {
   static const size_t n[] = {3, 5, 4, 3};
   const combo *c = &combos[i];
-  bpcheck_activation f[] = {c->hidden, c->hidden, c->output};
+  bpcheck_activation f[] = {[1] = c->hidden, c->hidden, c->output};
   fixture_init(x, 3, n, f, c->cost, c->reduction, 4, seed);
 }
 

@@ -62,29 +62,37 @@ backprop_ld(const bpcheck_net *net, const bpcheck_batch *batch, long double *g)
 
 typedef struct {
   size_t L, n[5];
-  bpcheck_activation f[4];
+  bpcheck_activation f[5]; /* f[1..L] */
   bpcheck_cost cost;
   int close; /* targets within 1e-9 of the outputs: a - y cancels */
 } arch;
 
 static const arch archs[] = {
-    {2, {4, 6, 3}, {BPCHECK_TANH, BPCHECK_SIGMOID}, BPCHECK_QUADRATIC, 0},
+    {2,
+     {4, 6, 3},
+     {[1] = BPCHECK_TANH, BPCHECK_SIGMOID},
+     BPCHECK_QUADRATIC,
+     0},
     {3,
      {9, 1, 9, 6},
-     {BPCHECK_TANH, BPCHECK_SIGMOID, BPCHECK_SOFTMAX},
+     {[1] = BPCHECK_TANH, BPCHECK_SIGMOID, BPCHECK_SOFTMAX},
      BPCHECK_CATEGORICAL_CROSS_ENTROPY,
      0},
     {3,
      {5, 8, 7, 4},
-     {BPCHECK_RELU, BPCHECK_SOFTPLUS, BPCHECK_SIGMOID},
+     {[1] = BPCHECK_RELU, BPCHECK_SOFTPLUS, BPCHECK_SIGMOID},
      BPCHECK_CROSS_ENTROPY,
      0},
     {4,
      {6, 12, 10, 8, 3},
-     {BPCHECK_SIGMOID, BPCHECK_RELU, BPCHECK_TANH, BPCHECK_IDENTITY},
+     {[1] = BPCHECK_SIGMOID, BPCHECK_RELU, BPCHECK_TANH, BPCHECK_IDENTITY},
      BPCHECK_MSE,
      1},
-    {2, {7, 16, 5}, {BPCHECK_SOFTPLUS, BPCHECK_TANH}, BPCHECK_QUADRATIC, 1},
+    {2,
+     {7, 16, 5},
+     {[1] = BPCHECK_SOFTPLUS, BPCHECK_TANH},
+     BPCHECK_QUADRATIC,
+     1},
 };
 
 /* Both backprops within the bound of the long double gradient, for several
@@ -162,7 +170,7 @@ START_TEST(test_bound_random)
   const unsigned long seed0 = test_seed(1);
   for (unsigned long seed = seed0; seed < seed0 + 500; seed++) {
     size_t n[BPCHECK_MAX_LAYERS + 1], B;
-    bpcheck_activation f[BPCHECK_MAX_LAYERS];
+    bpcheck_activation f[BPCHECK_MAX_LAYERS + 1];
     bpcheck_arch a;
     gsl_rng_set(rng, seed);
     ck_assert_ok(bpcheck_space_draw(&sp, rng, &a, n, f, &B));
@@ -199,8 +207,9 @@ END_TEST
 START_TEST(test_bound_at_kink)
 {
   static const size_t n[] = {1, 1, 1};
-  static const bpcheck_activation f[2][2] = {{BPCHECK_RELU, BPCHECK_SIGMOID},
-                                             {BPCHECK_RELU, BPCHECK_RELU}};
+  static const bpcheck_activation f[2][3] = {
+      {[1] = BPCHECK_RELU, BPCHECK_SIGMOID},
+      {[1] = BPCHECK_RELU, BPCHECK_RELU}};
   fixture x;
   fixture_init(&x, 2, n, f[_i], BPCHECK_QUADRATIC, BPCHECK_MEAN, 1, 1);
   double *theta = x.net->theta->data; /* W^1, b^1, W^2, b^2 */
@@ -226,7 +235,7 @@ END_TEST
 START_TEST(test_bound_errors)
 {
   static const size_t n[] = {3, 5, 2}, other[] = {3, 4, 2};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SIGMOID};
   fixture x, y;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 4, 5);
   fixture_init(&y, 2, other, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 4, 5);

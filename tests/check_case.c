@@ -17,7 +17,7 @@ static bpcheck_case *
 random_case(unsigned long seed)
 {
   static const size_t n[] = {3, 4, 2};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SOFTMAX};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SOFTMAX};
   bpcheck_arch a = {2, n, f, BPCHECK_CATEGORICAL_CROSS_ENTROPY, BPCHECK_SUM};
   bpcheck_case *c;
   ck_assert_ok(bpcheck_case_alloc(&c, &a, 3));

@@ -58,7 +58,8 @@ set_chain(fixture *f, const chain *c)
 START_TEST(test_chain_one_sample)
 {
   static const size_t n[] = {1, 1, 1};
-  static const bpcheck_activation f[] = {BPCHECK_SIGMOID, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_SIGMOID,
+                                         BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 1, 1);
   const chain *c = &chains[_i];
@@ -83,7 +84,8 @@ END_TEST
 START_TEST(test_chain_batch)
 {
   static const size_t n[] = {1, 1, 1};
-  static const bpcheck_activation f[] = {BPCHECK_SIGMOID, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_SIGMOID,
+                                         BPCHECK_SIGMOID};
   bpcheck_reduction red = _i ? BPCHECK_SUM : BPCHECK_MEAN;
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, red, 3, 1);

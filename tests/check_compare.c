@@ -12,8 +12,8 @@
 #include "testutil.h"
 
 static const size_t n[] = {4, 6, 5, 3};
-static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SOFTPLUS,
-                                       BPCHECK_SIGMOID};
+static const bpcheck_activation f[] = {
+    [1] = BPCHECK_TANH, BPCHECK_SOFTPLUS, BPCHECK_SIGMOID};
 
 /* 4-6-5-3 has 6*4 + 6 + 5*6 + 5 + 3*5 + 3 = 83 parameters. */
 #define P 83

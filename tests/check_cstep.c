@@ -14,7 +14,7 @@
 START_TEST(test_exact_on_linear)
 {
   static const size_t n[] = {3, 2};
-  static const bpcheck_activation f[] = {BPCHECK_IDENTITY};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_IDENTITY};
   fixture x;
   fixture_init(&x, 1, n, f, BPCHECK_QUADRATIC, BPCHECK_SUM, 4, 2);
   bpcheck_cstep_workspace *w;
@@ -54,7 +54,7 @@ START_TEST(test_equals_backprop)
               {BPCHECK_TANH, BPCHECK_QUADRATIC},
               {BPCHECK_SOFTPLUS, BPCHECK_MSE},
               {BPCHECK_RELU, BPCHECK_QUADRATIC}};
-  bpcheck_activation f[] = {hidden, hidden, ends[_i / 5].out};
+  bpcheck_activation f[] = {[1] = hidden, hidden, ends[_i / 5].out};
   fixture x;
   fixture_init(&x, 3, n, f, ends[_i / 5].cost, BPCHECK_MEAN, 3,
                test_seed(60 + (unsigned long)_i));
@@ -97,7 +97,7 @@ END_TEST
 START_TEST(test_cstep_errors)
 {
   static const size_t n[] = {3, 4, 2}, other[] = {3, 9, 2};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SIGMOID};
   fixture x, y;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 2, 1);
   fixture_init(&y, 2, other, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 2, 1);

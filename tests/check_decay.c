@@ -15,7 +15,8 @@
 #define LAMBDA 0.3
 
 static const size_t n3[] = {3, 4, 2};
-static const bpcheck_activation tanh_sig[] = {BPCHECK_TANH, BPCHECK_SIGMOID};
+static const bpcheck_activation tanh_sig[] = {[1] = BPCHECK_TANH,
+                                              BPCHECK_SIGMOID};
 
 /* A 3-4-2 tanh, sigmoid network, batch B, with lambda. */
 static void
@@ -35,7 +36,7 @@ random_fixture(fixture *x, unsigned long seed, char *desc, size_t len)
   s.max_depth = 2, s.max_width = 6, s.max_batch = 4;
   s.weight_decay = LAMBDA;
   size_t n[4], B;
-  bpcheck_activation f[3];
+  bpcheck_activation f[4]; /* f[1..max_depth + 1] */
   bpcheck_arch arch;
   gsl_rng *rng = bpcheck_rng_alloc();
   ck_assert_ptr_nonnull(rng);

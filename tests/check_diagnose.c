@@ -23,8 +23,8 @@ static void
 init(fixture *x, bpcheck_cost cost)
 {
   static const size_t n[] = {3, 4, 4, 2};
-  static const bpcheck_activation f[] = {BPCHECK_SIGMOID, BPCHECK_TANH,
-                                         BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {
+      [1] = BPCHECK_SIGMOID, BPCHECK_TANH, BPCHECK_SIGMOID};
   fixture_init(x, 3, n, f, cost, BPCHECK_MEAN, 3, test_seed(17));
   ck_assert_ok(bpcheck_matrix_backprop(x->net, x->batch, x->mat, NULL, x->mw));
   memcpy(x->lit->data, x->mat->data, x->mat->size * sizeof(double));
@@ -75,7 +75,7 @@ END_TEST
 START_TEST(test_factor_mse)
 {
   static const size_t n[] = {3, 4, 3};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_IDENTITY};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_IDENTITY};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_MSE, BPCHECK_SUM, 2, 5);
   ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
@@ -124,7 +124,7 @@ END_TEST
 START_TEST(test_output_derivative)
 {
   static const size_t n[] = {3, 2};
-  static const bpcheck_activation f[] = {BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 1, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 3, 9);
   ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
@@ -268,7 +268,7 @@ END_TEST
 START_TEST(test_shortcut)
 {
   static const size_t n[] = {3, 4, 3};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SOFTMAX};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SOFTMAX};
   const bpcheck_cost costs[2] = {BPCHECK_CATEGORICAL_CROSS_ENTROPY,
                                  BPCHECK_CROSS_ENTROPY};
   for (int c = 0; c < 2; c++) {
@@ -303,7 +303,7 @@ END_TEST
 START_TEST(test_bias_sign_batch1)
 {
   static const size_t n[] = {3, 4, 2};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_IDENTITY};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_IDENTITY};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 1, test_seed(5));
   ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
@@ -329,7 +329,7 @@ END_TEST
 START_TEST(test_one_layer_network_and_small)
 {
   static const size_t n[] = {3, 2};
-  static const bpcheck_activation f[] = {BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 1, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 3, test_seed(6));
   ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));
@@ -627,8 +627,8 @@ END_TEST
 START_TEST(test_more_texts)
 {
   static const size_t n[] = {3, 4, 4, 2};
-  static const bpcheck_activation f[] = {BPCHECK_SIGMOID, BPCHECK_TANH,
-                                         BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {
+      [1] = BPCHECK_SIGMOID, BPCHECK_TANH, BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 3, n, f, BPCHECK_QUADRATIC, BPCHECK_SUM, 3, test_seed(5));
   ck_assert_ok(bpcheck_matrix_backprop(x.net, x.batch, x.mat, NULL, x.mw));

@@ -13,10 +13,10 @@ static void
 init(fixture *x, int i)
 {
   static const size_t n[] = {4, 6, 5, 3};
-  const bpcheck_activation f[][3] = {
-      {BPCHECK_TANH, BPCHECK_SIGMOID, BPCHECK_SOFTMAX},
-      {BPCHECK_SOFTPLUS, BPCHECK_TANH, BPCHECK_SIGMOID},
-      {BPCHECK_SIGMOID, BPCHECK_IDENTITY, BPCHECK_TANH}};
+  const bpcheck_activation f[][4] = {
+      {[1] = BPCHECK_TANH, BPCHECK_SIGMOID, BPCHECK_SOFTMAX},
+      {[1] = BPCHECK_SOFTPLUS, BPCHECK_TANH, BPCHECK_SIGMOID},
+      {[1] = BPCHECK_SIGMOID, BPCHECK_IDENTITY, BPCHECK_TANH}};
   const bpcheck_cost c[] = {BPCHECK_CATEGORICAL_CROSS_ENTROPY,
                             BPCHECK_CROSS_ENTROPY, BPCHECK_MSE};
   fixture_init(x, 3, n, f[i], c[i], BPCHECK_MEAN, 4,
@@ -98,7 +98,7 @@ END_TEST
 START_TEST(test_directional_errors)
 {
   static const size_t n[] = {3, 4, 2}, other[] = {3, 5, 2};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SIGMOID};
   fixture x, y;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 2, 1);
   fixture_init(&y, 2, other, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 2, 1);

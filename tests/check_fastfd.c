@@ -11,7 +11,7 @@
 
 typedef struct {
   size_t L, n[5], B;
-  bpcheck_activation f[4];
+  bpcheck_activation f[5]; /* f[1..L] */
   bpcheck_cost cost;
   bpcheck_reduction red;
 } arch;
@@ -19,29 +19,29 @@ typedef struct {
 /* Every layer position of a perturbation (output, last hidden, deeper),
  * softmax outputs, relu kinks, batch 1 and batches larger than a chunk. */
 static const arch archs[] = {
-    {1, {3, 2}, 4, {BPCHECK_SIGMOID}, BPCHECK_QUADRATIC, BPCHECK_MEAN},
+    {1, {3, 2}, 4, {[1] = BPCHECK_SIGMOID}, BPCHECK_QUADRATIC, BPCHECK_MEAN},
     {2,
      {4, 5, 3},
      3,
-     {BPCHECK_TANH, BPCHECK_SOFTMAX},
+     {[1] = BPCHECK_TANH, BPCHECK_SOFTMAX},
      BPCHECK_CATEGORICAL_CROSS_ENTROPY,
      BPCHECK_SUM},
     {3,
      {3, 6, 4, 2},
      5,
-     {BPCHECK_RELU, BPCHECK_SOFTPLUS, BPCHECK_SIGMOID},
+     {[1] = BPCHECK_RELU, BPCHECK_SOFTPLUS, BPCHECK_SIGMOID},
      BPCHECK_CROSS_ENTROPY,
      BPCHECK_MEAN},
     {4,
      {2, 7, 5, 6, 3},
      1,
-     {BPCHECK_SIGMOID, BPCHECK_RELU, BPCHECK_TANH, BPCHECK_IDENTITY},
+     {[1] = BPCHECK_SIGMOID, BPCHECK_RELU, BPCHECK_TANH, BPCHECK_IDENTITY},
      BPCHECK_MSE,
      BPCHECK_SUM},
     {3,
      {5, 9, 8, 4},
      300,
-     {BPCHECK_TANH, BPCHECK_TANH, BPCHECK_SOFTMAX},
+     {[1] = BPCHECK_TANH, BPCHECK_TANH, BPCHECK_SOFTMAX},
      BPCHECK_QUADRATIC,
      BPCHECK_MEAN},
 };
@@ -126,7 +126,7 @@ END_TEST
 START_TEST(test_fastfd_errors)
 {
   static const size_t n[] = {3, 4, 2}, other[] = {3, 5, 2};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 2, 1);
   bpcheck_fastfd_workspace *w;

@@ -43,7 +43,7 @@ linear_gradient(const fixture *x, double r, double *g)
 START_TEST(test_exact_on_quadratic)
 {
   static const size_t n[] = {4, 3};
-  static const bpcheck_activation f[] = {BPCHECK_IDENTITY};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_IDENTITY};
   bpcheck_reduction red = _i ? BPCHECK_SUM : BPCHECK_MEAN;
   fixture x;
   fixture_init(&x, 1, n, f, BPCHECK_QUADRATIC, red, 5, test_seed(21));
@@ -67,8 +67,8 @@ END_TEST
 START_TEST(test_layer)
 {
   static const size_t n[] = {3, 5, 4, 2};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SOFTPLUS,
-                                         BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {
+      [1] = BPCHECK_TANH, BPCHECK_SOFTPLUS, BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 3, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 3, 8);
   fixture_gradients(&x); /* the whole gradient in fd, err */
@@ -105,7 +105,7 @@ END_TEST
 START_TEST(test_restores_parameters)
 {
   static const size_t n[] = {3, 5, 2};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_CROSS_ENTROPY, BPCHECK_MEAN, 4, 5);
   /* Values whose neighbours theta +/- h are not representable exactly. */
@@ -197,11 +197,11 @@ cost_ld(const bpcheck_net *net, const bpcheck_batch *batch)
 START_TEST(test_cost_error_bound)
 {
   static const size_t n[] = {12, 9, 7, 5};
-  static const bpcheck_activation fs[][3] = {
-      {BPCHECK_SIGMOID, BPCHECK_TANH, BPCHECK_IDENTITY},
-      {BPCHECK_RELU, BPCHECK_SOFTPLUS, BPCHECK_SOFTMAX},
-      {BPCHECK_TANH, BPCHECK_SIGMOID, BPCHECK_SIGMOID},
-      {BPCHECK_SOFTPLUS, BPCHECK_RELU, BPCHECK_TANH}};
+  static const bpcheck_activation fs[][4] = {
+      {[1] = BPCHECK_SIGMOID, BPCHECK_TANH, BPCHECK_IDENTITY},
+      {[1] = BPCHECK_RELU, BPCHECK_SOFTPLUS, BPCHECK_SOFTMAX},
+      {[1] = BPCHECK_TANH, BPCHECK_SIGMOID, BPCHECK_SIGMOID},
+      {[1] = BPCHECK_SOFTPLUS, BPCHECK_RELU, BPCHECK_TANH}};
   static const bpcheck_cost costs[] = {BPCHECK_QUADRATIC,
                                        BPCHECK_CATEGORICAL_CROSS_ENTROPY,
                                        BPCHECK_CROSS_ENTROPY, BPCHECK_MSE};
@@ -241,7 +241,7 @@ END_TEST
 START_TEST(test_kink_second_try)
 {
   static const size_t n[] = {1, 1, 1};
-  static const bpcheck_activation f[] = {BPCHECK_RELU, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_RELU, BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 1, 1);
   double *theta = x.net->theta->data; /* W^1, b^1, W^2, b^2 */
@@ -266,7 +266,7 @@ END_TEST
 START_TEST(test_kink_detected)
 {
   static const size_t n[] = {1, 1, 1};
-  static const bpcheck_activation f[] = {BPCHECK_RELU, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_RELU, BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 1, 1);
   double *theta = x.net->theta->data; /* W^1, b^1, W^2, b^2 */
@@ -287,7 +287,7 @@ END_TEST
 START_TEST(test_fdiff_errors)
 {
   static const size_t n[] = {3, 5, 2}, other[] = {3, 4, 2};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 4, 5);
   bpcheck_params *p;
@@ -317,7 +317,7 @@ END_TEST
 START_TEST(test_workspace_mismatch)
 {
   static const size_t n[] = {3, 5, 2}, other[] = {3, 4, 2};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SIGMOID};
   fixture x, y;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 4, 5);
   fixture_init(&y, 2, other, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 4, 5);

@@ -296,7 +296,7 @@ fc_loss(const double *theta, size_t P, double *loss, double *grad, void *data)
 START_TEST(test_fc)
 {
   static const size_t n[] = {4, 6, 3};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 5,
                test_seed(180));
@@ -345,8 +345,8 @@ END_TEST
 START_TEST(test_relu)
 {
   static const size_t n[] = {10, 30, 30, 5};
-  static const bpcheck_activation f[] = {BPCHECK_RELU, BPCHECK_RELU,
-                                         BPCHECK_IDENTITY};
+  static const bpcheck_activation f[] = {
+      [1] = BPCHECK_RELU, BPCHECK_RELU, BPCHECK_IDENTITY};
   fixture x;
   fixture_init(&x, 3, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 8,
                test_seed(200 + (unsigned long)_i));

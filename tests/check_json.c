@@ -129,7 +129,7 @@ END_TEST
 START_TEST(test_mutations_agree)
 {
   static const size_t n[] = {3, 4, 2};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SIGMOID};
   bpcheck_arch a = {2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN};
   bpcheck_case *c;
   ck_assert_ok(bpcheck_case_alloc(&c, &a, 2));

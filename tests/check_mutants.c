@@ -36,8 +36,9 @@ START_TEST(test_changes_gradient)
 {
   bpcheck_mutant m = (bpcheck_mutant)(_i + 1);
   static const size_t n[] = {3, 4, 3};
-  static const bpcheck_activation f[2][2] = {{BPCHECK_RELU, BPCHECK_SOFTMAX},
-                                             {BPCHECK_TANH, BPCHECK_SIGMOID}};
+  static const bpcheck_activation f[2][3] = {
+      {[1] = BPCHECK_RELU, BPCHECK_SOFTMAX},
+      {[1] = BPCHECK_TANH, BPCHECK_SIGMOID}};
   double change = 0;
   for (int k = 0; k < 2; k++) {
     fixture x;

@@ -10,7 +10,8 @@
 #include "testutil.h"
 
 static const size_t n342[] = {3, 4, 2};
-static const bpcheck_activation sig2[] = {BPCHECK_SIGMOID, BPCHECK_SIGMOID};
+static const bpcheck_activation sig2[] = {[1] = BPCHECK_SIGMOID,
+                                          BPCHECK_SIGMOID};
 
 /* W^1 (4 x 3) at 0..11, b^1 at 12..15, W^2 (2 x 4) at 16..23, b^2 at 24..25,
  * and the views are the same memory as the flat block. */
@@ -83,10 +84,10 @@ END_TEST
 START_TEST(test_step_lowers_cost)
 {
   static const size_t n[] = {4, 6, 5, 3};
-  const bpcheck_activation f[][3] = {
-      {BPCHECK_TANH, BPCHECK_SIGMOID, BPCHECK_SIGMOID},
-      {BPCHECK_RELU, BPCHECK_SOFTPLUS, BPCHECK_IDENTITY},
-      {BPCHECK_SIGMOID, BPCHECK_TANH, BPCHECK_SOFTMAX}};
+  const bpcheck_activation f[][4] = {
+      {[1] = BPCHECK_TANH, BPCHECK_SIGMOID, BPCHECK_SIGMOID},
+      {[1] = BPCHECK_RELU, BPCHECK_SOFTPLUS, BPCHECK_IDENTITY},
+      {[1] = BPCHECK_SIGMOID, BPCHECK_TANH, BPCHECK_SOFTMAX}};
   const bpcheck_cost costs[] = {BPCHECK_CROSS_ENTROPY, BPCHECK_MSE,
                                 BPCHECK_CATEGORICAL_CROSS_ENTROPY};
   fixture x;
@@ -109,7 +110,7 @@ END_TEST
 START_TEST(test_describe)
 {
   fixture x;
-  const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SOFTMAX};
+  const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SOFTMAX};
   fixture_init(&x, 2, n342, f, BPCHECK_CATEGORICAL_CROSS_ENTROPY, BPCHECK_SUM,
                1, 1);
   char buf[128];
@@ -129,7 +130,7 @@ END_TEST
 START_TEST(test_random_targets)
 {
   fixture x;
-  const bpcheck_activation f[] = {BPCHECK_RELU, BPCHECK_SOFTMAX};
+  const bpcheck_activation f[] = {[1] = BPCHECK_RELU, BPCHECK_SOFTMAX};
   fixture_init(&x, 2, n342, f, BPCHECK_CATEGORICAL_CROSS_ENTROPY, BPCHECK_MEAN,
                6, 3);
   for (size_t s = 0; s < 6; s++) {
@@ -173,9 +174,11 @@ END_TEST
 START_TEST(test_bad_arch)
 {
   bpcheck_net *net = NULL;
-  const bpcheck_activation soft_hidden[] = {BPCHECK_SOFTMAX, BPCHECK_SIGMOID};
-  const bpcheck_activation tanh_out[] = {BPCHECK_SIGMOID, BPCHECK_TANH};
-  const bpcheck_activation bogus[] = {(bpcheck_activation)17, BPCHECK_SIGMOID};
+  const bpcheck_activation soft_hidden[] = {[1] = BPCHECK_SOFTMAX,
+                                            BPCHECK_SIGMOID};
+  const bpcheck_activation tanh_out[] = {[1] = BPCHECK_SIGMOID, BPCHECK_TANH};
+  const bpcheck_activation bogus[] = {[1] = (bpcheck_activation)17,
+                                      BPCHECK_SIGMOID};
   bpcheck_arch a = {2, n342, soft_hidden, BPCHECK_QUADRATIC, BPCHECK_MEAN};
   ck_assert_int_eq(bpcheck_net_alloc(&net, &a), BPCHECK_EINVAL);
   ck_assert_ptr_nonnull(strstr(bpcheck_errmsg(), "softmax"));
@@ -212,7 +215,7 @@ START_TEST(test_bad_batch)
   ck_assert_ptr_null(bad);
 
   fixture x;
-  const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID};
+  const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SIGMOID};
   fixture_init(&x, 2, n342, f, BPCHECK_CROSS_ENTROPY, BPCHECK_MEAN, 2, 5);
   ck_assert_ok(bpcheck_batch_alloc(&bad, 4, 2, 2)); /* n_0 = 4, not 3 */
   ck_assert_int_eq(bpcheck_batch_validate(x.net, bad), BPCHECK_EBADLEN);

@@ -11,7 +11,7 @@
 #include "testutil.h"
 
 static const size_t n342[] = {3, 4, 2};
-static const bpcheck_activation tanh_softmax[] = {BPCHECK_TANH,
+static const bpcheck_activation tanh_softmax[] = {[1] = BPCHECK_TANH,
                                                   BPCHECK_SOFTMAX};
 static const bpcheck_arch arch = {
     2, n342, tanh_softmax, BPCHECK_CATEGORICAL_CROSS_ENTROPY, BPCHECK_MEAN};

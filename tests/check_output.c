@@ -15,7 +15,7 @@ static bpcheck_net *
 output_net(size_t nL, bpcheck_activation f, bpcheck_cost c)
 {
   const size_t n[2] = {1, nL};
-  const bpcheck_activation fs[1] = {f};
+  const bpcheck_activation fs[2] = {[1] = f};
   bpcheck_arch arch = {1, n, fs, c, BPCHECK_SUM};
   bpcheck_net *net;
   ck_assert_ok(bpcheck_net_alloc(&net, &arch));
@@ -121,7 +121,8 @@ START_TEST(test_saturated_networks)
 {
   const unsigned long seed = test_seed(4100 + (unsigned long)_i);
   const size_t n[3] = {4, 6, 3};
-  const bpcheck_activation f[2] = {saturated[_i].hidden, saturated[_i].out};
+  const bpcheck_activation f[3] = {[1] = saturated[_i].hidden,
+                                   saturated[_i].out};
   fixture x;
   fixture_init(&x, 2, n, f, saturated[_i].cost, BPCHECK_MEAN, 3, seed);
   for (size_t i = 0; i < x.net->theta->size; i++)
@@ -190,7 +191,7 @@ END_TEST
 START_TEST(test_overflow_named)
 {
   const size_t n[2] = {1, 1};
-  const bpcheck_activation f[1] = {BPCHECK_IDENTITY};
+  const bpcheck_activation f[2] = {[1] = BPCHECK_IDENTITY};
   fixture x;
   fixture_init(&x, 1, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 1, 1);
   gsl_matrix_set(&x.net->theta->W[1], 0, 0, 1e300);

@@ -173,17 +173,17 @@ START_TEST(test_draws_valid)
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   for (int t = 0; t < 2000; t++) {
     size_t n[5], B;
-    bpcheck_activation f[4];
+    bpcheck_activation f[5];
     bpcheck_arch a;
     ck_assert_ok(bpcheck_space_draw(&s, rng, &a, n, f, &B));
     ck_assert_ok(bpcheck_arch_validate(&a));
     ck_assert(a.L >= 1 && a.L <= 4 && B >= 1 && B <= 2);
     for (size_t l = 0; l <= a.L; l++)
       ck_assert(n[l] >= 1 && n[l] <= 5);
-    if (f[a.L - 1] == BPCHECK_SOFTMAX)
+    if (f[a.L] == BPCHECK_SOFTMAX)
       ck_assert_uint_ge(n[a.L], 2);
-    for (size_t l = 1; s.same_hidden && l + 1 < a.L; l++)
-      ck_assert_int_eq(f[l], f[0]);
+    for (size_t l = 2; s.same_hidden && l < a.L; l++)
+      ck_assert_int_eq(f[l], f[1]);
   }
   gsl_rng_free(rng);
 }
@@ -200,13 +200,13 @@ START_TEST(test_narrowed_space)
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   for (int t = 0; t < 500; t++) {
     size_t n[6], B;
-    bpcheck_activation f[5];
+    bpcheck_activation f[6];
     bpcheck_arch a;
     ck_assert_ok(bpcheck_space_draw(&s, rng, &a, n, f, &B));
     ck_assert_int_eq(a.cost, BPCHECK_CROSS_ENTROPY);
     ck_assert_int_eq(a.reduction, BPCHECK_SUM);
-    ck_assert(f[a.L - 1] == BPCHECK_SIGMOID || f[a.L - 1] == BPCHECK_SOFTMAX);
-    for (size_t l = 0; l + 1 < a.L; l++)
+    ck_assert(f[a.L] == BPCHECK_SIGMOID || f[a.L] == BPCHECK_SOFTMAX);
+    for (size_t l = 1; l < a.L; l++)
       ck_assert_int_eq(f[l], BPCHECK_RELU);
   }
   gsl_rng_free(rng);
@@ -227,7 +227,7 @@ START_TEST(test_space_widths)
   size_t deep = 0;
   for (int t = 0; t < 500; t++) {
     size_t n[6], B;
-    bpcheck_activation f[5];
+    bpcheck_activation f[6];
     bpcheck_arch a;
     ck_assert_ok(bpcheck_space_draw(&s, rng, &a, n, f, &B));
     ck_assert_ok(bpcheck_arch_validate(&a));

@@ -51,7 +51,7 @@ START_TEST(test_tiny_gradients)
 {
   const unsigned long seed = test_seed(5200 + (unsigned long)_i);
   bpcheck_activation f[8];
-  for (size_t l = 0; l < tiny[_i].L; l++)
+  for (size_t l = 1; l <= tiny[_i].L; l++)
     f[l] = tiny[_i].f;
   fixture x;
   fixture_init(&x, tiny[_i].L, tiny[_i].n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN,
@@ -85,7 +85,7 @@ END_TEST
 START_TEST(test_exact_kink)
 {
   const size_t n[3] = {2, 3, 1};
-  const bpcheck_activation f[2] = {BPCHECK_RELU, BPCHECK_IDENTITY};
+  const bpcheck_activation f[3] = {[1] = BPCHECK_RELU, BPCHECK_IDENTITY};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 2, 7);
   for (size_t j = 0; j < 2; j++)
@@ -120,7 +120,7 @@ END_TEST
 START_TEST(test_scale_invariance)
 {
   const size_t n[2] = {3, 2};
-  const bpcheck_activation f[1] = {BPCHECK_IDENTITY};
+  const bpcheck_activation f[2] = {[1] = BPCHECK_IDENTITY};
   fixture x;
   fixture_init(&x, 1, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 3, 11);
   bpcheck_params *t1, *t2;
@@ -152,7 +152,7 @@ END_TEST
 START_TEST(test_tolerance_errors)
 {
   const size_t n[2] = {2, 1}, m[2] = {3, 1};
-  const bpcheck_activation f[1] = {BPCHECK_IDENTITY};
+  const bpcheck_activation f[2] = {[1] = BPCHECK_IDENTITY};
   fixture x;
   fixture_init(&x, 1, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 1, 1);
   bpcheck_params *other;
@@ -187,7 +187,7 @@ END_TEST
 START_TEST(test_overflow_named)
 {
   const size_t n1[3] = {1, 1, 1}, n2[3] = {1, 1, 2};
-  const bpcheck_activation f[2] = {BPCHECK_IDENTITY, BPCHECK_IDENTITY};
+  const bpcheck_activation f[3] = {[1] = BPCHECK_IDENTITY, BPCHECK_IDENTITY};
   fixture x;
   /* delta^1 = W^2 delta^2 = 1e308 * 10 overflows; the cost is 50 */
   fixture_init(&x, 2, n1, f, BPCHECK_QUADRATIC, BPCHECK_SUM, 1, 1);

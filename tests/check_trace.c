@@ -63,8 +63,8 @@ keep(const bpcheck_trace_event *e, void *data)
 START_TEST(test_trace_is_the_computation)
 {
   static const size_t n[] = {2, 3, 4, 2};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID,
-                                         BPCHECK_SOFTMAX};
+  static const bpcheck_activation f[] = {
+      [1] = BPCHECK_TANH, BPCHECK_SIGMOID, BPCHECK_SOFTMAX};
   const size_t L = 3, B = 3;
   fixture x;
   fixture_init(&x, L, n, f, BPCHECK_CATEGORICAL_CROSS_ENTROPY, BPCHECK_MEAN, B,
@@ -98,7 +98,7 @@ START_TEST(test_trace_is_the_computation)
           z += gsl_matrix_get(W, k, j) * a0[j];
         ck_assert(z == r.z[s][l][k]);
         if (l < L) /* (FC.2) */
-          ck_assert(r.a[s][l][k] == bpcheck_activation_f(f[l - 1], z));
+          ck_assert(r.a[s][l][k] == bpcheck_activation_f(f[l], z));
       }
     }
     for (size_t l = 1; l < L; l++) /* (FC.5) from the traced delta^(l+1) */
@@ -108,8 +108,7 @@ START_TEST(test_trace_is_the_computation)
           sum += gsl_matrix_get(&x.net->theta->W[l + 1], k, j) *
                  r.delta[s][l + 1][k];
         ck_assert(r.back[s][l][j] == sum); /* the factors, then delta */
-        ck_assert(r.fp[s][l][j] ==
-                  bpcheck_activation_df(f[l - 1], r.z[s][l][j]));
+        ck_assert(r.fp[s][l][j] == bpcheck_activation_df(f[l], r.z[s][l][j]));
         ck_assert(r.delta[s][l][j] == r.back[s][l][j] * r.fp[s][l][j]);
       }
     double sm = 0; /* (ACT.8) */
@@ -205,9 +204,11 @@ keep_when(const bpcheck_trace_event *e, void *data)
 START_TEST(test_trace_order_follows_dependencies)
 {
   static const size_t n[] = {3, 4, 3, 3};
-  static const bpcheck_activation softmax[] = {BPCHECK_SIGMOID, BPCHECK_TANH,
+  static const bpcheck_activation softmax[] = {[1] = BPCHECK_SIGMOID,
+                                               BPCHECK_TANH,
                                                BPCHECK_SOFTMAX},
-                                  sigmoid[] = {BPCHECK_RELU, BPCHECK_TANH,
+                                  sigmoid[] = {[1] = BPCHECK_RELU,
+                                               BPCHECK_TANH,
                                                BPCHECK_SIGMOID};
   const size_t L = 3, B = 2;
   for (int net = 0; net < 2; net++) {
@@ -300,9 +301,9 @@ START_TEST(test_trace_labels)
   static const size_t n[] = {2, 3};
   static const char *cost_eq[] = {"COST.1", "COST.2", "COST.3", "COST.4"};
   for (int c = 0; c < BPCHECK_N_COSTS; c++) {
-    const bpcheck_activation f[] = {c == BPCHECK_CATEGORICAL_CROSS_ENTROPY
-                                        ? BPCHECK_SOFTMAX
-                                        : BPCHECK_SIGMOID};
+    const bpcheck_activation f[] = {
+        [1] = c == BPCHECK_CATEGORICAL_CROSS_ENTROPY ? BPCHECK_SOFTMAX
+                                                     : BPCHECK_SIGMOID};
     fixture x;
     fixture_init(&x, 1, n, f, (bpcheck_cost)c, BPCHECK_SUM, 1, 1);
     labels b = {0};
@@ -323,7 +324,7 @@ END_TEST
 START_TEST(test_trace_mutant)
 {
   static const size_t n[] = {2, 3, 2};
-  static const bpcheck_activation f[] = {BPCHECK_TANH, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_SUM, 1, 2);
   static record r;
@@ -332,10 +333,8 @@ START_TEST(test_trace_mutant)
                                     BPCHECK_MUTANT_DF_OF_A));
   for (size_t l = 1; l <= 2; l++)
     for (size_t k = 0; k < n[l]; k++) {
-      ck_assert(r.fp[0][l][k] ==
-                bpcheck_activation_df(f[l - 1], r.a[0][l][k]));
-      ck_assert(r.fp[0][l][k] !=
-                bpcheck_activation_df(f[l - 1], r.z[0][l][k]));
+      ck_assert(r.fp[0][l][k] == bpcheck_activation_df(f[l], r.a[0][l][k]));
+      ck_assert(r.fp[0][l][k] != bpcheck_activation_df(f[l], r.z[0][l][k]));
     }
   for (size_t k = 0; k < n[2]; k++)
     ck_assert(r.delta[0][2][k] == r.dC_da[0][k] * r.fp[0][2][k]);
@@ -364,7 +363,8 @@ stop_after(const bpcheck_trace_event *e, void *data)
 START_TEST(test_trace_stops_anywhere)
 {
   static const size_t n[] = {2, 3, 2};
-  static const bpcheck_activation f[] = {BPCHECK_SIGMOID, BPCHECK_SOFTMAX};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_SIGMOID,
+                                         BPCHECK_SOFTMAX};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_CATEGORICAL_CROSS_ENTROPY, BPCHECK_SUM, 2,
                1);
@@ -384,7 +384,8 @@ END_TEST
 START_TEST(test_trace_stops)
 {
   static const size_t n[] = {2, 3, 1};
-  static const bpcheck_activation f[] = {BPCHECK_SIGMOID, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_SIGMOID,
+                                         BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_SUM, 2, 1);
   int calls = 0;
@@ -398,7 +399,8 @@ END_TEST
 START_TEST(test_trace_errors)
 {
   static const size_t n[] = {2, 3, 1}, other[] = {2, 4, 1};
-  static const bpcheck_activation f[] = {BPCHECK_SIGMOID, BPCHECK_SIGMOID};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_SIGMOID,
+                                         BPCHECK_SIGMOID};
   fixture x;
   fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_SUM, 2, 1);
   bpcheck_params *p;

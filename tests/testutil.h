@@ -26,8 +26,8 @@ typedef struct {
 } fixture;
 
 /* A random network with layer sizes n[0..L], one activation per layer
- * (f[0..L-1]), a cost and reduction, and a random batch of B; the test
- * fails if any allocation does. */
+ * (f[1..L], f[0] unused), a cost and reduction, and a random batch of B; the
+ * test fails if any allocation does. */
 void fixture_init(fixture *x, size_t L, const size_t *n,
                   const bpcheck_activation *f, bpcheck_cost cost,
                   bpcheck_reduction red, size_t B, unsigned long seed);
