@@ -590,7 +590,7 @@ node_pullback(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
         gW->data[k * gW->tda + j] = sum;
       else
         gsl_vector_set(&g->b[l], k, sum);
-      kinks += isinf(e);
+      kinks += isinf(e) ? 1 : 0;
       if (err) {
         if (j < np)
           err->W[l].data[k * err->W[l].tda + j] = e;
