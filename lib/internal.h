@@ -203,6 +203,10 @@ void bpcheck_activation_dmul(bpcheck_activation f, size_t n, const double *z,
 #include <jansson.h>
 json_t *bpcheck_json_read(const char *text, size_t len);
 json_t *bpcheck_json_load(const char *text, size_t len, json_error_t *error);
+/* The double of a number token of JSON's grammar with a fraction or an
+ * exponent, s[0..n-1], exactly as strtod reads it, into *x: 1; or 0 when
+ * the fast methods cannot be sure (then nothing is written). */
+int bpcheck_json_decimal(const char *s, size_t n, double *x);
 /* The space s checked (bpcheck_space_validate) and a generator for its
  * trials (bpcheck_rng_alloc) in *rng; BPCHECK_ENOMEM when out of memory. */
 int bpcheck_space_rng(const bpcheck_space *s, gsl_rng **rng);

@@ -12,11 +12,12 @@
  *   - objects and arrays nested at most MAX_DEPTH deep, an object or an
  *     array at the top, only JSON's white space around tokens;
  *   - strings of printable ASCII without escapes (keys, activation names);
- *   - numbers of JSON's grammar,
- * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, read by strtod (as jansson
- * does) when they have a fraction or an exponent, else as integers of at most
- * 18 digits; a number that overflows, or is longer than MAX_NUMBER characters,
- * is outside;
+ *   - numbers of JSON's grammar
+ * (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?): with a fraction or an
+ * exponent, the correctly rounded double, as strtod (and so jansson) reads it,
+ * by to_double below where it is sure and by strtod itself otherwise; without,
+ * integers of at most 18 digits; a number that overflows or underflows, or is
+ * longer than MAX_NUMBER characters, is outside;
  *   - true, false, null; no key twice in an object (JSON_REJECT_DUPLICATES).
  *
  * Within the subset the values equal jansson's, bit for bit
@@ -24,6 +25,7 @@
  * texts). */
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +33,123 @@
 
 #define MAX_DEPTH 64
 #define MAX_NUMBER 64
+
+/* lib/pow10.c (scripts/pow10-table): 10^e, e = -348..347, as 128 bits
+ * {lo, hi} rounded down, the top bit of hi set. */
+extern const uint64_t bpcheck_pow10[696][2];
+
+/* The correctly rounded double of w 10^q (w != 0), or 0 when this cannot
+ * be sure of it (the caller then asks strtod).  Two exact methods:
+ *
+ * Clinger's: w <= 2^53 and |q| <= 22, so w and 10^|q| are exact doubles and
+ * one multiplication or division rounds once, correctly.
+ *
+ * Eisel and Lemire's (D. Lemire, "Number parsing at a gigabyte per
+ * second", Software: Practice and Experience 51(8), 2021): w normalized to
+ * 64 bits times the 128-bit 10^q rounded down; the top 54 bits of the
+ * product are the double's 53 and a rounding bit, unless the bits below
+ * could still carry into them (the product's low bits all ones: one more
+ * 64-bit product decides, or it gives up) or the value is half-way between
+ * two doubles as far as the truncation can tell (it gives up).  Results
+ * that would be subnormal or infinite are left to strtod as well. */
+static int
+to_double(uint64_t w, int q, int negative, double *x)
+{
+  if (w <= (UINT64_C(1) << 53) && q >= -22 && q <= 22) {
+    static const double p10[] = {
+        1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    double v = (double)w;
+    v = q >= 0 ? v * p10[q] : v / p10[-q];
+    *x = negative ? -v : v;
+    return 1;
+  }
+#ifdef __SIZEOF_INT128__
+  if (q < -348 || q > 347)
+    return 0;
+  const int clz = __builtin_clzll(w);
+  const uint64_t man = w << clz;
+  /* floor(q 217706 / 2^16) = floor(q log2(10)) over the table's range */
+  const int64_t p = (int64_t)217706 * q;
+  const int64_t f = p >= 0 ? p / 65536 : -((-p + 65535) / 65536);
+  int64_t exp2 = f + 64 + 1023 - clz;
+  const uint64_t *t = bpcheck_pow10[q + 348];
+  const unsigned __int128 xp = (unsigned __int128)man * t[1];
+  uint64_t hi = (uint64_t)(xp >> 64), lo = (uint64_t)xp;
+  if ((hi & 0x1FF) == 0x1FF && lo + man < man) {
+    const unsigned __int128 yp = (unsigned __int128)man * t[0];
+    const uint64_t y_hi = (uint64_t)(yp >> 64), y_lo = (uint64_t)yp;
+    uint64_t m_hi = hi, m_lo = lo + y_hi;
+    if (m_lo < lo)
+      m_hi++;
+    if ((m_hi & 0x1FF) == 0x1FF && m_lo + 1 == 0 && y_lo + man < man)
+      return 0;
+    hi = m_hi, lo = m_lo;
+  }
+  const uint64_t msb = hi >> 63;
+  uint64_t mantissa = hi >> (msb + 9);
+  exp2 -= (int64_t)(1 ^ msb);
+  if (lo == 0 && (hi & 0x1FF) == 0 && (mantissa & 3) == 1)
+    return 0;               /* half-way, as far as it can tell */
+  mantissa += mantissa & 1; /* to 53 bits, ties to even */
+  mantissa >>= 1;
+  if (mantissa >> 53) {
+    mantissa >>= 1;
+    exp2++;
+  }
+  if (exp2 <= 0 || exp2 >= 0x7FF)
+    return 0;
+  const uint64_t bits = (uint64_t)exp2 << 52 |
+                        (mantissa & ((UINT64_C(1) << 52) - 1)) |
+                        (negative ? UINT64_C(1) << 63 : 0);
+  memcpy(x, &bits, sizeof *x);
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+/* A decimal token of JSON's grammar (checked by the caller) as w 10^q,
+ * then to_double; 0 when it has more than 19 significant digits or an
+ * exponent of more than 4 digits, or to_double is not sure (strtod then).
+ * (internal.h: the tests compare it with strtod.) */
+int
+bpcheck_json_decimal(const char *s, size_t n, double *x)
+{
+  const char *end = s + n;
+  const int negative = *s == '-';
+  s += negative;
+  uint64_t w = 0;
+  int digits = 0, q = 0, frac = 0;
+  for (; s < end && *s != 'e' && *s != 'E'; s++) {
+    if (*s == '.') {
+      frac = 1;
+      continue;
+    }
+    if (w || *s != '0') { /* a significant digit */
+      if (++digits > 19)
+        return 0;
+      w = 10 * w + (uint64_t)(*s - '0');
+    }
+    q -= frac;
+  }
+  if (s < end) { /* the exponent */
+    s++;
+    const int minus = *s == '-';
+    s += *s == '-' || *s == '+';
+    if (end - s > 4)
+      return 0;
+    int e = 0;
+    for (; s < end; s++)
+      e = 10 * e + (*s - '0');
+    q += minus ? -e : e;
+  }
+  if (w == 0) {
+    *x = negative ? -0.0 : 0.0;
+    return 1;
+  }
+  return to_double(w, q, negative, x);
+}
 
 typedef struct {
   const char *p, *end;
@@ -94,7 +213,10 @@ read_number(reader *r)
     const long long i = strtoll(token, &stop, 10);
     return stop == token + n && !errno ? json_integer(i) : NULL;
   }
-  const double x = strtod(token, &stop);
+  double x;
+  if (bpcheck_json_decimal(start, n, &x))
+    return json_real(x);
+  x = strtod(token, &stop);
   /* ERANGE: an overflow, which jansson refuses, or an underflow, which it
    * reads: both are left to it. */
   return stop == token + n && !errno ? json_real(x) : NULL;

@@ -4,7 +4,10 @@
  * keys, ...) it leaves to jansson (NULL); and on thousands of random
  * mutations of a case file the two never disagree. */
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,6 +180,72 @@ START_TEST(test_mutations_agree)
 }
 END_TEST
 
+/* One token: where the fast conversion answers, strtod's double bit for
+ * bit; returns whether it answered. */
+static int
+decimal_agrees(const char *token, unsigned long seed)
+{
+  double fast, slow = strtod(token, NULL);
+  if (!bpcheck_json_decimal(token, strlen(token), &fast))
+    return 0;
+  ck_assert_msg(memcmp(&fast, &slow, sizeof fast) == 0,
+                "seed %lu: %s: fast %.17g, strtod %.17g", seed, token, fast,
+                slow);
+  return 1;
+}
+
+/* Numbers as written by %.17g, %.16g, %.15g and %.6e of random doubles over
+ * the whole normal range (every power of ten of the table), random digit
+ * strings of 1 to 19 digits with the point anywhere and any exponent, and
+ * near-half-way values (a double and its neighbour's midpoint, written
+ * with 19 digits): the fast conversion equals strtod wherever it answers,
+ * and answers for nearly all that a program writes. */
+START_TEST(test_decimal_equals_strtod)
+{
+  const unsigned long seed = test_seed(78);
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(rng, seed);
+  char token[64];
+  size_t answered = 0, written = 0;
+  static const char *const formats[] = {"%.17g", "%.16g", "%.15g", "%.6e"};
+  for (int i = 0; i < 200000; i++) {
+    /* a random normal double: mantissa in [1, 2), exponent -1021..1023 */
+    const double x = ldexp(1.0 + gsl_rng_uniform(rng),
+                           (int)gsl_rng_uniform_int(rng, 2045) - 1021) *
+                     (gsl_rng_uniform(rng) < 0.5 ? -1.0 : 1.0);
+    snprintf(token, sizeof token, formats[i % 4], x);
+    if (isfinite(strtod(token, NULL)) &&
+        fabs(strtod(token, NULL)) >= DBL_MIN) {
+      written++;
+      answered += (size_t)decimal_agrees(token, seed);
+    }
+    /* random digits, point and exponent */
+    char *t = token;
+    const int digits = 1 + (int)gsl_rng_uniform_int(rng, 19);
+    const int point = (int)gsl_rng_uniform_int(rng, (unsigned long)digits);
+    *t++ = gsl_rng_uniform(rng) < 0.5 ? '-' : '1';
+    for (int d = 0; d < digits; d++) {
+      *t++ = (char)('0' + gsl_rng_uniform_int(rng, 10));
+      if (d == point)
+        *t++ = '.', *t++ = (char)('0' + gsl_rng_uniform_int(rng, 10));
+    }
+    snprintf(t, (size_t)(token + sizeof token - t), "e%d",
+             (int)gsl_rng_uniform_int(rng, 640) - 330);
+    const double v = strtod(token, NULL);
+    if (isfinite(v) && (v == 0 || fabs(v) >= DBL_MIN))
+      decimal_agrees(token, seed);
+    /* near half-way: the midpoint of x and its neighbour to 19 digits */
+    const double mid = x + (nextafter(x, 2 * x) - x) / 2;
+    snprintf(token, sizeof token, "%.18e", mid);
+    decimal_agrees(token, seed);
+  }
+  ck_assert_msg(answered >= written - written / 100,
+                "seed %lu: the fast conversion answered %zu of %zu", seed,
+                answered, written);
+  gsl_rng_free(rng);
+}
+END_TEST
+
 Suite *
 make_json_suite(void)
 {
@@ -186,6 +255,7 @@ make_json_suite(void)
   tcase_add_loop_test(core, test_inside_subset, 0,
                       (int)(sizeof inside / sizeof inside[0]));
   tcase_add_test(core, test_mutations_agree);
+  tcase_add_test(core, test_decimal_equals_strtod);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_set_timeout(errors, TEST_TIMEOUT);
