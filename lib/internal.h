@@ -198,11 +198,14 @@ void bpcheck_activation_dmul(bpcheck_activation f, size_t n, const double *z,
 
 /* json.c: a JSON text read by the fast reader when it is within its
  * subset (json_read: NULL otherwise), else by jansson with
- * JSON_REJECT_DUPLICATES (json_load: NULL and *error set when the text is
- * not JSON).  Either way the values are jansson's. */
+ * JSON_REJECT_DUPLICATES.  Either way the values are jansson's.  json_load
+ * puts the value in *root; BPCHECK_ENOMEM ("NAME: out of memory parsing its
+ * N bytes") when jansson runs out of memory, BPCHECK_EINVAL with *error set
+ * and the message left to the caller when the text is not JSON. */
 #include <jansson.h>
 json_t *bpcheck_json_read(const char *text, size_t len);
-json_t *bpcheck_json_load(const char *text, size_t len, json_error_t *error);
+int bpcheck_json_load(const char *text, size_t len, const char *name,
+                      json_t **root, json_error_t *error);
 /* The space s checked (bpcheck_space_validate) and a generator for its
  * trials (bpcheck_rng_alloc) in *rng; BPCHECK_ENOMEM when out of memory. */
 int bpcheck_space_rng(const bpcheck_space *s, gsl_rng **rng);

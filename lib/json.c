@@ -240,9 +240,19 @@ bpcheck_json_read(const char *text, size_t len)
   return root;
 }
 
-json_t *
-bpcheck_json_load(const char *text, size_t len, json_error_t *error)
+int
+bpcheck_json_load(const char *text, size_t len, const char *name,
+                  json_t **root, json_error_t *error)
 {
-  json_t *root = bpcheck_json_read(text, len);
-  return root ? root : json_loadb(text, len, JSON_REJECT_DUPLICATES, error);
+  memset(error, 0, sizeof *error); /* its code is not always set */
+  *root = bpcheck_json_read(text, len);
+  if (!*root)
+    *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, error);
+  if (*root)
+    return BPCHECK_SUCCESS;
+  /* jansson runs out of memory with that code, or with no message. */
+  if (json_error_code(error) == json_error_out_of_memory || !error->text[0])
+    return bpcheck_fail(BPCHECK_ENOMEM,
+                        "%s: out of memory parsing its %zu bytes", name, len);
+  return BPCHECK_EINVAL;
 }
