@@ -93,6 +93,13 @@ double bpcheck_fdiff_step(double theta, double root);
 double bpcheck_fdiff_richardson(size_t levels, const double *delta, double h,
                                 double theta, double e_C, double *trunc_err,
                                 double *round_err);
+/* (TY.2) The slope of log R (y) on log h (x), points 0 .. n - 1 with the
+ * smallest step last (directional.c): least squares over the smallest
+ * steps where R still falls with h, at most four; NAN under three.  The
+ * points it used in *points.  Its sweeps take BPCHECK_TAYLOR_STEPS steps. */
+#define BPCHECK_TAYLOR_STEPS 40
+double bpcheck_taylor_fit(size_t n, const double *x, const double *y,
+                          size_t *points);
 /* The matrix backprop with flags: BPCHECK_VARIANT_RELU_AT_ZERO_ONE,
  * relu'(0) taken as 1 instead of 0 (the other one-sided derivative at an
  * exact kink, (CD.11)). */
