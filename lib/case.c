@@ -74,8 +74,8 @@ bpcheck_case_free(bpcheck_case *c)
   bpcheck_net_free(c->net);
   bpcheck_batch_free(c->batch);
   bpcheck_params_free(c->grad);
-  free(c->dx); /* a gsl_matrix and its data, one block (dx_alloc) */
-  free(c);
+  /* dx: a gsl_matrix and its data, one block (dx_alloc) */
+  BPCHECK_FREE(c->dx, c);
 }
 
 /* A JSON number into *v; an error naming the field otherwise. */

@@ -65,9 +65,7 @@ bpcheck_directional_free(bpcheck_directional_workspace *w)
   if (!w)
     return;
   bpcheck_matrix_free(w->forward);
-  free(w->theta0);
-  free(w->v);
-  free(w);
+  BPCHECK_FREE(w->theta0, w->v, w);
 }
 
 /* C at theta0 + t v; *kink set when the relu pattern differs from p0. */

@@ -81,17 +81,8 @@ lane_alloc(lane *ln, size_t cells, size_t q, size_t B)
 static void
 lane_free(lane *ln)
 {
-  free(ln->dZ);
-  free(ln->A);
-  free(ln->t);
-  free(ln->dC);
-  free(ln->dCs);
-  free(ln->kinks);
-  free(ln->k);
-  free(ln->j);
-  free(ln->bias);
-  free(ln->kink);
-  free(ln->redo);
+  BPCHECK_FREE(ln->dZ, ln->A, ln->t, ln->dC, ln->dCs, ln->kinks, ln->k, ln->j,
+               ln->bias, ln->kink, ln->redo);
 }
 
 int
@@ -142,12 +133,7 @@ bpcheck_fastfd_free(bpcheck_fastfd_workspace *w)
   bpcheck_matrix_free(w->forward);
   for (int i = 0; w->lanes && i < w->n_lanes; i++)
     lane_free(&w->lanes[i]);
-  free(w->lanes);
-  free(w->n);
-  free(w->term0);
-  free(w->D);
-  free(w->eD);
-  free(w);
+  BPCHECK_FREE(w->lanes, w->n, w->term0, w->D, w->eD, w);
 }
 
 size_t

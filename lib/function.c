@@ -120,11 +120,7 @@ bpcheck_function_free(bpcheck_function_workspace *w)
   if (w->t)
     for (size_t t = 0; t < w->T; t++)
       free(w->t[t].name);
-  free(w->t);
-  free(w->x);
-  free(w->point);
-  free(w->g);
-  free(w->v);
+  BPCHECK_FREE(w->t, w->x, w->point, w->g, w->v);
   if (w->rng)
     gsl_rng_free(w->rng);
   free(w);

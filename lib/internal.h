@@ -10,6 +10,12 @@
 /* calloc of n * size bytes, NULL when the product overflows.  Every
  * allocation of the library goes through it (jansson's own aside). */
 void *bpcheck_calloc(size_t n, size_t size);
+/* free() of each pointer listed, NULL ones too: a struct's arrays, then
+ * the struct (the list is read whole before anything is freed). */
+#define BPCHECK_FREE(...)                                                     \
+  bpcheck_free_each(sizeof((void *[]){__VA_ARGS__}) / sizeof(void *),         \
+                    (void *[]){__VA_ARGS__})
+void bpcheck_free_each(size_t n, void *const *p);
 /* For the tests: the n-th call of bpcheck_calloc from now fails (0: none).
  */
 void bpcheck_test_fail_allocation(size_t n);
