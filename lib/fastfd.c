@@ -577,7 +577,7 @@ node_pullback(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
         gW->data[k * gW->tda + j] = sum;
       else
         gsl_vector_set(&g->b[l], k, sum);
-      kinks += isinf(e);
+      kinks += (size_t)(isinf(e) != 0);
       if (err) {
         if (j < np)
           err->W[l].data[k * err->W[l].tda + j] = e;
