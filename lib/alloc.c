@@ -30,6 +30,13 @@ bpcheck_calloc(size_t n, size_t size)
   return calloc(n ? n : 1, size ? size : 1);
 }
 
+void
+bpcheck_free_each(size_t n, void *const *p)
+{
+  for (size_t i = 0; i < n; i++)
+    free(p[i]);
+}
+
 size_t *
 bpcheck_sizes_dup(size_t L, const size_t *n)
 {

@@ -193,11 +193,7 @@ bpcheck_bound_free(bpcheck_bound_workspace *w)
   bpcheck_matrix_free(w->forward);
   bpcheck_params_free(w->nabla);
   bpcheck_params_free(w->scratch);
-  free(w->ez);
-  free(w->ea);
-  free(w->ed);
-  free(w->block);
-  free(w);
+  BPCHECK_FREE(w->ez, w->ea, w->ed, w->block, w);
 }
 
 /* e_delta^L: (FC.4), (ACT.9) and the fused forms, by output.c from e_z^L.

@@ -74,8 +74,8 @@ bpcheck_case_free(bpcheck_case *c)
   bpcheck_net_free(c->net);
   bpcheck_batch_free(c->batch);
   bpcheck_params_free(c->grad);
-  free(c->dx); /* a gsl_matrix and its data, one block (dx_alloc) */
-  free(c);
+  /* dx: a gsl_matrix and its data, one block (dx_alloc) */
+  BPCHECK_FREE(c->dx, c);
 }
 
 /* A JSON number into *v; an error naming the field otherwise. */
@@ -449,23 +449,17 @@ int
 bpcheck_case_parse(const char *text, size_t len, const char *name,
                    size_t max_params, bpcheck_case **out)
 {
+  json_t *root;
   json_error_t error;
-  memset(&error, 0, sizeof error); /* its code is not always set */
-  json_t *root = bpcheck_json_load(text, len, &error);
-  /* jansson runs out of memory with that code, or with no message. */
-  if (!root &&
-      (json_error_code(&error) == json_error_out_of_memory || !error.text[0]))
-    return bpcheck_fail(BPCHECK_ENOMEM,
-                        "%s: out of memory parsing its %zu "
-                        "bytes",
-                        name, len);
-  if (!root && error.line < 1)
-    return bpcheck_fail(BPCHECK_EINVAL, "%s: malformed JSON: %s", name,
-                        error.text);
-  if (!root)
-    return bpcheck_fail(BPCHECK_EINVAL, "%s:%d:%d: malformed JSON: %s", name,
+  int status = bpcheck_json_load(text, len, name, &root, &error);
+  if (status == BPCHECK_EINVAL && error.line < 1)
+    return bpcheck_fail(status, "%s: malformed JSON: %s", name, error.text);
+  if (status == BPCHECK_EINVAL)
+    return bpcheck_fail(status, "%s:%d:%d: malformed JSON: %s", name,
                         error.line, error.column, error.text);
-  int status = parse_root(root, name, max_params, out);
+  if (status)
+    return status;
+  status = parse_root(root, name, max_params, out);
   json_decref(root);
   return status;
 }
@@ -772,20 +766,15 @@ bpcheck_answer_parse_inputs(const char *text, size_t len, bpcheck_params *g,
   if (have_dx)
     *have_dx = 0;
   const char *name = "answer";
+  json_t *root;
   json_error_t error;
-  memset(&error, 0, sizeof error); /* its code is not always set */
-  json_t *root = bpcheck_json_load(text, len, &error);
-  if (!root &&
-      (json_error_code(&error) == json_error_out_of_memory || !error.text[0]))
-    return bpcheck_fail(BPCHECK_ENOMEM,
-                        "answer: out of memory parsing its "
-                        "%zu bytes",
-                        len);
-  if (!root)
-    return bpcheck_fail(BPCHECK_EINVAL, "answer:%d: not valid JSON: %s%s",
+  int status = bpcheck_json_load(text, len, name, &root, &error);
+  if (status == BPCHECK_EINVAL)
+    return bpcheck_fail(status, "answer:%d: not valid JSON: %s%s",
                         error.column, error.text,
                         answer_hint(text, len, &error));
-  int status = BPCHECK_SUCCESS;
+  if (status)
+    return status;
   static const char *const keys[] = {"weights", "biases", "inputs"};
   const json_t *err = json_object_get(root, "error");
   const json_t *skip = json_object_get(root, "skip");

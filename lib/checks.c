@@ -58,12 +58,10 @@ bpcheck_checks_free(bpcheck_checks *c)
 {
   if (!c)
     return;
-  bpcheck_params_free(c->mat);
-  bpcheck_params_free(c->tol);
-  bpcheck_params_free(c->fd);
-  bpcheck_params_free(c->err);
-  bpcheck_params_free(c->cs);
-  bpcheck_params_free(c->t);
+  bpcheck_params *const params[] = {c->mat, c->tol, c->fd,
+                                    c->err, c->cs,  c->t};
+  for (size_t i = 0; i < sizeof params / sizeof *params; i++)
+    bpcheck_params_free(params[i]);
   bpcheck_matrix_free(c->mw);
   bpcheck_fastfd_free(c->fw);
   bpcheck_cstep_free(c->cw);

@@ -32,11 +32,8 @@ bpcheck_report_alloc(bpcheck_report **out, size_t L)
 void
 bpcheck_report_free(bpcheck_report *r)
 {
-  if (!r)
-    return;
-  free(r->W);
-  free(r->b);
-  free(r);
+  if (r)
+    BPCHECK_FREE(r->W, r->b, r);
 }
 
 /* The distance of g from r, or from the interval between r and alt. */

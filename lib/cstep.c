@@ -52,11 +52,8 @@ bpcheck_cstep_alloc(bpcheck_cstep_workspace **out, const bpcheck_net *net)
 void
 bpcheck_cstep_free(bpcheck_cstep_workspace *w)
 {
-  if (!w)
-    return;
-  free(w->a);
-  free(w->z);
-  free(w);
+  if (w)
+    BPCHECK_FREE(w->a, w->z, w);
 }
 
 /* The activations in complex arithmetic; branches on the real part. */

@@ -26,13 +26,14 @@
 
 #include "internal.h"
 
-#define TAYLOR_STEPS 40
-
 struct bpcheck_directional_workspace {
   bpcheck_matrix_workspace *forward;
   size_t P;
   double *theta0, *v; /* the saved parameters, a direction */
-  double e_C;         /* (CD.7) the rounding error of the cost at theta */
+  double C0, e_C;     /* the cost at theta, its rounding error (CD.7) */
+  uint64_t p0;        /* the relu pattern at theta */
+  /* Over the entries checked: max |theta_i|, sum |g_i theta_i|, sum |g_i|. */
+  double tmax, gth, gsum;
 };
 
 int
@@ -64,21 +65,19 @@ bpcheck_directional_free(bpcheck_directional_workspace *w)
   if (!w)
     return;
   bpcheck_matrix_free(w->forward);
-  free(w->theta0);
-  free(w->v);
-  free(w);
+  BPCHECK_FREE(w->theta0, w->v, w);
 }
 
 /* C at theta0 + t v; *kink set when the relu pattern differs from p0. */
 static double
 cost_along(bpcheck_net *net, const bpcheck_batch *batch, double t,
-           bpcheck_directional_workspace *w, uint64_t p0, int *kink)
+           bpcheck_directional_workspace *w, int *kink)
 {
   double *theta = net->theta->data, C;
   for (size_t i = 0; i < w->P; i++)
     theta[i] = w->theta0[i] + t * w->v[i];
   bpcheck_matrix_cost(net, batch, &C, w->forward); /* fits: checked */
-  if (bpcheck_matrix_relu_pattern(w->forward) != p0)
+  if (bpcheck_matrix_relu_pattern(w->forward) != w->p0)
     *kink = 1;
   return C;
 }
@@ -103,9 +102,11 @@ draw_direction(bpcheck_directional_workspace *w, const bpcheck_params *g,
   return vg;
 }
 
+/* The workspace's record of theta, for checks of g's entries first ..
+ * first + count - 1. */
 static int
 prepare(bpcheck_net *net, const bpcheck_batch *batch, const bpcheck_params *g,
-        bpcheck_directional_workspace *w, double *C0, uint64_t *p0)
+        size_t first, size_t count, bpcheck_directional_workspace *w)
 {
   int status = bpcheck_params_match(net->theta, g);
   if (status)
@@ -113,12 +114,18 @@ prepare(bpcheck_net *net, const bpcheck_batch *batch, const bpcheck_params *g,
   if (w->P != net->theta->size)
     return bpcheck_fail(BPCHECK_EBADLEN,
                         "the workspace was allocated for another network");
-  if ((status = bpcheck_matrix_cost(net, batch, C0, w->forward)))
+  if ((status = bpcheck_matrix_cost(net, batch, &w->C0, w->forward)))
     return status;
-  *p0 = bpcheck_matrix_relu_pattern(w->forward);
+  w->p0 = bpcheck_matrix_relu_pattern(w->forward);
   w->e_C = bpcheck_matrix_cost_error(net, batch, w->forward, NULL, w->v, NULL,
                                      NULL);
   memcpy(w->theta0, net->theta->data, w->P * sizeof *w->theta0);
+  w->tmax = w->gth = w->gsum = 0;
+  for (size_t i = first; i < first + count; i++) {
+    w->tmax = fmax(w->tmax, fabs(w->theta0[i]));
+    w->gth += fabs(g->data[i] * w->theta0[i]);
+    w->gsum += fabs(g->data[i]);
+  }
   return BPCHECK_SUCCESS;
 }
 
@@ -129,28 +136,19 @@ check_range(bpcheck_net *net, const bpcheck_batch *batch,
             gsl_rng *rng, bpcheck_directional_workspace *w,
             bpcheck_directional_result *res)
 {
-  double C0;
-  uint64_t p0;
-  int status = prepare(net, batch, g, w, &C0, &p0);
+  int status = prepare(net, batch, g, first, count, w);
   if (status)
     return status;
   memset(res, 0, sizeof *res);
-  double tmax = 0, gth = 0, gsum = 0; /* max |theta|, sum |g_i theta_i|,
-                                         sum |g_i| */
-  for (size_t i = first; i < first + count; i++) {
-    tmax = fmax(tmax, fabs(w->theta0[i]));
-    gth += fabs(g->data[i] * w->theta0[i]);
-    gsum += fabs(g->data[i]);
-  }
   /* (CD.4) along v, every component moves by at most h. */
-  const double h = bpcheck_fdiff_step(tmax, BPCHECK_FDIFF_KINK_ROOT);
+  const double h = bpcheck_fdiff_step(w->tmax, BPCHECK_FDIFF_KINK_ROOT);
   for (size_t d = 0; d < k; d++) {
     double vg = draw_direction(w, g, rng, first, count);
     int kink = 0;
-    double fp1 = cost_along(net, batch, h, w, p0, &kink);
-    double fm1 = cost_along(net, batch, -h, w, p0, &kink);
-    double fph = cost_along(net, batch, h / 2, w, p0, &kink);
-    double fmh = cost_along(net, batch, -h / 2, w, p0, &kink);
+    double fp1 = cost_along(net, batch, h, w, &kink);
+    double fm1 = cost_along(net, batch, -h, w, &kink);
+    double fph = cost_along(net, batch, h / 2, w, &kink);
+    double fmh = cost_along(net, batch, -h / 2, w, &kink);
     if (kink) { /* (ACT.3): not differentiable within the step */
       res->kinks++;
       continue;
@@ -161,13 +159,13 @@ check_range(bpcheck_net *net, const bpcheck_batch *batch,
                                          &round_err);
     /* (DR.2) theta + h v is rounded in every component: eps |theta_i| each,
      * through g_i. */
-    double err = trunc_err + round_err + gth * DBL_EPSILON / h;
+    double err = trunc_err + round_err + w->gth * DBL_EPSILON / h;
     if (!isfinite(r5) || !isfinite(err)) { /* the steps overflow C */
       res->overflows++;
       continue;
     }
     /* and v.g itself rounds: gamma_P sum |g_i| */
-    err += bpcheck_gamma((double)count, DBL_EPSILON) * gsum;
+    err += bpcheck_gamma((double)count, DBL_EPSILON) * w->gsum;
     const double diff = fabs(vg - r5);
     double ratio = diff == 0 ? 0.0 : diff / (BPCHECK_FD_SAFETY * err);
     res->checked++;
@@ -216,36 +214,37 @@ bpcheck_taylor_slope(bpcheck_net *net, const bpcheck_batch *batch,
                      bpcheck_directional_workspace *w, double *slope,
                      size_t *points)
 {
-  double C0;
-  uint64_t p0;
-  int status = prepare(net, batch, g, w, &C0, &p0);
+  int status = prepare(net, batch, g, 0, w->P, w);
   if (status)
     return status;
-  double vg = draw_direction(w, g, rng, 0, w->P), tmax = 0, gth = 0;
-  for (size_t i = 0; i < w->P; i++) {
-    tmax = fmax(tmax, fabs(w->theta0[i]));
-    gth += fabs(g->data[i] * w->theta0[i]);
-  }
+  const double vg = draw_direction(w, g, rng, 0, w->P);
   /* (TY.3) The rounding of R: e_C for each cost (CD.7) and, as in
    * (DR.2), eps |theta_i| for each rounded theta_i + h v_i, through g_i.  A
    * point counts when R is 100 times above it (so that rounding moves its
    * logarithm by less than 0.01) and no kink lies within the step. */
-  const double noise = 2.0 * w->e_C + gth * DBL_EPSILON;
-  /* Steps h = 2^-1 .. 2^-TAYLOR_STEPS of the parameters' scale, all of them:
-   * R is not monotone in h where the h^2 and h^3 terms of (TY.1) have
+  const double noise = 2.0 * w->e_C + w->gth * DBL_EPSILON;
+  /* Steps h = 2^-1 .. 2^-BPCHECK_TAYLOR_STEPS of the parameters' scale, all of
+   * them: R is not monotone in h where the h^2 and h^3 terms of (TY.1) have
    * opposite signs, so a point under the threshold does not end the
    * sweep. */
-  double x[TAYLOR_STEPS], y[TAYLOR_STEPS];
+  double x[BPCHECK_TAYLOR_STEPS], y[BPCHECK_TAYLOR_STEPS];
   size_t n = 0;
-  for (int e = 1; e <= TAYLOR_STEPS; e++) {
-    double h = ldexp(fmax(1.0, tmax), -e);
+  for (int e = 1; e <= BPCHECK_TAYLOR_STEPS; e++) {
+    double h = ldexp(fmax(1.0, w->tmax), -e);
     int kink = 0;
-    double R = fabs(cost_along(net, batch, h, w, p0, &kink) - C0 - h * vg);
+    double R = fabs(cost_along(net, batch, h, w, &kink) - w->C0 - h * vg);
     if (kink || !(R > 1e2 * noise))
       continue;
     x[n] = log(h), y[n] = log(R), n++;
   }
   memcpy(net->theta->data, w->theta0, w->P * sizeof *w->theta0);
+  *slope = bpcheck_taylor_fit(n, x, y, points);
+  return BPCHECK_SUCCESS;
+}
+
+double
+bpcheck_taylor_fit(size_t n, const double *x, const double *y, size_t *points)
+{
   /* (TY.2) the least-squares slope of log R on log h over the smallest
    * steps, at most four: there a wrong gradient's O(h) error dominates the
    * O(h^2) term even when it is small.  The points are those where R still
@@ -260,7 +259,6 @@ bpcheck_taylor_slope(bpcheck_net *net, const bpcheck_batch *batch,
   for (size_t i = first; i < n; i++)
     sx += x[i], sy += y[i], sxx += x[i] * x[i], sxy += x[i] * y[i];
   *points = m;
-  *slope =
-      m >= 3 ? ((double)m * sxy - sx * sy) / ((double)m * sxx - sx * sx) : NAN;
-  return BPCHECK_SUCCESS;
+  return m >= 3 ? ((double)m * sxy - sx * sy) / ((double)m * sxx - sx * sx)
+                : NAN;
 }

@@ -81,17 +81,8 @@ lane_alloc(lane *ln, size_t cells, size_t q, size_t B)
 static void
 lane_free(lane *ln)
 {
-  free(ln->dZ);
-  free(ln->A);
-  free(ln->t);
-  free(ln->dC);
-  free(ln->dCs);
-  free(ln->kinks);
-  free(ln->k);
-  free(ln->j);
-  free(ln->bias);
-  free(ln->kink);
-  free(ln->redo);
+  BPCHECK_FREE(ln->dZ, ln->A, ln->t, ln->dC, ln->dCs, ln->kinks, ln->k, ln->j,
+               ln->bias, ln->kink, ln->redo);
 }
 
 int
@@ -142,12 +133,7 @@ bpcheck_fastfd_free(bpcheck_fastfd_workspace *w)
   bpcheck_matrix_free(w->forward);
   for (int i = 0; w->lanes && i < w->n_lanes; i++)
     lane_free(&w->lanes[i]);
-  free(w->lanes);
-  free(w->n);
-  free(w->term0);
-  free(w->D);
-  free(w->eD);
-  free(w);
+  BPCHECK_FREE(w->lanes, w->n, w->term0, w->D, w->eD, w);
 }
 
 size_t
@@ -389,74 +375,75 @@ start(const bpcheck_net *net, const bpcheck_batch *batch, bpcheck_params *g,
   return BPCHECK_SUCCESS;
 }
 
-int
-bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
-                        bpcheck_params *g, bpcheck_params *err,
-                        bpcheck_fastfd_workspace *w)
+/* The lane of the calling thread. */
+static lane *
+own_lane(bpcheck_fastfd_workspace *w)
 {
-  double e_C;
-  int status = start(net, batch, g, err, w, &e_C);
-  if (status)
-    return status;
+#ifdef _OPENMP
+  return &w->lanes[omp_get_thread_num()];
+#else
+  return &w->lanes[0];
+#endif
+}
+
+/* The entries of layer l into g (and err); returns how many crossed a kink
+ * even at the smaller step. */
+static size_t
+entry_layer(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
+            double e_C, bpcheck_params *g, bpcheck_params *err,
+            bpcheck_fastfd_workspace *w)
+{
   const bpcheck_params *theta = net->theta;
   size_t kinks = 0;
-  for (size_t l = 1; l <= net->L; l++) {
-    /* The parameters of layer l: W^l then b^l, contiguous in the block, in
-     * chunks of q/STEPS parameters, STEPS steps each.  Chunks are independent:
-     * they run on every thread, except where the layers after l call dgemm
-     * (l + 1 < L), which then has OpenBLAS's own threads to itself. */
-    size_t first, count;
-    bpcheck_params_layer(theta, l, &first, &count); /* l is a layer */
-    const size_t per = w->q / STEPS, chunks = (count + per - 1) / per;
+  /* The parameters of layer l: W^l then b^l, contiguous in the block, in
+   * chunks of q/STEPS parameters, STEPS steps each.  Chunks are independent:
+   * they run on every thread, except where the layers after l call dgemm
+   * (l + 1 < L), which then has OpenBLAS's own threads to itself. */
+  size_t first, count;
+  bpcheck_params_layer(theta, l, &first, &count); /* l is a layer */
+  const size_t per = w->q / STEPS, chunks = (count + per - 1) / per;
 #pragma omp parallel for schedule(dynamic) reduction(+ : kinks)               \
     if (l + 1 >= net->L && chunks > 1)
-    for (size_t ch = 0; ch < chunks; ch++) {
-#ifdef _OPENMP
-      lane *ln = &w->lanes[omp_get_thread_num()];
-#else
-      lane *ln = &w->lanes[0];
-#endif
-      const size_t i0 = first + ch * per;
-      const size_t n_par = count - ch * per < per ? count - ch * per : per;
-      for (size_t c = 0; c < n_par; c++)
-        set_steps(theta, i0 + c,
-                  bpcheck_fdiff_step(theta->data[i0 + c], BPCHECK_FDIFF_ROOT),
-                  BPCHECK_FDIFF_LEVELS, ln, STEPS * c);
-      chunk_costs(net, batch, l, STEPS * n_par, w, ln);
-      add_decay(net, l, STEPS * n_par, ln);
-      size_t again = 0;
-      for (size_t c = 0; c < n_par; c++) {
-        double e;
-        if (!combine(ln, STEPS * c, BPCHECK_FDIFF_LEVELS, theta->data[i0 + c],
-                     e_C, &g->data[i0 + c], &e))
-          ln->redo[again++] = c;
-        else if (err)
-          err->data[i0 + c] = e;
+  for (size_t ch = 0; ch < chunks; ch++) {
+    lane *ln = own_lane(w);
+    const size_t i0 = first + ch * per;
+    const size_t n_par = count - ch * per < per ? count - ch * per : per;
+    for (size_t c = 0; c < n_par; c++)
+      set_steps(theta, i0 + c,
+                bpcheck_fdiff_step(theta->data[i0 + c], BPCHECK_FDIFF_ROOT),
+                BPCHECK_FDIFF_LEVELS, ln, STEPS * c);
+    chunk_costs(net, batch, l, STEPS * n_par, w, ln);
+    add_decay(net, l, STEPS * n_par, ln);
+    size_t again = 0;
+    for (size_t c = 0; c < n_par; c++) {
+      double e;
+      if (!combine(ln, STEPS * c, BPCHECK_FDIFF_LEVELS, theta->data[i0 + c],
+                   e_C, &g->data[i0 + c], &e))
+        ln->redo[again++] = c;
+      else if (err)
+        err->data[i0 + c] = e;
+    }
+    if (again) { /* as fdiff.c: two levels of a smaller step */
+      for (size_t r = 0; r < again; r++) {
+        const size_t i = i0 + ln->redo[r];
+        set_steps(theta, i,
+                  bpcheck_fdiff_step(theta->data[i], BPCHECK_FDIFF_KINK_ROOT),
+                  2, ln, 4 * r);
       }
-      if (again) { /* as fdiff.c: two levels of a smaller step */
-        for (size_t r = 0; r < again; r++) {
-          const size_t i = i0 + ln->redo[r];
-          set_steps(
-              theta, i,
-              bpcheck_fdiff_step(theta->data[i], BPCHECK_FDIFF_KINK_ROOT), 2,
-              ln, 4 * r);
-        }
-        chunk_costs(net, batch, l, 4 * again, w, ln);
-        add_decay(net, l, 4 * again, ln);
-        for (size_t r = 0; r < again; r++) {
-          const size_t i = i0 + ln->redo[r];
-          double e;
-          int smooth =
-              combine(ln, 4 * r, 2, theta->data[i], e_C, &g->data[i], &e);
-          kinks += (size_t)!smooth;
-          if (err) /* (ACT.3) across a kink: see fdiff.c */
-            err->data[i] = smooth ? e : INFINITY;
-        }
+      chunk_costs(net, batch, l, 4 * again, w, ln);
+      add_decay(net, l, 4 * again, ln);
+      for (size_t r = 0; r < again; r++) {
+        const size_t i = i0 + ln->redo[r];
+        double e;
+        int smooth =
+            combine(ln, 4 * r, 2, theta->data[i], e_C, &g->data[i], &e);
+        kinks += (size_t)!smooth;
+        if (err) /* (ACT.3) across a kink: see fdiff.c */
+          err->data[i] = smooth ? e : INFINITY;
       }
     }
   }
-  w->kinks = kinks;
-  return BPCHECK_SUCCESS;
+  return kinks;
 }
 
 /* Perturbations p0 .. p0 + 2 levels - 1 of the lane: b^l_k, that is z^l_k
@@ -590,7 +577,7 @@ node_pullback(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
         gW->data[k * gW->tda + j] = sum;
       else
         gsl_vector_set(&g->b[l], k, sum);
-      kinks += isinf(e) ? 1 : 0;
+      kinks += (size_t)(isinf(e) != 0);
       if (err) {
         if (j < np)
           err->W[l].data[k * err->W[l].tda + j] = e;
@@ -602,42 +589,66 @@ node_pullback(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
   return kinks;
 }
 
-int
-bpcheck_fastfd_nodes(const bpcheck_net *net, const bpcheck_batch *batch,
-                     bpcheck_params *g, bpcheck_params *err,
-                     bpcheck_fastfd_workspace *w)
+/* The nodes of layer l, then the entries of g (and err) from them; returns
+ * how many entries crossed a kink even at the smaller step. */
+static size_t
+node_layer(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
+           double e_C, bpcheck_params *g, bpcheck_params *err,
+           bpcheck_fastfd_workspace *w)
+{
+  /* The nodes of layer l in chunks of q/STEPS, STEPS steps each; threads
+   * as in entry_layer. */
+  const size_t per = w->q / STEPS, nl = net->n[l];
+  const size_t chunks = (nl + per - 1) / per;
+  /* The products downstream of layer l for every column: below ~10^7
+   * multiply-adds (a few ms) the threads would cost more than they save
+   * (waking them, and their spinning beside the main thread after). */
+  double work = 0.0;
+  for (size_t m = l + 1; m <= net->L; m++)
+    work += (double)net->n[m] * (double)net->n[m - 1];
+  work *= (double)(nl * STEPS * w->B);
+#pragma omp parallel for schedule(dynamic) if (l + 1 >= net->L &&             \
+                                               chunks > 1 && work > 1e7)
+  for (size_t ch = 0; ch < chunks; ch++) {
+    lane *ln = own_lane(w);
+    const size_t k0 = ch * per;
+    node_tables(net, batch, l, k0, nl - k0 < per ? nl - k0 : per, e_C, w, ln);
+  }
+  return node_pullback(net, batch, l, w, g, err);
+}
+
+typedef size_t layer_fn(const bpcheck_net *net, const bpcheck_batch *batch,
+                        size_t l, double e_C, bpcheck_params *g,
+                        bpcheck_params *err, bpcheck_fastfd_workspace *w);
+
+/* The forward pass and its cost, then layer 1 .. L by layer(). */
+static int
+by_layer(const bpcheck_net *net, const bpcheck_batch *batch, bpcheck_params *g,
+         bpcheck_params *err, bpcheck_fastfd_workspace *w, layer_fn *layer)
 {
   double e_C;
   int status = start(net, batch, g, err, w, &e_C);
   if (status)
     return status;
   size_t kinks = 0;
-  for (size_t l = 1; l <= net->L; l++) {
-    /* The nodes of layer l in chunks of q/STEPS, STEPS steps each; threads
-     * as in bpcheck_fastfd_gradient. */
-    const size_t per = w->q / STEPS, nl = net->n[l];
-    const size_t chunks = (nl + per - 1) / per;
-    /* The products downstream of layer l for every column: below ~10^7
-     * multiply-adds (a few ms) the threads would cost more than they save
-     * (waking them, and their spinning beside the main thread after). */
-    double work = 0.0;
-    for (size_t m = l + 1; m <= net->L; m++)
-      work += (double)net->n[m] * (double)net->n[m - 1];
-    work *= (double)(nl * STEPS * w->B);
-#pragma omp parallel for schedule(dynamic) if (l + 1 >= net->L &&             \
-                                               chunks > 1 && work > 1e7)
-    for (size_t ch = 0; ch < chunks; ch++) {
-#ifdef _OPENMP
-      lane *ln = &w->lanes[omp_get_thread_num()];
-#else
-      lane *ln = &w->lanes[0];
-#endif
-      const size_t k0 = ch * per;
-      node_tables(net, batch, l, k0, nl - k0 < per ? nl - k0 : per, e_C, w,
-                  ln);
-    }
-    kinks += node_pullback(net, batch, l, w, g, err);
-  }
+  for (size_t l = 1; l <= net->L; l++)
+    kinks += layer(net, batch, l, e_C, g, err, w);
   w->kinks = kinks;
   return BPCHECK_SUCCESS;
+}
+
+int
+bpcheck_fastfd_gradient(const bpcheck_net *net, const bpcheck_batch *batch,
+                        bpcheck_params *g, bpcheck_params *err,
+                        bpcheck_fastfd_workspace *w)
+{
+  return by_layer(net, batch, g, err, w, entry_layer);
+}
+
+int
+bpcheck_fastfd_nodes(const bpcheck_net *net, const bpcheck_batch *batch,
+                     bpcheck_params *g, bpcheck_params *err,
+                     bpcheck_fastfd_workspace *w)
+{
+  return by_layer(net, batch, g, err, w, node_layer);
 }

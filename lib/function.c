@@ -55,7 +55,6 @@
 #define AF_NOISE_TRIES 3
 /* (AF.4) e_C = kappa sigma. */
 #define AF_KAPPA 4.0
-#define TAYLOR_STEPS 40
 
 typedef struct {
   char *name;
@@ -121,11 +120,7 @@ bpcheck_function_free(bpcheck_function_workspace *w)
   if (w->t)
     for (size_t t = 0; t < w->T; t++)
       free(w->t[t].name);
-  free(w->t);
-  free(w->x);
-  free(w->point);
-  free(w->g);
-  free(w->v);
+  BPCHECK_FREE(w->t, w->x, w->point, w->g, w->v);
   if (w->rng)
     gsl_rng_free(w->rng);
   free(w);
@@ -736,9 +731,9 @@ taylor(bpcheck_function_workspace *w)
   double vg, gsum, gth;
   const double scale = range_sums(w, 0, w->P, &vg, &gsum, &gth);
   const double noise = 2.0 * w->e_C + gth * DBL_EPSILON;
-  double x[TAYLOR_STEPS], y[TAYLOR_STEPS];
+  double x[BPCHECK_TAYLOR_STEPS], y[BPCHECK_TAYLOR_STEPS];
   size_t n = 0;
-  for (int e = 1; e <= TAYLOR_STEPS; e++) {
+  for (int e = 1; e <= BPCHECK_TAYLOR_STEPS; e++) {
     double h = ldexp(scale, -e), C;
     int status = loss_along(w, 0, w->P, h, &C);
     if (status)
@@ -749,16 +744,7 @@ taylor(bpcheck_function_workspace *w)
     x[n] = log(h), y[n] = log(R), n++;
   }
   restore(w, 0, w->P);
-  size_t first = n ? n - 1 : 0;
-  while (first > 0 && n - first < 4 && y[first - 1] > y[first])
-    first--;
-  size_t m = n - first;
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (size_t i = first; i < n; i++)
-    sx += x[i], sy += y[i], sxx += x[i] * x[i], sxy += x[i] * y[i];
-  res->taylor_points = m;
-  res->taylor_slope =
-      m >= 3 ? ((double)m * sxy - sx * sy) / ((double)m * sxx - sx * sx) : NAN;
+  res->taylor_slope = bpcheck_taylor_fit(n, x, y, &res->taylor_points);
   return BPCHECK_SUCCESS;
 }
 

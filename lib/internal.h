@@ -10,6 +10,12 @@
 /* calloc of n * size bytes, NULL when the product overflows.  Every
  * allocation of the library goes through it (jansson's own aside). */
 void *bpcheck_calloc(size_t n, size_t size);
+/* free() of each pointer listed, NULL ones too: a struct's arrays, then
+ * the struct (the list is read whole before anything is freed). */
+#define BPCHECK_FREE(...)                                                     \
+  bpcheck_free_each(sizeof((void *[]){__VA_ARGS__}) / sizeof(void *),         \
+                    (void *[]){__VA_ARGS__})
+void bpcheck_free_each(size_t n, void *const *p);
 /* For the tests: the n-th call of bpcheck_calloc from now fails (0: none).
  */
 void bpcheck_test_fail_allocation(size_t n);
@@ -93,6 +99,13 @@ double bpcheck_fdiff_step(double theta, double root);
 double bpcheck_fdiff_richardson(size_t levels, const double *delta, double h,
                                 double theta, double e_C, double *trunc_err,
                                 double *round_err);
+/* (TY.2) The slope of log R (y) on log h (x), points 0 .. n - 1 with the
+ * smallest step last (directional.c): least squares over the smallest
+ * steps where R still falls with h, at most four; NAN under three.  The
+ * points it used in *points.  Its sweeps take BPCHECK_TAYLOR_STEPS steps. */
+#define BPCHECK_TAYLOR_STEPS 40
+double bpcheck_taylor_fit(size_t n, const double *x, const double *y,
+                          size_t *points);
 /* The matrix backprop with flags: BPCHECK_VARIANT_RELU_AT_ZERO_ONE,
  * relu'(0) taken as 1 instead of 0 (the other one-sided derivative at an
  * exact kink, (CD.11)). */
@@ -198,11 +211,14 @@ void bpcheck_activation_dmul(bpcheck_activation f, size_t n, const double *z,
 
 /* json.c: a JSON text read by the fast reader when it is within its
  * subset (json_read: NULL otherwise), else by jansson with
- * JSON_REJECT_DUPLICATES (json_load: NULL and *error set when the text is
- * not JSON).  Either way the values are jansson's. */
+ * JSON_REJECT_DUPLICATES.  Either way the values are jansson's.  json_load
+ * puts the value in *root; BPCHECK_ENOMEM ("NAME: out of memory parsing its
+ * N bytes") when jansson runs out of memory, BPCHECK_EINVAL with *error set
+ * and the message left to the caller when the text is not JSON. */
 #include <jansson.h>
 json_t *bpcheck_json_read(const char *text, size_t len);
-json_t *bpcheck_json_load(const char *text, size_t len, json_error_t *error);
+int bpcheck_json_load(const char *text, size_t len, const char *name,
+                      json_t **root, json_error_t *error);
 /* The double of a number token of JSON's grammar with a fraction or an
  * exponent, s[0..n-1], exactly as strtod reads it, into *x: 1; or 0 when
  * the fast methods cannot be sure (then nothing is written). */

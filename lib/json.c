@@ -252,71 +252,54 @@ read_word(reader *r, const char *word)
 
 static json_t *read_value(reader *r, int depth);
 
-static json_t *
-read_array(reader *r, int depth)
+/* An object's next key, and the ':' after it, into key (size bytes): 0
+ * when it is not a string shorter than size, or o has it already. */
+static int
+read_key(reader *r, const json_t *o, char *key, size_t size)
 {
-  json_t *a = json_array();
-  if (!a)
-    return NULL;
+  size_t n;
+  const char *k;
   skip_space(r);
-  if (r->p < r->end && *r->p == ']') {
-    r->p++;
-    return a;
-  }
-  for (;;) {
-    json_t *v = read_value(r, depth + 1);
-    if (!v || json_array_append_new(a, v))
-      break;
-    skip_space(r);
-    if (r->p == r->end)
-      break;
-    const char c = *r->p++;
-    if (c == ']')
-      return a;
-    if (c != ',')
-      break;
-  }
-  json_decref(a);
-  return NULL;
+  if (r->p == r->end || *r->p++ != '"' || !(k = read_string(r, &n)) ||
+      n >= size)
+    return 0;
+  memcpy(key, k, n);
+  key[n] = '\0';
+  skip_space(r);
+  return r->p < r->end && *r->p++ == ':' && !json_object_get(o, key);
 }
 
+/* An array (close is ']') or an object ('}') after its opening bracket. */
 static json_t *
-read_object(reader *r, int depth)
+read_container(reader *r, int depth, char close)
 {
-  json_t *o = json_object();
-  if (!o)
+  const int object = close == '}';
+  json_t *x = object ? json_object() : json_array();
+  if (!x)
     return NULL;
   skip_space(r);
-  if (r->p < r->end && *r->p == '}') {
+  if (r->p < r->end && *r->p == close) {
     r->p++;
-    return o;
+    return x;
   }
   for (;;) {
     char key[256];
-    size_t n;
-    const char *k;
-    skip_space(r);
-    if (r->p == r->end || *r->p++ != '"' || !(k = read_string(r, &n)) ||
-        n >= sizeof key)
-      break;
-    memcpy(key, k, n);
-    key[n] = '\0';
-    skip_space(r);
-    if (r->p == r->end || *r->p++ != ':' || json_object_get(o, key))
+    if (object && !read_key(r, x, key, sizeof key))
       break;
     json_t *v = read_value(r, depth + 1);
-    if (!v || json_object_set_new(o, key, v))
+    if (!v || (object ? json_object_set_new(x, key, v)
+                      : json_array_append_new(x, v)))
       break;
     skip_space(r);
     if (r->p == r->end)
       break;
     const char c = *r->p++;
-    if (c == '}')
-      return o;
+    if (c == close)
+      return x;
     if (c != ',')
       break;
   }
-  json_decref(o);
+  json_decref(x);
   return NULL;
 }
 
@@ -329,8 +312,8 @@ read_value(reader *r, int depth)
   if (r->p == r->end)
     return NULL;
   switch (*r->p) {
-  case '[': r->p++; return read_array(r, depth);
-  case '{': r->p++; return read_object(r, depth);
+  case '[': r->p++; return read_container(r, depth, ']');
+  case '{': r->p++; return read_container(r, depth, '}');
   case '"': {
     size_t n;
     r->p++;
@@ -362,9 +345,19 @@ bpcheck_json_read(const char *text, size_t len)
   return root;
 }
 
-json_t *
-bpcheck_json_load(const char *text, size_t len, json_error_t *error)
+int
+bpcheck_json_load(const char *text, size_t len, const char *name,
+                  json_t **root, json_error_t *error)
 {
-  json_t *root = bpcheck_json_read(text, len);
-  return root ? root : json_loadb(text, len, JSON_REJECT_DUPLICATES, error);
+  memset(error, 0, sizeof *error); /* its code is not always set */
+  *root = bpcheck_json_read(text, len);
+  if (!*root)
+    *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, error);
+  if (*root)
+    return BPCHECK_SUCCESS;
+  /* jansson runs out of memory with that code, or with no message. */
+  if (json_error_code(error) == json_error_out_of_memory || !error->text[0])
+    return bpcheck_fail(BPCHECK_ENOMEM,
+                        "%s: out of memory parsing its %zu bytes", name, len);
+  return BPCHECK_EINVAL;
 }

@@ -91,17 +91,9 @@ bpcheck_literal_alloc(bpcheck_literal_workspace **out, const bpcheck_net *net)
 void
 bpcheck_literal_free(bpcheck_literal_workspace *w)
 {
-  if (!w)
-    return;
-  free(w->n);
-  free(w->z);
-  free(w->a);
-  free(w->delta);
-  free(w->block);
-  free(w->fp);
-  free(w->back);
-  free(w->fblock);
-  free(w);
+  if (w)
+    BPCHECK_FREE(w->n, w->z, w->a, w->delta, w->block, w->fp, w->back,
+                 w->fblock, w);
 }
 
 static int

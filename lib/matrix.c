@@ -85,14 +85,8 @@ bpcheck_matrix_alloc(bpcheck_matrix_workspace **out, const bpcheck_net *net,
 void
 bpcheck_matrix_free(bpcheck_matrix_workspace *w)
 {
-  if (!w)
-    return;
-  free(w->n);
-  free(w->Z);
-  free(w->A);
-  free(w->D);
-  free(w->block);
-  free(w);
+  if (w)
+    BPCHECK_FREE(w->n, w->Z, w->A, w->D, w->block, w);
 }
 
 static int

@@ -147,13 +147,8 @@ bpcheck_params_alloc(bpcheck_params **out, size_t L, const size_t *n)
 void
 bpcheck_params_free(bpcheck_params *p)
 {
-  if (!p)
-    return;
-  free(p->n);
-  free(p->data);
-  free(p->W);
-  free(p->b);
-  free(p);
+  if (p)
+    BPCHECK_FREE(p->n, p->data, p->W, p->b, p);
 }
 
 int
@@ -269,9 +264,7 @@ bpcheck_net_free(bpcheck_net *net)
   if (!net)
     return;
   bpcheck_params_free(net->theta);
-  free(net->n);
-  free(net->f);
-  free(net);
+  BPCHECK_FREE(net->n, net->f, net);
 }
 
 void

@@ -85,35 +85,33 @@ judged(int status, const bpcheck_report *report, double *ratio,
   return status == BPCHECK_EMISMATCH ? failed(out, what, report) : status;
 }
 
-/* Each backprop against the checks' oracle check (the complex step or
- * central differences): the worst ratio into *ratio. */
+/* Each backprop against the checks' oracle check, prepared here: (CS.3)
+ * the complex step, or (CD.7) the central differences of every entry; the
+ * worst ratio into out->cs_ratio or out->fd_ratio. */
 static int
-both_against(trial_state *t, int check, double scale,
-             const char *const name[2], double *ratio, bpcheck_trial *out)
+check_oracle(trial_state *t, int check, double scale, bpcheck_trial *out)
 {
+  static const char *const names[2][2] = {
+      {"literal vs complex step", "matrix vs complex step"},
+      {"literal vs central differences", "matrix vs central differences"}};
+  const int fd = check == BPCHECK_CHECK_FDIFF;
+  int status = bpcheck_checks_prepare(
+      t->ck, t->net, t->batch,
+      (fd ? BPCHECK_CHECKS_FDIFF : BPCHECK_CHECKS_CSTEP) |
+          BPCHECK_CHECKS_MORE);
+  if (status)
+    return status;
+  if (fd)
+    out->kinks = bpcheck_checks_kinks(t->ck);
+  double *ratio = fd ? &out->fd_ratio : &out->cs_ratio;
   const bpcheck_params *both[2] = {t->lit, t->mat};
   *ratio = 0.0;
-  for (int m = 0; m < 2; m++) {
-    int status =
-        judged(bpcheck_checks_compare(t->ck, both[m], check, scale, t->report),
-               t->report, ratio, name[m], out);
-    if (status)
+  for (int m = 0; m < 2; m++)
+    if ((status = judged(
+             bpcheck_checks_compare(t->ck, both[m], check, scale, t->report),
+             t->report, ratio, names[fd][m], out)))
       return status;
-  }
   return BPCHECK_SUCCESS;
-}
-
-/* (CS.3) each backprop vs the complex step. */
-static int
-check_cstep(trial_state *t, double scale, bpcheck_trial *out)
-{
-  static const char *const name[2] = {"literal vs complex step",
-                                      "matrix vs complex step"};
-  int status = bpcheck_checks_prepare(
-      t->ck, t->net, t->batch, BPCHECK_CHECKS_CSTEP | BPCHECK_CHECKS_MORE);
-  return status ? status
-                : both_against(t, BPCHECK_CHECK_CSTEP, scale, name,
-                               &out->cs_ratio, out);
 }
 
 /* (DR.1) the matrix gradient along random directions; the Taylor slope. */
@@ -168,21 +166,6 @@ compare_fdiff(trial_state *t, double scale, bpcheck_trial *out)
   return BPCHECK_SUCCESS;
 }
 
-/* (CD.7) each backprop vs the central differences of every entry. */
-static int
-check_fdiff(trial_state *t, double scale, bpcheck_trial *out)
-{
-  static const char *const name[2] = {"literal vs central differences",
-                                      "matrix vs central differences"};
-  int status = bpcheck_checks_prepare(
-      t->ck, t->net, t->batch, BPCHECK_CHECKS_FDIFF | BPCHECK_CHECKS_MORE);
-  if (status)
-    return status;
-  out->kinks = bpcheck_checks_kinks(t->ck);
-  return both_against(t, BPCHECK_CHECK_FDIFF, scale, name, &out->fd_ratio,
-                      out);
-}
-
 /* After a disagreeing direction, as the contract's auto mode does: the
  * directions within each layer alone find the layers that disagree, and
  * the central differences of every entry of those layers (of every layer,
@@ -206,7 +189,8 @@ name_entry(trial_state *t, double scale, bpcheck_trial *out)
                                       t->fw)))
       return status;
   }
-  return any ? compare_fdiff(t, scale, out) : check_fdiff(t, scale, out);
+  return any ? compare_fdiff(t, scale, out)
+             : check_oracle(t, BPCHECK_CHECK_FDIFF, scale, out);
 }
 
 /* Compares the gradients of one trial: literal vs matrix always; then every
@@ -238,10 +222,10 @@ cross_check(trial_state *t, const bpcheck_space *s, bpcheck_trial *out)
                     (s->mode == BPCHECK_MODE_AUTO &&
                      t->net->theta->size > BPCHECK_AUTO_PARAMS);
   if (!directional) {
-    if ((status = check_cstep(t, scale, out)) ||
+    if ((status = check_oracle(t, BPCHECK_CHECK_CSTEP, scale, out)) ||
         (status = check_directional(t, scale, out)))
       return status;
-    return check_fdiff(t, scale, out);
+    return check_oracle(t, BPCHECK_CHECK_FDIFF, scale, out);
   }
   out->directional_only = 1;
   status = check_directional(t, scale, out);

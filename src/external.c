@@ -381,50 +381,76 @@ multi_line_hint(const char *line, size_t n)
   return h;
 }
 
-int
-external_candidate(const bpcheck_case *c, bpcheck_params *grad, void *data)
+/* Before a line is sent (what: "case" or "request"): BPCHECK_ECANDIDATE
+ * when it failed earlier or printed anything since its last answer. */
+static int
+ready(external *x, const char *what, size_t limit)
 {
-  external *x = data;
   char p[SHOWN + 32];
   if (x->broken)
-    return bpcheck_fail(BPCHECK_ECANDIDATE, "it failed on an earlier case");
-  size_t numbers = grad->size;
-  size_t limit = EXTERNAL_BYTES_PER_NUMBER * numbers + EXTERNAL_LINE_SLACK;
+    return bpcheck_fail(BPCHECK_ECANDIDATE, "it failed on an earlier %s",
+                        what);
   /* Whatever it printed since its last answer is one line too many. */
   if (take(x, limit))
     return BPCHECK_ECANDIDATE;
   if (x->len)
     return failed(x,
-                  "it printed more than one line for one case (the "
-                  "protocol is one answer line per case)%s",
-                  printed(x, p, sizeof p));
+                  "it printed more than one line for one %s (the "
+                  "protocol is one answer line per %s)%s",
+                  what, what, printed(x, p, sizeof p));
+  return BPCHECK_SUCCESS;
+}
 
+/* Sends line (its len bytes, newline included) and reads the first line
+ * of the answer, at most numbers numbers: its length in *n, what it said
+ * in x->said.  A second line is a failure, with multi_line_hint's hint
+ * when hint is set. */
+static int
+exchange(external *x, const char *what, const char *line, size_t len,
+         size_t limit, size_t numbers, int hint, size_t *n)
+{
+  char p[SHOWN + 32];
+  double deadline = now() + x->timeout;
+  int status = send_case(x, line, len, deadline, limit);
+  if (status || (status = read_answer(x, n, deadline, limit, numbers)))
+    return status;
+  x->cases++;
+  snprintf(x->said, sizeof x->said, "%.*s%s", (int)(*n > 400 ? 400 : *n),
+           x->buf, *n > 400 ? " ..." : "");
+  if (x->len > *n + 1) {
+    /* A first line that is not JSON on its own: an answer printed over
+     * several lines (pretty-printed). */
+    json_hint_t h = hint ? multi_line_hint(x->buf, *n) : (json_hint_t){""};
+    memmove(x->buf, x->buf + *n + 1, x->len - *n - 1);
+    x->len -= *n + 1;
+    return failed(x,
+                  "it printed more than one line for one %s (the "
+                  "protocol is one answer line per %s)%s%s",
+                  what, what, h.text, printed(x, p, sizeof p));
+  }
+  return BPCHECK_SUCCESS;
+}
+
+int
+external_candidate(const bpcheck_case *c, bpcheck_params *grad, void *data)
+{
+  external *x = data;
+  size_t numbers = grad->size;
+  size_t limit = EXTERNAL_BYTES_PER_NUMBER * numbers + EXTERNAL_LINE_SLACK;
+  int status = ready(x, "case", limit);
+  if (status)
+    return status;
   char *line = bpcheck_case_dump(c, 0);
   if (!line)
     return BPCHECK_ENOMEM;
   size_t len = strlen(line);
   line[len] = '\n'; /* the protocol's line end, over the string's NUL */
-  double deadline = now() + x->timeout;
-  int status = send_case(x, line, len + 1, deadline, limit);
+  size_t n = 0;
+  status = exchange(x, "case", line, len + 1, limit, numbers, 1, &n);
   line[len] = '\0';
   bpcheck_case_dump_free(line);
-  size_t n = 0;
-  if (status || (status = read_answer(x, &n, deadline, limit, numbers)))
+  if (status)
     return status;
-  x->cases++;
-  snprintf(x->said, sizeof x->said, "%.*s%s", (int)(n > 400 ? 400 : n), x->buf,
-           n > 400 ? " ..." : "");
-  if (x->len > n + 1) {
-    /* A first line that is not JSON on its own: an answer printed over
-     * several lines (pretty-printed). */
-    json_hint_t hint = multi_line_hint(x->buf, n);
-    memmove(x->buf, x->buf + n + 1, x->len - n - 1);
-    x->len -= n + 1;
-    return failed(x,
-                  "it printed more than one line for one case (the "
-                  "protocol is one answer line per case)%s%s",
-                  hint.text, printed(x, p, sizeof p));
-  }
   char message[256] = "";
   /* room for dC/da^0, n_0 x B, should the answer carry "inputs" */
   const size_t n0 = c->net->n[0], B = c->batch->B;
@@ -455,33 +481,11 @@ int
 external_request(external *x, const char *line, size_t len, size_t limit,
                  char **answer, size_t *n)
 {
-  char p[SHOWN + 32];
   *answer = NULL;
-  if (x->broken)
-    return bpcheck_fail(BPCHECK_ECANDIDATE, "it failed on an earlier request");
-  /* Whatever it printed since its last answer is one line too many. */
-  if (take(x, limit))
-    return BPCHECK_ECANDIDATE;
-  if (x->len)
-    return failed(x,
-                  "it printed more than one line for one request (the "
-                  "protocol is one answer line per request)%s",
-                  printed(x, p, sizeof p));
-  double deadline = now() + x->timeout;
-  int status = send_case(x, line, len, deadline, limit);
-  if (status || (status = read_answer(x, n, deadline, limit, limit / 64)))
+  int status = ready(x, "request", limit);
+  if (status ||
+      (status = exchange(x, "request", line, len, limit, limit / 64, 0, n)))
     return status;
-  x->cases++;
-  snprintf(x->said, sizeof x->said, "%.*s%s", (int)(*n > 400 ? 400 : *n),
-           x->buf, *n > 400 ? " ..." : "");
-  if (x->len > *n + 1) {
-    memmove(x->buf, x->buf + *n + 1, x->len - *n - 1);
-    x->len -= *n + 1;
-    return failed(x,
-                  "it printed more than one line for one request (the "
-                  "protocol is one answer line per request)%s",
-                  printed(x, p, sizeof p));
-  }
   *answer = malloc(*n + 1);
   if (!*answer)
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for its answer");
