@@ -790,8 +790,10 @@ typedef struct {
                        sample twice)" */
   int status;       /* BPCHECK_SUCCESS (it passed), BPCHECK_EMISMATCH,
                        BPCHECK_ESKIP (declined) */
-  double factor;    /* the least-squares factor of its answer over the
-                       reference, <g,r>/<r,r> */
+  double factor;    /* the least-squares factor of its answer's data term
+                       over the reference's, <g - D, r - D>/<r - D, r - D>
+                       with D = lambda W on the weights, 0 on the biases
+                       (the decay's term, WD.8; D = 0 without decay) */
   char showed[200]; /* what it showed, in words */
 } bpcheck_experiment;
 

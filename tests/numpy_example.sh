@@ -51,6 +51,15 @@ for bug in decay_biases:"the biases are decayed too" \
   grep -q "^likely bug: ${bug#*:}" "$tmp/out" && ok ||
     bad "bug ${bug%%:*} not named"
 done
+# A reduction bug under decay: the decay is shrunk away and the sum named
+# (WD.8), not a decay bug or a missing derivative.
+BPCHECK_EXAMPLE_BUG=batch_sum "$bpcheck" run --weight-decay 0.5 \
+  --exec "/usr/bin/python3 $example" --trials 50 --seed 1 \
+  >"$tmp/out" 2>"$tmp/err"
+grep -q "^shrunk in [1-9][0-9]* steps to: .*mean, batch" "$tmp/out" && ok ||
+  bad "batch_sum under decay: the decay not shrunk away"
+grep -q "^likely bug: .*summed where the cost takes the mean" "$tmp/out" &&
+  ok || bad "batch_sum under decay: the sum not named"
 
 for bug in sign half batch_sum bias_sum no_output_derivative; do
   BPCHECK_EXAMPLE_BUG=$bug "$bpcheck" run --exec "/usr/bin/python3 $example" \
