@@ -7,11 +7,19 @@
   examples/numpy_backprop.py --fill < case.json > filled.json
       reads one case file and writes it back with its "gradients",
       for `bpcheck verify filled.json`.
+  --inputs (or BPCHECK_EXAMPLE_INPUTS=1) adds the gradient with respect to
+      the inputs, dC/da^0, as "inputs": B rows of n_0, which bpcheck checks.
+
+L2 weight decay ("weight_decay": lambda in the case, 0 when absent) is
+honoured: C = r sum_s C_s + lambda/2 sum_l ||W^l||^2, so lambda W^l is
+added once to dC/dW^l and the biases are not decayed.
 
 BPCHECK_EXAMPLE_BUG=NAME switches on one classic bug, to see bpcheck catch
 and name it: sign, half (the 1/2 of the quadratic cost dropped), batch_sum
 (sum where the mean is asked), bias_sum (bias gradient summed, not
-averaged), no_output_derivative, transpose (dC/dW transposed).
+averaged), no_output_derivative, transpose (dC/dW transposed),
+decay_biases (the biases decayed too), decay_over_b (lambda divided by the
+batch size, as the data term is).
 
 Layout as in bpcheck: W^l has n_l rows of n_(l-1) numbers (receiving node
 k, emitting node j); inputs and targets are rows, one per sample.
@@ -23,6 +31,8 @@ import sys
 import numpy as np
 
 BUG = os.environ.get("BPCHECK_EXAMPLE_BUG", "")
+INPUTS = "--inputs" in sys.argv[1:] or os.environ.get("BPCHECK_EXAMPLE_INPUTS",
+                                                      "") not in ("", "0")
 
 
 def sigmoid(z):
@@ -101,32 +111,42 @@ def gradients(case):
     else:
         delta = g * derivative(acts[-1], zs[-1])
 
+    # The decay lambda/2 sum_l ||W^l||^2 is added once, after the reduction.
+    lam = float(case.get("weight_decay", 0.0))
+    lam_w = r * lam if BUG == "decay_over_b" else lam
+
     nabla_w, nabla_b = [None] * L, [None] * L
     for l in range(L - 1, -1, -1):
-        nabla_w[l] = delta.T @ activations[l]  # n_l x n_(l-1)
+        nabla_w[l] = delta.T @ activations[l] + lam_w * Ws[l]  # n_l x n_(l-1)
         if BUG == "transpose":
             nabla_w[l] = nabla_w[l].T
         nabla_b[l] = delta.sum(axis=0) * (B if BUG == "bias_sum" else 1)
+        if BUG == "decay_biases":
+            nabla_b[l] = nabla_b[l] + lam * bs[l]
         if l > 0:
             delta = (delta @ Ws[l]) * derivative(acts[l - 1], zs[l - 1])
+    nabla_x = delta @ Ws[0]  # dC/da^0 = (W^1)^T delta^1: B x n_0
     if BUG == "sign":
         nabla_w = [-w for w in nabla_w]
         nabla_b = [-b for b in nabla_b]
-    return [w.tolist() for w in nabla_w], [b.tolist() for b in nabla_b]
+        nabla_x = -nabla_x
+    answer = {"weights": [w.tolist() for w in nabla_w],
+              "biases": [b.tolist() for b in nabla_b]}
+    if INPUTS:
+        answer["inputs"] = nabla_x.tolist()
+    return answer
 
 
 def main():
     if "--fill" in sys.argv[1:]:
         case = json.load(sys.stdin)
-        w, b = gradients(case)
-        case["gradients"] = {"weights": w, "biases": b}
+        case["gradients"] = gradients(case)
         json.dump(case, sys.stdout)
         sys.stdout.write("\n")
         return
     for line in sys.stdin:
         try:
-            w, b = gradients(json.loads(line))
-            answer = {"weights": w, "biases": b}
+            answer = gradients(json.loads(line))
         except Exception as e:  # the protocol's way to say "I can't"
             answer = {"error": "%s: %s" % (type(e).__name__, e)}
         sys.stdout.write(json.dumps(answer) + "\n")

@@ -568,9 +568,10 @@ int bpcheck_space_validate(const bpcheck_space *s);
 int bpcheck_space_draw(const bpcheck_space *s, gsl_rng *rng, bpcheck_arch *a,
                        size_t *n, bpcheck_activation *f, size_t *B);
 
-/* One trial: literal vs matrix, and both vs the complex step, the
- * directional check and central differences (or, in directional mode, the
- * directions, then central differences of the layers that disagree). */
+/* One trial: literal vs matrix (their gradients and their dC/da^0), and
+ * both vs the complex step, the directional check and central differences
+ * (or, in directional mode, the directions, then central differences of
+ * the layers that disagree). */
 typedef struct {
   size_t trial;
   unsigned long seed; /* reproduces this trial alone */
@@ -581,6 +582,7 @@ typedef struct {
   bpcheck_reduction reduction;
   int status;           /* BPCHECK_SUCCESS, BPCHECK_EMISMATCH, or error */
   double lm_ratio;      /* literal vs matrix: max |diff| / tolerance */
+  double in_ratio;      /* the same for dC/da^0, (IN.3) */
   double cs_ratio;      /* backprop vs complex step, the same measure */
   double dr_ratio;      /* directional check: max error / tolerance */
   double taylor_slope;  /* Taylor remainder slope (NaN: too few steps) */
@@ -588,13 +590,15 @@ typedef struct {
   double fd_ratio;      /* backprop vs central differences: max |diff| /
                            tolerance */
   size_t kinks;         /* entries skipped: their steps cross a relu kink */
-  bpcheck_entry worst;  /* the worst entry of the failing comparison */
+  bpcheck_entry worst;  /* the worst entry of the failing comparison (for
+                           dC/da^0: l = 0, k the sample, j the input) */
   const char *failed;   /* which comparison failed, or NULL */
 } bpcheck_trial;
 
 typedef struct {
   size_t trials, passed, failed, errors;
   double lm_ratio, fd_ratio; /* worst over the trials */
+  double in_ratio;           /* literal vs matrix dC/da^0 (IN.3) */
   double cs_ratio, dr_ratio;
   double taylor_min;       /* the smallest Taylor slope (expected ~2) */
   size_t taylor_slopes;    /* trials where it could be fitted */
@@ -790,8 +794,10 @@ typedef struct {
                        sample twice)" */
   int status;       /* BPCHECK_SUCCESS (it passed), BPCHECK_EMISMATCH,
                        BPCHECK_ESKIP (declined) */
-  double factor;    /* the least-squares factor of its answer over the
-                       reference, <g,r>/<r,r> */
+  double factor;    /* the least-squares factor of its answer's data term
+                       over the reference's, <g - D, r - D>/<r - D, r - D>
+                       with D = lambda W on the weights, 0 on the biases
+                       (the decay's term, WD.8; D = 0 without decay) */
   char showed[200]; /* what it showed, in words */
 } bpcheck_experiment;
 

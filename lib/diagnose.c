@@ -29,7 +29,9 @@
  *                         0): missing (0, 0), the biases decayed (c, c),
  *                         lambda divided as the data term (r, 0), once per
  *                         sample (B, 0), the square's 2 or the 1/2 lost
- *                         (2 or 1/2, 0), or another c_W by least squares */
+ *                         (2 or 1/2, 0), or another c_W by least squares;
+ *                         else, the decay right, a constant factor (or
+ *                         sign) of the data term g - lambda W (WD.8) */
 
 #include <float.h>
 #include <math.h>
@@ -135,8 +137,11 @@ near(double c, double known)
   return fabs(c - known) <= 1e-6 * fabs(known);
 }
 
+/* "WHAT c times the reference: why" for a factor c of the gradient (what:
+ * "every entry is") or of its data term. */
 static void
-name_factor(const bpcheck_net *net, size_t B, double c, char *text, size_t len)
+name_factor(const bpcheck_net *net, size_t B, double c, const char *what,
+            char *text, size_t len)
 {
   const double nL = (double)net->n[net->L];
   const char *why = "";
@@ -165,7 +170,7 @@ name_factor(const bpcheck_net *net, size_t B, double c, char *text, size_t len)
     why = ": MSE's 2/n_L is missing (dC/da = 2 (a - y) / n_L)";
   else if (net->cost == BPCHECK_MSE && near(c, nL))
     why = ": MSE's 1/n_L is missing";
-  snprintf(text, len, "every entry is %.6g times the reference%s", c, why);
+  snprintf(text, len, "%s %.6g times the reference%s", what, c, why);
 }
 
 /* The diagnosis d: bug, in layer, and its text. */
@@ -195,6 +200,52 @@ bpcheck_bug_name(bpcheck_bug b)
   _Static_assert(sizeof names / sizeof *names == BPCHECK_BUG_UNKNOWN + 1,
                  "a name for every bpcheck_bug");
   return (int)b >= 0 && b <= BPCHECK_BUG_UNKNOWN ? names[b] : "invalid";
+}
+
+/* The decay's term wrong in some layers only: g the reference with c_l
+ * lambda W^l in place of lambda W^l (c_l by least squares in each layer,
+ * the biases undecayed), some c_l != 1.  1 with d filled in when so (the
+ * first such layer in d->layer); v has room for the parameters. */
+static int
+decay_by_layer(const bpcheck_net *net, const bpcheck_params *r,
+               const bpcheck_params *g, const bpcheck_tolerance *tol,
+               bpcheck_params *v, bpcheck_diagnosis *d)
+{
+  const double lambda = net->weight_decay;
+  double c[BPCHECK_MAX_LAYERS + 1];
+  memcpy(v->data, r->data, r->size * sizeof *v->data);
+  size_t first = 0;
+  for (size_t l = 1; l <= r->L; l++) {
+    const size_t at = bpcheck_params_index_W(r, l, 0, 0);
+    double gr = 0, rr = 0;
+    for (size_t i = at; i < at + r->n[l] * r->n[l - 1]; i++) {
+      const double lw = lambda * net->theta->data[i];
+      gr += (g->data[i] - r->data[i] + lw) * lw, rr += lw * lw;
+    }
+    c[l] = rr > 0 ? gr / rr : 1.0;
+    for (size_t i = at; i < at + r->n[l] * r->n[l - 1]; i++)
+      v->data[i] += (c[l] - 1.0) * lambda * net->theta->data[i];
+    if (!first && !near(c[l], 1.0))
+      first = l;
+  }
+  if (!first ||
+      !matches(v->data, g->data, r->size, 1.0, tol, block_abs(tol, 0)))
+    return 0;
+  d->bug = BPCHECK_BUG_DECAY;
+  d->factor = c[first];
+  d->layer = first;
+  size_t used = (size_t)snprintf(d->text, sizeof d->text,
+                                 "the weight decay's term is wrong in some "
+                                 "layers only: dC/dW^l gains");
+  for (size_t l = 1; l <= r->L && used < sizeof d->text; l++)
+    if (!near(c[l], 1.0))
+      used += (size_t)snprintf(d->text + used, sizeof d->text - used,
+                               "%s %.3g lambda W^%zu", l == first ? "" : ",",
+                               c[l], l);
+  if (used < sizeof d->text)
+    snprintf(d->text + used, sizeof d->text - used,
+             " where it gains lambda W^l in every layer (WD.3)");
+  return 1;
 }
 
 /* The weight decay's classic bugs (WD.3), when lambda > 0: is g the
@@ -271,7 +322,51 @@ decay_bug(const bpcheck_net *net, size_t B, const bpcheck_params *r,
                tries[t].cW);
     return 1;
   }
-  return 0;
+  return decay_by_layer(net, r, g, tol, v, d);
+}
+
+/* With lambda > 0 and the decay's term right: is the data term of g, g - D
+ * with D = lambda W on the weights and 0 on the biases (WD.3), a constant
+ * factor c of the reference's (a bug of the cost or the reduction, WD.8)?
+ * 1 with d filled in when so; v has room for the parameters. */
+static int
+data_factor(const bpcheck_net *net, size_t B, const bpcheck_params *r,
+            const bpcheck_params *g, const bpcheck_tolerance *tol,
+            bpcheck_params *v, bpcheck_diagnosis *d)
+{
+  const size_t P = r->size;
+  double gr = 0, rr = 0;
+  for (size_t i = 0; i < P; i++) {
+    size_t l, k, j;
+    int is_bias;
+    bpcheck_params_entry(r, i, &l, &is_bias, &k, &j);
+    const double D = is_bias ? 0.0 : net->weight_decay * net->theta->data[i];
+    v->data[i] = D;
+    gr += (g->data[i] - D) * (r->data[i] - D);
+    rr += (r->data[i] - D) * (r->data[i] - D);
+  }
+  const double c = rr > 0 ? gr / rr : 0.0;
+  if (c == 0 || near(c, 1.0))
+    return 0;
+  for (size_t i = 0; i < P; i++)
+    v->data[i] += c * (r->data[i] - v->data[i]);
+  if (!matches(v->data, g->data, P, 1.0, tol, block_abs(tol, 0)))
+    return 0;
+  d->factor = c;
+  if (near(c, -1.0)) {
+    d->bug = BPCHECK_BUG_SIGN;
+    snprintf(d->text, sizeof d->text,
+             "a sign flip of the data term: the gradient without the weight "
+             "decay is -1 times the reference's, the decay's lambda W^l right "
+             "(WD.3)");
+  } else {
+    d->bug = BPCHECK_BUG_FACTOR;
+    name_factor(net, B, c,
+                "the data term (the gradient without the weight decay's "
+                "lambda W^l, which is right) is",
+                d->text, sizeof d->text);
+  }
+  return 1;
 }
 
 int
@@ -291,7 +386,9 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
     bpcheck_params *v;
     if ((status = bpcheck_params_alloc(&v, r->L, r->n)))
       return status;
-    const int found = decay_bug(net, B, r, g, tol, v, d);
+    int found = decay_bug(net, B, r, g, tol, v, d);
+    if (!found)
+      found = data_factor(net, B, r, g, tol, v, d);
     bpcheck_params_free(v);
     if (found)
       return BPCHECK_SUCCESS;
@@ -309,7 +406,7 @@ bpcheck_diagnose(const bpcheck_net *net, const bpcheck_batch *batch,
                "gradient of -C, or theta + eta grad where - is meant)");
     } else {
       d->bug = BPCHECK_BUG_FACTOR;
-      name_factor(net, B, c, d->text, sizeof d->text);
+      name_factor(net, B, c, "every entry is", d->text, sizeof d->text);
     }
     return BPCHECK_SUCCESS;
   }

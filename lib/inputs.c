@@ -179,7 +179,9 @@ bpcheck_compare_inputs(const gsl_matrix *r, const gsl_matrix *alt,
       const double err = v < lo ? lo - v : v > hi ? v - hi : 0.0;
       const double t =
           atol + rtol * fmax(fabs(v), fabs(e)) + gsl_matrix_get(tol, j, s);
-      const double ratio = isnan(v) ? INFINITY : err / t;
+      const double ratio = isnan(v)  ? INFINITY
+                           : err > 0 ? err / t
+                                     : 0.0; /* not 0/0 where t = 0 */
       rep->n_checked++;
       if (!(err <= t) || isnan(v)) {
         if (rep->n_fail++ == 0)

@@ -4,6 +4,7 @@
  * tolerances are the checks of checks.c, the same that hunt the bug zoo
  * and confirm verify's reference:
  *   literal vs matrix    (CD.10) at double precision
+ *   ... their dC/da^0    (IN.3) at double precision
  *   backprop vs c. step  (CD.10)
  *   backprop vs fdiff    (CD.7) K err_fd + (CD.10)
  * (proofs/06-central-differences.md). */
@@ -28,6 +29,9 @@ typedef struct {
   bpcheck_directional_workspace *dw;
   gsl_rng *rng;
   bpcheck_report *report;
+  double *dx_data;                 /* the four n_0 x B matrices below */
+  gsl_matrix dx_lit, dx, tol, alt; /* dC/da^0: literal, reference, (IN.3),
+                                      relu'(0) = 1 */
 } trial_state;
 
 static void
@@ -43,6 +47,7 @@ trial_free(trial_state *t)
   bpcheck_literal_free(t->lw);
   bpcheck_fdiff_free(t->fw);
   bpcheck_report_free(t->report);
+  free(t->dx_data);
 }
 
 static int
@@ -61,7 +66,19 @@ trial_alloc(trial_state *t, const bpcheck_arch *arch, size_t B)
       (status = bpcheck_literal_alloc(&t->lw, t->net)) ||
       (status = bpcheck_fdiff_alloc(&t->fw, t->net, B)) ||
       (status = bpcheck_report_alloc(&t->report, arch->L)))
-    trial_free(t);
+    goto fail;
+  const size_t nB = arch->n[0] * B;
+  if (!(t->dx_data = bpcheck_calloc(4 * nB, sizeof *t->dx_data))) {
+    status = bpcheck_fail(BPCHECK_ENOMEM, "no memory for dC/da^0");
+    goto fail;
+  }
+  t->dx_lit = bpcheck_matrix_on(t->dx_data, arch->n[0], B);
+  t->dx = bpcheck_matrix_on(t->dx_data + nB, arch->n[0], B);
+  t->tol = bpcheck_matrix_on(t->dx_data + 2 * nB, arch->n[0], B);
+  t->alt = bpcheck_matrix_on(t->dx_data + 3 * nB, arch->n[0], B);
+  return BPCHECK_SUCCESS;
+fail:
+  trial_free(t);
   return status;
 }
 
@@ -193,6 +210,37 @@ name_entry(trial_state *t, double scale, bpcheck_trial *out)
              : check_oracle(t, BPCHECK_CHECK_FDIFF, scale, out);
 }
 
+/* (IN.3) the literal dC/da^0 in t->dx_lit against the matrix one, every
+ * tolerance times scale: the worst ratio in out->in_ratio, a mismatch
+ * recorded in the trial with the entry as layer 0: k the sample, j the
+ * input. */
+static int
+check_inputs(trial_state *t, double scale, bpcheck_trial *out)
+{
+  int have_alt;
+  bpcheck_input_report ir;
+  int status = bpcheck_tolerance_derive_inputs(
+      t->net, t->batch, BPCHECK_PRECISION_DOUBLE, &t->dx, &t->tol, &t->alt,
+      &have_alt);
+  if (status)
+    return status;
+  gsl_matrix_scale(&t->tol, scale);
+  status = bpcheck_compare_inputs(&t->dx, have_alt ? &t->alt : NULL,
+                                  &t->dx_lit, &t->tol, 0, 0, &ir);
+  out->in_ratio = ir.max_ratio;
+  if (status == BPCHECK_EMISMATCH) {
+    out->failed = "literal vs matrix dC/da^0";
+    out->worst = (bpcheck_entry){0};
+    out->worst.index = ir.worst_j * t->batch->B + ir.worst_s;
+    out->worst.k = ir.worst_s, out->worst.j = ir.worst_j;
+    out->worst.expected = out->worst.alternative = ir.expected;
+    out->worst.received = ir.received;
+    out->worst.abserr = fabs(ir.received - ir.expected);
+    out->worst.tol = ir.tol;
+  }
+  return status;
+}
+
 /* Compares the gradients of one trial: literal vs matrix always; then every
  * entry (complex step, directional, central differences), or, in
  * directional mode, the directions only, and every entry when one fails, to
@@ -202,8 +250,8 @@ cross_check(trial_state *t, const bpcheck_space *s, bpcheck_trial *out)
 {
   const double scale = s->tolerance_scale;
   int status;
-  if ((status =
-           bpcheck_literal_backprop(t->net, t->batch, t->lit, NULL, t->lw)) ||
+  if ((status = bpcheck_literal_input_gradient(t->net, t->batch, t->lit,
+                                               &t->dx_lit, t->lw)) ||
       (status = bpcheck_checks_prepare(t->ck, t->net, t->batch,
                                        BPCHECK_CHECKS_REFERENCE)))
     return status;
@@ -217,6 +265,8 @@ cross_check(trial_state *t, const bpcheck_space *s, bpcheck_trial *out)
     return failed(out, "literal vs matrix", t->report);
   if (lm_status)
     return lm_status;
+  if ((status = check_inputs(t, scale, out)))
+    return status;
 
   int directional = s->mode == BPCHECK_MODE_DIRECTIONAL ||
                     (s->mode == BPCHECK_MODE_AUTO &&
@@ -313,6 +363,8 @@ tally(bpcheck_summary *sum, const bpcheck_trial *t, size_t i)
   sum->directional_only += (size_t)t->directional_only;
   if (t->lm_ratio > sum->lm_ratio)
     sum->lm_ratio = t->lm_ratio;
+  if (t->in_ratio > sum->in_ratio)
+    sum->in_ratio = t->in_ratio;
   if (t->dr_ratio > sum->dr_ratio)
     sum->dr_ratio = t->dr_ratio;
   if (!isnan(t->taylor_slope) && t->L > 0) {

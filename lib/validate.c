@@ -275,9 +275,23 @@ simpler_function(const bpcheck_case *c, size_t k, bpcheck_case **out)
   return with_arch(c, f, cost, out);
 }
 
-/* The k-th smaller case of c (k = 0, 1, ...): layers, then activations and
- * cost, then nodes, then samples, then values.  *end when there is no k-th;
- * otherwise *out NULL when the k-th change does not apply to c. */
+/* c without the weight decay (lambda = 0), all else the same. */
+static int
+without_decay(const bpcheck_case *c, bpcheck_case **out)
+{
+  int status = case_like(c, c->batch->B, out);
+  if (status == BPCHECK_SUCCESS) {
+    (*out)->net->weight_decay = 0;
+    gsl_matrix_memcpy((*out)->batch->X, c->batch->X);
+    gsl_matrix_memcpy((*out)->batch->Y, c->batch->Y);
+  }
+  return status;
+}
+
+/* The k-th smaller case of c (k = 0, 1, ...): the weight decay removed,
+ * then layers, then activations and cost, then nodes, then samples, then
+ * values.  *end when there is no k-th; otherwise *out NULL when the k-th
+ * change does not apply to c. */
 static int
 smaller(const bpcheck_case *c, size_t k, bpcheck_case **out, int *end)
 {
@@ -285,6 +299,9 @@ smaller(const bpcheck_case *c, size_t k, bpcheck_case **out, int *end)
   const size_t L = net->L, B = c->batch->B;
   *out = NULL;
   *end = 0;
+  if (k == 0) /* lambda -> 0: kept only when the failure needs it */
+    return net->weight_decay > 0 ? without_decay(c, out) : BPCHECK_SUCCESS;
+  k--;
   if (k < L - 1)
     return drop_layer(c, k + 1, out);
   k -= L - 1;
@@ -446,14 +463,39 @@ vague(const bpcheck_diagnosis *d, const bpcheck_case *c)
           (!strstr(d->text, ": ") || factor_2_at_2));
 }
 
-/* The least-squares factor <g,r>/<r,r> (0 when r = 0). */
+/* The least-squares factor of the data term of g over that of r, c's
+ * reference: <g - D, r - D>/<r - D, r - D> with D = lambda W on the weights
+ * and 0 on the biases, the decay's term (WD.3), so that a factor on the
+ * data term is seen whatever lambda (WD.8); 0 when r = D. */
 static double
-ls_factor(const bpcheck_params *r, const bpcheck_params *g)
+ls_factor(const bpcheck_case *c, const bpcheck_params *r,
+          const bpcheck_params *g)
 {
+  const double lambda = c->net->weight_decay;
   double gr = 0, rr = 0;
-  for (size_t i = 0; i < r->size; i++)
-    gr += g->data[i] * r->data[i], rr += r->data[i] * r->data[i];
+  for (size_t i = 0; i < r->size; i++) {
+    size_t l, k, j;
+    int is_bias;
+    bpcheck_params_entry(r, i, &l, &is_bias, &k, &j);
+    const double D = is_bias ? 0.0 : lambda * c->net->theta->data[i];
+    gr += (g->data[i] - D) * (r->data[i] - D);
+    rr += (r->data[i] - D) * (r->data[i] - D);
+  }
   return rr > 0 ? gr / rr : 0.0;
+}
+
+/* The least-squares ratio <e2, e1>/<e1, e1> of the errors e = g - r of two
+ * answers on the same network (0 when e1 = 0). */
+static double
+error_ratio(const bpcheck_params *r1, const bpcheck_params *g1,
+            const bpcheck_params *r2, const bpcheck_params *g2)
+{
+  double ee = 0, e11 = 0;
+  for (size_t i = 0; i < r1->size; i++) {
+    const double e1 = g1->data[i] - r1->data[i];
+    ee += (g2->data[i] - r2->data[i]) * e1, e11 += e1 * e1;
+  }
+  return e11 > 0 ? ee / e11 : 0.0;
 }
 
 static int
@@ -463,7 +505,8 @@ near_ratio(double a, double b)
 }
 
 /* c with every sample twice (batch 2B): under the mean the reference is
- * the same, under the sum twice as large. */
+ * the same, under the sum its data term is twice as large and the weight
+ * decay's term lambda W the same (WD.8). */
 static int
 doubled_batch(const bpcheck_case *c, bpcheck_case **out)
 {
@@ -501,20 +544,26 @@ other_inputs(const bpcheck_case *c, bpcheck_case **out)
   return BPCHECK_SUCCESS;
 }
 
-/* Runs the candidate on s (freed here) as experiment e; its factor over
- * the reference.  Non-zero when the candidate failed (the run stops). */
+/* Runs the candidate on s (freed here) as experiment e of the failure f;
+ * its factor over the reference (of the data terms, WD.8) and in *ratio
+ * its error over f's (error_ratio).  Non-zero when the candidate failed
+ * (the run stops). */
 static int
-experiment(bpcheck_case *s, const char *what, const bpcheck_tolerance *tol,
-           bpcheck_candidate_fn fn, void *data, bpcheck_experiment *e)
+experiment(bpcheck_case *s, const char *what, const bpcheck_validation *f,
+           const bpcheck_tolerance *tol, bpcheck_candidate_fn fn, void *data,
+           bpcheck_experiment *e, double *ratio)
 {
   bpcheck_params *ref = NULL;
   bpcheck_report *report = NULL;
   memset(e, 0, sizeof *e);
+  *ratio = 0;
   snprintf(e->what, sizeof e->what, "%s", what);
   int status = try_case(s, tol, fn, data, &ref, &report);
   if (ref && s->grad &&
-      (status == BPCHECK_SUCCESS || status == BPCHECK_EMISMATCH))
-    e->factor = ls_factor(ref, s->grad);
+      (status == BPCHECK_SUCCESS || status == BPCHECK_EMISMATCH)) {
+    e->factor = ls_factor(s, ref, s->grad);
+    *ratio = error_ratio(f->reference, f->failure->grad, ref, s->grad);
+  }
   e->status = status;
   bpcheck_case_free(s);
   bpcheck_params_free(ref);
@@ -526,19 +575,46 @@ experiment(bpcheck_case *s, const char *what, const bpcheck_tolerance *tol,
 }
 
 /* Experiments on the shrunk case where its diagnosis is ambiguous or the
- * original's differs: the same at batch 2 (each sample twice: does the
+ * original's differs: with weight decay, the same without it (is the bug
+ * in the decay's term?); the same at batch 2 (each sample twice: does the
  * factor follow B?), with other inputs (is it a constant factor, or one
  * that follows z?), with an identity output and a quadratic cost (is the
- * bug in the output layer's f' or the cost's gradient?). */
+ * bug in the output layer's f' or the cost's gradient?).  Factors are of
+ * the data terms, the decay's lambda W taken out of the answer and of the
+ * reference (WD.8); where the failure is in the decay's term, the doubled
+ * batch and other inputs are judged by how the error itself changed. */
 static void
 experiments(bpcheck_validation *f, const bpcheck_tolerance *tol,
             bpcheck_candidate_fn fn, void *data)
 {
   const bpcheck_case *c = f->failure;
-  const double c0 = ls_factor(f->reference, c->grad);
+  const double c0 = ls_factor(c, f->reference, c->grad);
   bpcheck_case *s = NULL;
-  int status;
+  int status, in_decay = 0;
+  double ratio;
   bpcheck_experiment *e;
+  /* 0. Without the weight decay. */
+  if (c->net->weight_decay > 0) {
+    if ((status = without_decay(c, &s)))
+      goto stop;
+    e = &f->experiments[f->n_experiments++];
+    if ((status = experiment(s,
+                             "the shrunk case without the weight decay "
+                             "(lambda = 0)",
+                             f, tol, fn, data, e, &ratio)))
+      goto stop;
+    in_decay = e->status == BPCHECK_SUCCESS;
+    if (in_decay)
+      snprintf(e->showed, sizeof e->showed,
+               "it passed: the bug is in the weight decay's term lambda W^l "
+               "(WD.3), added once to the reduced cost (WD.1)");
+    else if (e->status == BPCHECK_EMISMATCH)
+      snprintf(e->showed, sizeof e->showed,
+               "it still failed (factor %.6g): not (only) the weight decay",
+               e->factor);
+    else
+      snprintf(e->showed, sizeof e->showed, "the candidate skipped it");
+  }
   /* 1. Batch 2B. */
   if ((status = doubled_batch(c, &s)))
     goto stop;
@@ -546,11 +622,22 @@ experiments(bpcheck_validation *f, const bpcheck_tolerance *tol,
   if ((status = experiment(s,
                            "the shrunk case with each sample twice (batch "
                            "doubled)",
-                           tol, fn, data, e)))
+                           f, tol, fn, data, e, &ratio)))
     goto stop;
   if (e->status == BPCHECK_SUCCESS)
     snprintf(e->showed, sizeof e->showed,
              "it passed: the failure depends on the samples themselves");
+  else if (e->status == BPCHECK_EMISMATCH && in_decay &&
+           near_ratio(ratio, 1.0))
+    snprintf(e->showed, sizeof e->showed,
+             "the same error, where the data term %s: a term added once, "
+             "whatever B: the decay's, not the batch reduction",
+             c->net->reduction == BPCHECK_SUM ? "doubled" : "is the same");
+  else if (e->status == BPCHECK_EMISMATCH && in_decay)
+    snprintf(e->showed, sizeof e->showed,
+             "the error changed with the batch (x %.6g): the decay's term "
+             "follows B, where it is added once to the reduced cost (WD.1)",
+             ratio);
   else if (e->status == BPCHECK_EMISMATCH && c0 != 0 &&
            near_ratio(e->factor / c0, 2.0))
     snprintf(e->showed, sizeof e->showed,
@@ -575,12 +662,22 @@ experiments(bpcheck_validation *f, const bpcheck_tolerance *tol,
   if ((status = other_inputs(c, &s)))
     goto stop;
   e = &f->experiments[f->n_experiments++];
-  if ((status = experiment(s, "the shrunk network with other inputs", tol, fn,
-                           data, e)))
+  if ((status = experiment(s, "the shrunk network with other inputs", f, tol,
+                           fn, data, e, &ratio)))
     goto stop;
   if (e->status == BPCHECK_SUCCESS)
     snprintf(e->showed, sizeof e->showed,
              "it passed: the error appears for some inputs only");
+  else if (e->status == BPCHECK_EMISMATCH && in_decay &&
+           near_ratio(ratio, 1.0))
+    snprintf(e->showed, sizeof e->showed,
+             "the same error: it does not depend on the input, as the "
+             "decay's term does not");
+  else if (e->status == BPCHECK_EMISMATCH && in_decay)
+    snprintf(e->showed, sizeof e->showed,
+             "the error changed with the input (x %.6g): the decay's term "
+             "is taken with something that depends on the data",
+             ratio);
   else if (e->status == BPCHECK_EMISMATCH && c0 != 0 &&
            near_ratio(e->factor, c0))
     snprintf(e->showed, sizeof e->showed,
@@ -609,7 +706,7 @@ experiments(bpcheck_validation *f, const bpcheck_tolerance *tol,
       if ((status = experiment(s,
                                "the shrunk network with an identity output "
                                "and a quadratic cost",
-                               tol, fn, data, e)))
+                               f, tol, fn, data, e, &ratio)))
         goto stop;
       if (e->status == BPCHECK_SUCCESS)
         snprintf(e->showed, sizeof e->showed,

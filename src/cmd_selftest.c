@@ -49,7 +49,9 @@ print_entry(FILE *out, const bpcheck_trial *t)
 {
   char name[64];
   const bpcheck_entry *e = &t->worst;
-  if (e->is_bias)
+  if (e->l == 0) /* dC/da^0 */
+    snprintf(name, sizeof name, "inputs[%zu][%zu]", e->k, e->j);
+  else if (e->is_bias)
     snprintf(name, sizeof name, "b^%zu_%zu", e->l, e->k);
   else
     snprintf(name, sizeof name, "W^%zu_%zu,%zu", e->l, e->k, e->j);
@@ -105,6 +107,8 @@ print_table(const bpcheck_summary *s, unsigned long seed,
    * correct double computations), or (CD.7) for central differences. */
   printf("%-44s %-10.3g %-8g %s\n", "literal vs matrix, error / tolerance",
          s->lm_ratio * scale, scale, s->lm_ratio <= 1 ? "pass" : "FAIL");
+  printf("%-44s %-10.3g %-8g %s\n", "literal vs matrix dC/da^0, error / tol.",
+         s->in_ratio * scale, scale, s->in_ratio <= 1 ? "pass" : "FAIL");
   const char *skipped =
       s->directional_only == s->trials && s->trials ? "not run" : NULL;
   printf("%-44s %-10.3g %-8g %s\n", "backprop vs complex step, error / tol.",
@@ -151,6 +155,9 @@ print_json(const bpcheck_summary *s, unsigned long seed, double scale,
          seed, s->trials, s->passed, s->failed, s->errors);
   printf("\"literal_vs_matrix\":{\"worst_ratio\":%.6g,\"allowed\":%g},",
          s->lm_ratio * scale, scale);
+  printf("\"literal_vs_matrix_inputs\":{\"worst_ratio\":%.6g,"
+         "\"allowed\":%g},",
+         s->in_ratio * scale, scale);
   printf("\"backprop_vs_complex_step\":{\"worst_ratio\":%.6g,"
          "\"allowed\":%g},",
          s->cs_ratio * scale, scale);

@@ -220,6 +220,140 @@ START_TEST(test_decay_diagnoses)
 }
 END_TEST
 
+/* Candidates for bpcheck_validate with weight decay (WD.8). */
+typedef enum {
+  DATA_SUMMED,       /* the data term summed where the mean is asked (B r),
+                        the decay right */
+  DATA_SUMMED_DECAY, /* the same, and {"skip"} without decay */
+  LAST_UNDECAYED,    /* the decay missing in the last layer when L > 1 */
+  L1_DECAY           /* lambda sign(W) for lambda W (an L1 decay) */
+} decay_candidate_kind;
+
+static int
+decay_candidate(const bpcheck_case *c, bpcheck_params *g, void *data)
+{
+  const decay_candidate_kind kind = *(const decay_candidate_kind *)data;
+  const bpcheck_net *net = c->net;
+  const double lambda = net->weight_decay;
+  if (kind == DATA_SUMMED_DECAY && lambda == 0)
+    return bpcheck_fail(BPCHECK_ESKIP, "no decay: not supported");
+  bpcheck_matrix_workspace *w;
+  ck_assert_ok(bpcheck_matrix_alloc(&w, net, c->batch->B));
+  ck_assert_ok(bpcheck_matrix_backprop(net, c->batch, g, NULL, w));
+  bpcheck_matrix_free(w);
+  for (size_t i = 0; i < g->size; i++) {
+    size_t l, k, j;
+    int is_bias;
+    bpcheck_params_entry(g, i, &l, &is_bias, &k, &j);
+    const double D = is_bias ? 0.0 : lambda * net->theta->data[i];
+    if (kind != LAST_UNDECAYED && net->reduction == BPCHECK_MEAN)
+      g->data[i] = (double)c->batch->B * (g->data[i] - D) + D;
+    else if (kind == LAST_UNDECAYED && net->L > 1 && l == net->L)
+      g->data[i] -= D;
+    else if (kind == L1_DECAY && !is_bias) {
+      const double th = net->theta->data[i];
+      g->data[i] += lambda * (double)((th > 0) - (th < 0)) - D;
+    }
+  }
+  return BPCHECK_SUCCESS;
+}
+
+/* A failure that persists without the decay is shrunk to lambda = 0 and
+ * diagnosed there; one that needs the decay keeps it, and the experiments
+ * judge the batch by the data terms (WD.8): a sum where the mean is asked
+ * still doubles with the batch; a bug in the decay's term is shown to be
+ * there (it passes without it) and not in the batch reduction. */
+START_TEST(test_decay_validate)
+{
+  bpcheck_space s;
+  bpcheck_space_default(&s);
+  s.costs = 1u << BPCHECK_QUADRATIC;
+  s.reductions = 1u << BPCHECK_MEAN;
+  s.weight_decay = LAMBDA;
+  s.min_width = 2, s.max_batch = 4;
+  const bpcheck_tolerance tol = {0, 0, 0, NULL, NULL, 1, 0};
+  const unsigned long seed = test_seed(71);
+  bpcheck_validation v;
+  char arch[256];
+
+  decay_candidate_kind kind = DATA_SUMMED;
+  ck_assert_int_eq(
+      bpcheck_validate(&s, 20, seed, &tol, decay_candidate, &kind, NULL, &v),
+      BPCHECK_EMISMATCH);
+  bpcheck_net_describe(v.failure->net, arch, sizeof arch);
+  ck_assert_msg(v.failure->net->weight_decay == 0,
+                "seed %lu: the decay kept in the shrunk %s", seed, arch);
+  ck_assert_msg(v.likely.bug == BPCHECK_BUG_FACTOR &&
+                    strstr(v.likely.text, "summed where the cost takes"),
+                "seed %lu: %s batch %zu: %s", seed, arch, v.failure->batch->B,
+                v.likely.text);
+  /* the original, with the decay, is diagnosed by its data term */
+  ck_assert_msg(v.original->net->weight_decay == LAMBDA &&
+                    v.original_diagnosis.bug == BPCHECK_BUG_FACTOR &&
+                    strstr(v.original_diagnosis.text, "the data term"),
+                "seed %lu: the original: %s", seed, v.original_diagnosis.text);
+  bpcheck_validation_free(&v);
+
+  kind = DATA_SUMMED_DECAY;
+  ck_assert_int_eq(
+      bpcheck_validate(&s, 20, seed, &tol, decay_candidate, &kind, NULL, &v),
+      BPCHECK_EMISMATCH);
+  bpcheck_net_describe(v.failure->net, arch, sizeof arch);
+  ck_assert_msg(
+      v.failure->net->weight_decay == LAMBDA && v.failure->batch->B >= 2,
+      "seed %lu: shrunk to %s batch %zu", seed, arch, v.failure->batch->B);
+  ck_assert_msg(v.n_experiments >= 2, "seed %lu: %s: %zu experiments", seed,
+                arch, v.n_experiments);
+  ck_assert_int_eq(v.experiments[0].status, BPCHECK_ESKIP);
+  ck_assert_msg(strstr(v.experiments[1].showed, "doubled with the batch"),
+                "seed %lu: %s: %s", seed, arch, v.experiments[1].showed);
+  bpcheck_validation_free(&v);
+
+  /* The decay missing in one layer: named, with the layer (or missing,
+   * where the shrunk case's other layers have W = 0). */
+  kind = LAST_UNDECAYED;
+  s.reductions = 1u << BPCHECK_SUM;
+  s.max_depth = 2;
+  s.hidden = 1u << BPCHECK_TANH;
+  ck_assert_int_eq(
+      bpcheck_validate(&s, 20, seed, &tol, decay_candidate, &kind, NULL, &v),
+      BPCHECK_EMISMATCH);
+  bpcheck_net_describe(v.failure->net, arch, sizeof arch);
+  ck_assert_msg(v.failure->net->weight_decay == LAMBDA &&
+                    v.likely.bug == BPCHECK_BUG_DECAY &&
+                    (!strstr(v.likely.text, "in some layers only") ||
+                     v.likely.layer == v.failure->net->L),
+                "seed %lu: %s: %s", seed, arch, v.likely.text);
+  bpcheck_validation_free(&v);
+
+  /* lambda sign(W): a decay bug in the shrunk case (one weight a layer),
+   * nothing known in the original: the experiments place it in the decay's
+   * term, unchanged by the batch and the inputs. */
+  kind = L1_DECAY;
+  ck_assert_int_eq(
+      bpcheck_validate(&s, 20, seed, &tol, decay_candidate, &kind, NULL, &v),
+      BPCHECK_EMISMATCH);
+  bpcheck_net_describe(v.failure->net, arch, sizeof arch);
+  ck_assert_msg(v.failure->net->weight_decay == LAMBDA &&
+                    v.likely.bug == BPCHECK_BUG_DECAY,
+                "seed %lu: %s: %s", seed, arch, v.likely.text);
+  ck_assert_msg(v.n_experiments >= 3, "seed %lu: %s: %zu experiments", seed,
+                arch, v.n_experiments);
+  ck_assert_int_eq(v.experiments[0].status, BPCHECK_SUCCESS);
+  ck_assert_msg(strstr(v.experiments[0].showed, "in the weight decay's term"),
+                "seed %lu: %s: %s", seed, arch, v.experiments[0].showed);
+  for (size_t i = 1; i < 3; i++) {
+    ck_assert_msg(strstr(v.experiments[i].showed, "the same error"),
+                  "seed %lu: %s: experiment %zu: %s", seed, arch, i,
+                  v.experiments[i].showed);
+    ck_assert_msg(!strstr(v.experiments[i].showed, "sums over the batch") &&
+                      !strstr(v.experiments[i].showed, "derivative"),
+                  "seed %lu: %s: %s", seed, arch, v.experiments[i].showed);
+  }
+  bpcheck_validation_free(&v);
+}
+END_TEST
+
 /* (IN.1) the literal and the matrix input gradient agree within twice the
  * bound (IN.2), and with central differences of the cost in x; the decay
  * does not enter them. */
@@ -453,6 +587,7 @@ make_decay_suite(void)
   tcase_add_test(core, test_decay_oracles);
   tcase_add_test(core, test_decay_large_lambda);
   tcase_add_test(core, test_decay_diagnoses);
+  tcase_add_test(core, test_decay_validate);
   tcase_add_test(core, test_inputs_oracles);
   tcase_add_test(core, test_case_fields);
   suite_add_tcase(s, core);

@@ -48,10 +48,13 @@ START_TEST(test_randomized_1000)
     ck_assert_uint_gt(sum.reduction[r], 100);
   for (int L = 1; L <= 5; L++)
     ck_assert_uint_gt(sum.depth[L], 100);
-  printf("selftest seed %lu: literal vs matrix %.3g of its tolerance, "
-         "backprop vs central differences %.3g of theirs, %zu entries at "
-         "relu kinks\n",
-         seed, sum.lm_ratio, sum.fd_ratio, sum.kinks);
+  /* dC/da^0 compared too: the two differ by rounding somewhere */
+  ck_assert_msg(sum.in_ratio > 0 && sum.in_ratio <= 1,
+                "seed %lu: dC/da^0 worst ratio %g", seed, sum.in_ratio);
+  printf("selftest seed %lu: literal vs matrix %.3g of its tolerance "
+         "(dC/da^0: %.3g), backprop vs central differences %.3g of theirs, "
+         "%zu entries at relu kinks\n",
+         seed, sum.lm_ratio, sum.in_ratio, sum.fd_ratio, sum.kinks);
 }
 END_TEST
 
@@ -87,6 +90,21 @@ START_TEST(test_selftest_can_fail)
    * worst over 20000 trials: README, "How the checks decide"). */
   s.tolerance_scale = 0.25;
   ck_assert_ok(bpcheck_selftest(&s, 20, 9, &sum, NULL, NULL));
+  /* dC/da^0 (IN.3): where the parameters' gradients of the two backprops
+   * agree to the last bit (seed 583 draws 15-2 softmax, batch 1), theirs
+   * still differ in rounding and fail at scale 0, the entry named. */
+  s.tolerance_scale = 0;
+  bpcheck_trial t;
+  ck_assert_int_eq(bpcheck_selftest_trial(&s, 583, &t), BPCHECK_EMISMATCH);
+  ck_assert_msg(t.failed && strcmp(t.failed, "literal vs matrix dC/da^0") == 0,
+                "seed 583 (%s): failed %s", t.arch,
+                t.failed ? t.failed : "nothing");
+  ck_assert_double_eq(t.lm_ratio, 0);
+  ck_assert_uint_eq(t.worst.l, 0);
+  ck_assert_uint_lt(t.worst.j, 15);
+  ck_assert_uint_eq(t.worst.k, 0);
+  ck_assert(t.worst.abserr > 0 && t.worst.tol == 0);
+  ck_assert(t.in_ratio > 1);
   s.tolerance_scale = -1;
   ck_assert_int_eq(bpcheck_space_validate(&s), BPCHECK_EINVAL);
 }

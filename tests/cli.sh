@@ -16,6 +16,10 @@ expect 0 "a short selftest" -- selftest --trials 30 --seed 5
 contains out "30 trials: 30 passed, 0 failed -- PASS" "closing line"
 contains out "literal vs matrix" "table row"
 contains out "backprop vs central diff" "table row"
+contains out "literal vs matrix dC/da^0, error / tol." "the input gradients' row"
+expect 1 "selftest at tolerance scale 0, seed 583" -- selftest --trials 1 \
+  --seed 583 --tolerance-scale 0
+contains out "literal vs matrix dC/da^0: inputs[0][" "a failing dC/da^0 named"
 expect 0 "options of the default command" -- --trials 5 --max-depth 1
 contains out "5 trials" "default command takes selftest options"
 BPCHECK_SEED=42 expect 0 "BPCHECK_SEED" -- selftest --trials 2
@@ -26,6 +30,7 @@ expect 0 "narrowed space" -- selftest --trials 20 --activations relu \
 contains out "categorical_cross_entropy 20" "only the cost asked for"
 expect 0 "json" -- selftest --trials 3 --json
 contains out '"result":"pass"' "json result"
+contains out '"literal_vs_matrix_inputs":{"worst_ratio":' "json: dC/da^0"
 
 expect 2 "unknown command" -- frobnicate
 contains err "unknown command 'frobnicate'" "names the command"

@@ -116,6 +116,19 @@ run_bug() { # MODE TEXT
 run_bug decay_missing "the weight decay is missing"
 run_bug decay_biases "the biases are decayed too"
 run_bug decay_over_b "lambda is divided as the data term is"
+# A decay bug the table does not list: named per layer; an L1 decay:
+# named in the shrunk case, and the experiments place it in the decay's
+# term, not in the batch reduction or a derivative (WD.8).
+run_bug decay_last "the weight decay's term is wrong in some layers only"
+expect 1 "run decay_l1, sum" -- run --exec "$bugs decay_l1" --weight-decay 0.5 \
+  --trials 40 --seed 1 --reductions sum
+contains out "likely bug: dC/dW^l gains" "decay_l1 diagnosed as the decay"
+contains out "without the weight decay (lambda = 0): it passed: the bug is in the weight decay's term" \
+  "decay_l1: passes without the decay"
+contains out "(batch doubled): the same error, where the data term doubled" \
+  "decay_l1: the error does not follow the batch"
+check "decay_l1: no experiment says reduction or derivative" -- sh -c \
+  "! grep '^  the shrunk' '$tmp/out' | grep -q 'sums over\\|derivative'"
 expect 1 "run without --weight-decay, decaying candidate" -- run \
   --exec "$bugs decay_biases" --trials 5 --seed 1 --weight-decay 0.001
 expect 0 "run inputs" -- run --exec "$bugs inputs" --weight-decay 0.5 \

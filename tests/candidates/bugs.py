@@ -22,6 +22,8 @@ Weight decay ("weight_decay": lambda in the case; right honours it):
   decay_biases   the biases decayed too
   decay_over_b   lambda W times r (1/B under mean): divided as the data term
   decay_twice    2 lambda W
+  decay_last     the last layer not decayed (when there are two or more)
+  decay_l1       lambda sign(W) for lambda W (an L1 decay)
 
 Input gradients dC/da^0 ("inputs" in the answer, B rows of n_0):
   inputs         right, with dC/da^0
@@ -116,6 +118,11 @@ def gradients(case):
     lam = DT(case.get("weight_decay", 0.0))
     scale = {"decay_missing": 0.0, "decay_over_b": r, "decay_twice": 2.0}
     for l in range(L):
+        if MODE == "decay_last" and L > 1 and l == L - 1:
+            continue
+        if MODE == "decay_l1":
+            gw[l] = gw[l] + lam * np.sign(Ws[l])
+            continue
         gw[l] = gw[l] + DT(scale.get(MODE, 1.0)) * lam * Ws[l]
         if MODE == "decay_biases":
             gb[l] = gb[l] + lam * bs[l]
