@@ -184,6 +184,13 @@ void bpcheck_output_sample(const bpcheck_net *net, const bpcheck_rounding *u,
                            size_t zs, const double *y, size_t ys,
                            const double *ez, double *C, double *eC,
                            double *delta, double *ed);
+/* The same for every sample of an element-wise output layer (not softmax)
+ * at once, row by row: Z, A, D of n_L rows of B, Y of rows of ys; each
+ * sample's cost into C_s[s], summed over k in the same order as
+ * bpcheck_output_sample sums it; no bounds. */
+void bpcheck_output_rows(const bpcheck_net *net, double r, const double *Z,
+                         const double *A, size_t B, const double *Y, size_t ys,
+                         double *C_s, double *D);
 /* |f''(z)| of an element-wise activation (0 for relu and identity). */
 double bpcheck_output_f_second(bpcheck_activation f, double z);
 /* The entries of W^l and b^l, contiguous in the block: first, count;

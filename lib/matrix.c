@@ -30,6 +30,7 @@ struct bpcheck_matrix_workspace {
   size_t *n;
   gsl_matrix *Z, *A, *D; /* [1..L], each n_l x B; A^0 is the batch's X */
   gsl_vector ones;       /* B ones, for D^l 1 */
+  double *C_s;           /* B: each sample's cost, by output_delta */
   gsl_matrix S0;         /* n_0 x B scratch for the rounding bound */
   uint64_t relu_pattern; /* the signs of every relu z of the last forward */
   double *block;
@@ -39,8 +40,8 @@ int
 bpcheck_matrix_alloc(bpcheck_matrix_workspace **out, const bpcheck_net *net,
                      size_t B)
 {
-  size_t L = net->L, total = B;
-  if (B == 0 || B > BPCHECK_MAX_PARAMS)
+  size_t L = net->L, total = 2 * B; /* the ones and C_s */
+  if (B == 0 || B > BPCHECK_MAX_PARAMS / 2)
     return bpcheck_fail(BPCHECK_EINVAL, "a batch of %zu samples", B);
   if (net->n[0] > (BPCHECK_MAX_PARAMS - total) / B) /* S0, n_0 x B */
     return bpcheck_fail(BPCHECK_ETOOBIG,
@@ -77,6 +78,7 @@ bpcheck_matrix_alloc(bpcheck_matrix_workspace **out, const bpcheck_net *net,
   }
   w->ones = bpcheck_vector_on(p, B), p += B;
   gsl_vector_set_all(&w->ones, 1.0);
+  w->C_s = p, p += B;
   w->S0 = bpcheck_matrix_on(p, net->n[0], B);
   *out = w;
   return BPCHECK_SUCCESS;
@@ -198,11 +200,17 @@ output_delta(const bpcheck_net *net, const bpcheck_batch *batch,
   double *D = w->D[L].data;
   const gsl_matrix *Y = batch->Y;
   double C = 0.0;
-  for (size_t s = 0; s < B; s++) {
-    double C_s;
-    bpcheck_output_sample(net, NULL, r, Z + s, A + s, B, Y->data + s, Y->tda,
-                          NULL, &C_s, NULL, D + s, NULL);
-    C += C_s;
+  if (net->f[L] == BPCHECK_SOFTMAX)
+    for (size_t s = 0; s < B; s++) {
+      double C_s;
+      bpcheck_output_sample(net, NULL, r, Z + s, A + s, B, Y->data + s, Y->tda,
+                            NULL, &C_s, NULL, D + s, NULL);
+      C += C_s;
+    }
+  else { /* row by row, in memory order; each C_s summed as above */
+    bpcheck_output_rows(net, r, Z, A, B, Y->data, Y->tda, w->C_s, D);
+    for (size_t s = 0; s < B; s++)
+      C += w->C_s[s];
   }
   if (flags & BPCHECK_VARIANT_SHORTCUT)
     for (size_t k = 0; k < nL; k++)

@@ -504,3 +504,20 @@ bpcheck_output_sample(const bpcheck_net *net, const bpcheck_rounding *u,
   if (eC)
     *eC = ecost + bpcheck_gamma((double)n, u ? u->eps : 0.0) * fabs(cost);
 }
+
+void
+bpcheck_output_rows(const bpcheck_net *net, double r, const double *Z,
+                    const double *A, size_t B, const double *Y, size_t ys,
+                    double *C_s, double *D)
+{
+  const size_t n = net->n[net->L];
+  for (size_t s = 0; s < B; s++)
+    C_s[s] = 0.0;
+  for (size_t k = 0; k < n; k++)
+    for (size_t s = 0; s < B; s++) {
+      double t;
+      element(net, NULL, r, Z[k * B + s], A[k * B + s], Y[k * ys + s], 0.0, &t,
+              NULL, &D[k * B + s], NULL);
+      C_s[s] += t;
+    }
+}
