@@ -57,8 +57,10 @@ def show(goal, case, what, values, target=None, every=False):
                                      else "", "met" if ok else "NOT met")
     print("  %-3s %-22s %-38s %9.3g  [%.3g, %.3g]  %s" %
           (goal, case, what, med, lo, hi, text))
-    if csv:
-        csv.write("goals,%s,%s,%.6g,%.6g,%.6g\n" % (case, what, med, lo, hi))
+    if csv:  # table 7 of the CSV (table,case,quantity,value): three rows
+        q = what.replace(",", "")
+        for tag, v in (("median", med), ("smallest", lo), ("largest", hi)):
+            csv.write("7,%s,goal %s: %s (%s),%.6g\n" % (case, goal, q, tag, v))
 
 
 print("\n7. goals: median of %d repetitions [smallest, largest]" % R)
