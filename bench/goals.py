@@ -88,17 +88,21 @@ for threads in (1, 2):
     show("1", case1, "gradcheck / verify, %d thread%s" %
          (threads, "s" if threads > 1 else ""), ratios, 100)
 
-# 2-4: the bpcheck sides from bench --goals, torch's throughput beside them
+# 2-4: the bpcheck sides from bench --goals, one repetition at a time, each
+# followed by torch's throughput: the two sides of a repetition of goal 3
+# measured back to back, on the machine as it is then.
 threads = int(os.environ.get("OPENBLAS_NUM_THREADS", "1"))
 torch.set_num_threads(threads)
-out = subprocess.run([args.bench, "--goals", str(R)], check=True,
-                     capture_output=True, text=True).stdout
-rows = [line.split(",") for line in out.split()]
-g2 = [list(map(float, r[2:])) for r in rows if r[0] == "goal2"]
-g3 = [float(r[2]) for r in rows if r[0] == "goal3"]
-lim = [list(map(float, r[2:])) for r in rows if r[0] == "limit"]
 step = torch_bench.throughput_step([1024, 1024, 1024, 1024], 256)
-torch_sps = [256 / torch_bench.best_time(step, rounds=1) for _ in range(R)]
+g2, g3, lim, torch_sps = [], [], [], []
+for r in range(R):
+    out = subprocess.run([args.bench, "--goals", "1"], check=True,
+                         capture_output=True, text=True).stdout
+    rows = [line.split(",") for line in out.split()]
+    g2 += [list(map(float, x[2:])) for x in rows if x[0] == "goal2"]
+    g3 += [float(x[2]) for x in rows if x[0] == "goal3"]
+    lim += [list(map(float, x[2:])) for x in rows if x[0] == "limit"]
+    torch_sps.append(256 / torch_bench.best_time(step, rounds=1))
 show("2", case1, "naive 2P-pass / full check (nodes)",
      [n / x for n, f, x in g2], 20)
 show("2", case1, "naive 2P-pass / fast check per entry",
