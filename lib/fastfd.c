@@ -46,7 +46,8 @@ typedef struct {
   size_t *k, *j;  /* its node, and emitting node */
   int *bias, *kink;
   unsigned char *kinks; /* per column: a relu input crossed its kink */
-  size_t *redo; /* the parameters of the chunk to try again near a kink */
+  size_t *redo;     /* the parameters of the chunk to try again near a kink */
+  double moved_eps; /* (CD.13) m eps */
 } lane;
 
 struct bpcheck_fastfd_workspace {
@@ -115,8 +116,12 @@ bpcheck_fastfd_alloc(bpcheck_fastfd_workspace **out, const bpcheck_net *net,
   w->lanes = bpcheck_calloc((size_t)w->n_lanes, sizeof *w->lanes);
   int ok = w->n && w->term0 && w->D && w->eD && w->lanes;
   size_t cells = n_max * w->q * B; /* <= 2^31 * 1024: no overflow */
-  for (int i = 0; ok && i < w->n_lanes; i++)
+  for (int i = 0; ok && i < w->n_lanes; i++) {
     ok = lane_alloc(&w->lanes[i], cells, w->q, B);
+    w->lanes[i].moved_eps =
+        (4.0 + (double)net->L + (double)net->n[net->L] * (double)B) *
+        DBL_EPSILON;
+  }
   if (!ok) {
     bpcheck_fastfd_free(w);
     return bpcheck_fail(BPCHECK_ENOMEM, "no memory for the fastfd workspace");
@@ -308,6 +313,19 @@ decay_error(const bpcheck_net *net)
   return 2.0 * DBL_EPSILON * net->weight_decay * (wmax * h + 0.5 * h * h);
 }
 
+/* (CD.13) The rounding of a perturbed cost beyond e_C, the bound at theta:
+ * a cost that moved by dC is computed with up to m eps |dC| more error,
+ * m = 4 + L + n_L B (the 4 eps of each term, one rounding of Z + dZ per
+ * layer, and the sum over the n_L B terms, as in e_C's gamma_(n_L B)).
+ * Of the order of eps |g| h where the step is of the scale of theta; it
+ * decides only where the step dwarfs it (every z and parameter near
+ * 10^-100: C(theta + h) ~ h^2, against an e_C of ~10^-216). */
+static double
+moved_error(const lane *ln, double moved)
+{
+  return ln->moved_eps * moved;
+}
+
 /* Perturbations p0 .. p0 + 2 levels - 1 of the lane: parameter i at steps
  * +h, -h, +h/2, -h/2, ... */
 static void
@@ -330,18 +348,21 @@ static int
 combine(const lane *ln, size_t p0, size_t levels, double theta, double e_C,
         double *g, double *err)
 {
-  double delta[BPCHECK_FDIFF_LEVELS];
+  double delta[BPCHECK_FDIFF_LEVELS], moved = 0.0;
   int smooth = 1;
   for (size_t q = 0; q < levels; q++) {
     /* C(theta + t e_i) - C(theta - t e_i) = dC(t) - dC(-t); its error is
-     * within that of two full costs (CD.7), as the naive check's. */
+     * within that of two full costs (CD.7), as the naive check's, plus
+     * what the costs moved (CD.13). */
     const double *d = &ln->dC[p0 + 2 * q];
     delta[q] = d[0] - d[1];
+    moved = fmax(moved, fmax(fabs(d[0]), fabs(d[1])));
     smooth = smooth && !ln->kink[p0 + 2 * q] && !ln->kink[p0 + 2 * q + 1];
   }
   double trunc_err, round_err;
-  *g = bpcheck_fdiff_richardson(levels, delta, ln->t[p0], theta, e_C,
-                                &trunc_err, &round_err);
+  *g = bpcheck_fdiff_richardson(levels, delta, ln->t[p0], theta,
+                                e_C + moved_error(ln, moved), &trunc_err,
+                                &round_err);
   *err = trunc_err + round_err;
   return smooth;
 }
@@ -465,15 +486,17 @@ static int
 combine_sample(const lane *ln, size_t B, size_t p0, size_t levels, size_t s,
                double z, double e_C, double *D, double *err)
 {
-  double delta[BPCHECK_FDIFF_LEVELS];
+  double delta[BPCHECK_FDIFF_LEVELS], moved = 0.0;
   int smooth = 1;
   for (size_t q = 0; q < levels; q++) {
     const size_t c = (p0 + 2 * q) * B + s;
     delta[q] = ln->dCs[c] - ln->dCs[c + B];
+    moved = fmax(moved, fmax(fabs(ln->dCs[c]), fabs(ln->dCs[c + B])));
     smooth = smooth && !ln->kinks[c] && !ln->kinks[c + B];
   }
   double trunc_err, round_err;
-  *D = bpcheck_fdiff_richardson(levels, delta, ln->t[p0], z, e_C, &trunc_err,
+  *D = bpcheck_fdiff_richardson(levels, delta, ln->t[p0], z,
+                                e_C + moved_error(ln, moved), &trunc_err,
                                 &round_err);
   *err = smooth ? trunc_err + round_err : INFINITY;
   return smooth;

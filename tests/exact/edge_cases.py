@@ -400,6 +400,21 @@ def build(t):
                   c, ["float32"], "gen %s %s %s seed %d" %
                   (layers, acts, cost, seed))
 
+    # -- Every number of the case near 1e-100 and 1e-200 (weights, biases,
+    # inputs and targets of a relu, identity, mse gen case): the steps of
+    # central differences, 2^-7 at this scale, move each cost to ~h^2, far
+    # above the bound e_C at theta; without (CD.13) the full check took the
+    # b^2 entries' differences (0) as exact and refused the exact answer
+    # (exit 2).  Exact 0, negated 1.
+    base = t.gen("3,4,2", "relu,identity", "mse", 4, 9)
+    for s in (1e-100, 1e-200):
+        c = json.loads(json.dumps(base))
+        for key in ("weights", "biases", "inputs", "targets"):
+            c[key] = [[[v * s for v in r] for r in m] if isinstance(m[0], list)
+                      else [v * s for v in m] for m in c[key]]
+        t.answers("tiny_all_relu_mse_%g" % s, c, ["exact", "negate"],
+                  "gen 3,4,2 relu,identity mse seed 9, every number x%g" % s)
+
     # -- relu inputs exactly at 0: a zero input row and zero biases put
     # z^1 = 0 (and, with b^2 = 0 too, z^2 = W^2 relu(0) = 0) for that
     # sample.  relu'(0) = 0 and relu'(0) = 1 are both subgradients (ACT.3),
