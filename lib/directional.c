@@ -32,8 +32,8 @@ struct bpcheck_directional_workspace {
   double *theta0, *v; /* the saved parameters, a direction */
   double C0, e_C;     /* the cost at theta, its rounding error (CD.7) */
   uint64_t p0;        /* the relu pattern at theta */
-  /* Over the entries checked: max |theta_i|, sum |g_i theta_i|, sum |g_i|. */
-  double tmax, gth, gsum;
+  /* Over the entries checked: sum |g_i theta_i|, sum s_i |g_i|. */
+  double gth, gsum;
 };
 
 int
@@ -82,9 +82,24 @@ cost_along(bpcheck_net *net, const bpcheck_batch *batch, double t,
   return C;
 }
 
-/* A random direction of random signs, v_i = +/-1 (so max |v_i| = 1, and
- * every entry is seen with weight one) for i in first .. first + count - 1,
- * 0 elsewhere, 16 signs per draw of the generator; and v . g. */
+/* (DR.3) The scale of entry i's step: the power of two at or below
+ * max(1, |theta_i|), so that each parameter moves by the same relative
+ * amount whatever the scales of the others (one step for all, scaled by the
+ * largest, would move a small parameter far outside the range where the
+ * difference quotient is accurate), and t s_i is exact for t a power of
+ * two. */
+static double
+scale(double theta)
+{
+  int e;
+  frexp(fmax(1.0, fabs(theta)), &e);
+  return ldexp(1.0, e - 1);
+}
+
+/* A random direction of random signs, v_i = +/-s_i (DR.3) (for parameters
+ * of magnitude up to 1, +/-1: every entry seen with weight one) for i in
+ * first .. first + count - 1, 0 elsewhere, 16 signs per draw of the
+ * generator; and v . g. */
 static double
 draw_direction(bpcheck_directional_workspace *w, const bpcheck_params *g,
                gsl_rng *rng, size_t first, size_t count)
@@ -95,7 +110,7 @@ draw_direction(bpcheck_directional_workspace *w, const bpcheck_params *g,
   for (size_t i = first; i < first + count; i++) {
     if ((i - first) % 16 == 0)
       bits = gsl_rng_uniform_int(rng, 65536);
-    w->v[i] = bits & 1 ? 1.0 : -1.0;
+    w->v[i] = bits & 1 ? scale(w->theta0[i]) : -scale(w->theta0[i]);
     bits >>= 1;
     vg += w->v[i] * g->data[i];
   }
@@ -120,11 +135,10 @@ prepare(bpcheck_net *net, const bpcheck_batch *batch, const bpcheck_params *g,
   w->e_C = bpcheck_matrix_cost_error(net, batch, w->forward, NULL, w->v, NULL,
                                      NULL);
   memcpy(w->theta0, net->theta->data, w->P * sizeof *w->theta0);
-  w->tmax = w->gth = w->gsum = 0;
+  w->gth = w->gsum = 0;
   for (size_t i = first; i < first + count; i++) {
-    w->tmax = fmax(w->tmax, fabs(w->theta0[i]));
     w->gth += fabs(g->data[i] * w->theta0[i]);
-    w->gsum += fabs(g->data[i]);
+    w->gsum += scale(w->theta0[i]) * fabs(g->data[i]);
   }
   return BPCHECK_SUCCESS;
 }
@@ -140,8 +154,8 @@ check_range(bpcheck_net *net, const bpcheck_batch *batch,
   if (status)
     return status;
   memset(res, 0, sizeof *res);
-  /* (CD.4) along v, every component moves by at most h. */
-  const double h = bpcheck_fdiff_step(w->tmax, BPCHECK_FDIFF_KINK_ROOT);
+  /* (CD.4) along v, every component moves by at most h s_i (DR.3). */
+  const double h = bpcheck_fdiff_step(1.0, BPCHECK_FDIFF_KINK_ROOT);
   for (size_t d = 0; d < k; d++) {
     double vg = draw_direction(w, g, rng, first, count);
     int kink = 0;
@@ -164,7 +178,7 @@ check_range(bpcheck_net *net, const bpcheck_batch *batch,
       res->overflows++;
       continue;
     }
-    /* and v.g itself rounds: gamma_P sum |g_i| */
+    /* and v.g itself rounds: gamma_P sum |v_i g_i| */
     err += bpcheck_gamma((double)count, DBL_EPSILON) * w->gsum;
     const double diff = fabs(vg - r5);
     double ratio = diff == 0 ? 0.0 : diff / (BPCHECK_FD_SAFETY * err);
@@ -223,14 +237,14 @@ bpcheck_taylor_slope(bpcheck_net *net, const bpcheck_batch *batch,
    * point counts when R is 100 times above it (so that rounding moves its
    * logarithm by less than 0.01) and no kink lies within the step. */
   const double noise = 2.0 * w->e_C + w->gth * DBL_EPSILON;
-  /* Steps h = 2^-1 .. 2^-BPCHECK_TAYLOR_STEPS of the parameters' scale, all of
-   * them: R is not monotone in h where the h^2 and h^3 terms of (TY.1) have
-   * opposite signs, so a point under the threshold does not end the
-   * sweep. */
+  /* Steps h = 2^-1 .. 2^-BPCHECK_TAYLOR_STEPS (each parameter's scaled by
+   * s_i, (DR.3)), all of them: R is not monotone in h where the h^2 and h^3
+   * terms of (TY.1) have opposite signs, so a point under the threshold
+   * does not end the sweep. */
   double x[BPCHECK_TAYLOR_STEPS], y[BPCHECK_TAYLOR_STEPS];
   size_t n = 0;
   for (int e = 1; e <= BPCHECK_TAYLOR_STEPS; e++) {
-    double h = ldexp(fmax(1.0, w->tmax), -e);
+    double h = ldexp(1.0, -e);
     int kink = 0;
     double R = fabs(cost_along(net, batch, h, w, &kink) - w->C0 - h * vg);
     if (kink || !(R > 1e2 * noise))

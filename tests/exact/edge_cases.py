@@ -415,6 +415,21 @@ def build(t):
         t.answers("tiny_all_relu_mse_%g" % s, c, ["exact", "negate"],
                   "gen 3,4,2 relu,identity mse seed 9, every number x%g" % s)
 
+    # -- parameters of very different scales in one case: a direction whose
+    # step is scaled by the largest parameter moved the small ones far out
+    # of the difference quotient's range, and --mode directional refused
+    # the exact answer in all four directions; (DR.3) scales each
+    # component by its own magnitude.
+    c = t.gen("3,4,2", "tanh,sigmoid", "cross_entropy", 4, 31)
+    c["weights"][0] = [[v * 1e8 for v in r] for r in c["weights"][0]]
+    t.answers("scales_w1_1e8", c, ["exact", "negate"],
+              "gen 3,4,2 tanh,sigmoid cross_entropy seed 31, W^1 x1e8")
+    c = t.gen("3,4,2", "tanh,identity", "quadratic", 3, 7)
+    c["weights"][1] = [[v * 1e100 for v in r] for r in c["weights"][1]]
+    c["biases"][1] = [v * 1e100 for v in c["biases"][1]]
+    t.answers("scales_l2_1e100", c, ["exact", "negate"],
+              "gen 3,4,2 tanh,identity quadratic seed 7, W^2 and b^2 x1e100")
+
     # -- relu inputs exactly at 0: a zero input row and zero biases put
     # z^1 = 0 (and, with b^2 = 0 too, z^2 = W^2 relu(0) = 0) for that
     # sample.  relu'(0) = 0 and relu'(0) = 1 are both subgradients (ACT.3),
