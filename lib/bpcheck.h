@@ -441,6 +441,25 @@ int bpcheck_fdiff_layer(bpcheck_net *net, const bpcheck_batch *batch, size_t l,
  * _layer()). */
 size_t bpcheck_fdiff_kinks(const bpcheck_fdiff_workspace *w);
 
+/* (IN.4) dC/da^0 (n_0 x B) by central differences in x, with an error
+ * estimate for every entry (proofs/10-weight-decay.md): x_js enters only
+ * sample s's cost, so Richardson's table over the steps h, h/2, h/4 of
+ * (CD.4) differences C_s alone, r C_s's derivative with the estimate
+ * (CD.6) from the rounding bound of C_s.  An entry whose steps cross a relu
+ * kink (a relu input of its sample changes sign) is tried again with two
+ * levels of the smaller step; if those cross it too, its estimate is +inf.
+ * Evaluates costs through the matrix forward pass only, the steps of many
+ * entries as the columns of one batch; the batch is not modified. */
+typedef struct bpcheck_fdiff_inputs_workspace bpcheck_fdiff_inputs_workspace;
+int bpcheck_fdiff_inputs_alloc(bpcheck_fdiff_inputs_workspace **w,
+                               const bpcheck_net *net, size_t B);
+void bpcheck_fdiff_inputs_free(bpcheck_fdiff_inputs_workspace *w);
+int bpcheck_fdiff_inputs(const bpcheck_net *net, const bpcheck_batch *batch,
+                         gsl_matrix *dx, gsl_matrix *err,
+                         bpcheck_fdiff_inputs_workspace *w);
+/* The number of entries of the last bpcheck_fdiff_inputs() skipped so. */
+size_t bpcheck_fdiff_inputs_kinks(const bpcheck_fdiff_inputs_workspace *w);
+
 /* Fast check ----------------------------------------------------------- */
 
 /* The same central differences, error estimates and kink detection,
