@@ -608,6 +608,8 @@ typedef struct {
   int directional_only; /* checked along directions only (mode) */
   double fd_ratio;      /* backprop vs central differences: max |diff| /
                            tolerance */
+  double in_fd_ratio;   /* the same for dC/da^0 vs central differences in
+                           x, (IN.5) (full mode only) */
   size_t kinks;         /* entries skipped: their steps cross a relu kink */
   bpcheck_entry worst;  /* the worst entry of the failing comparison (for
                            dC/da^0: l = 0, k the sample, j the input) */
@@ -617,6 +619,7 @@ typedef struct {
 typedef struct {
   size_t trials, passed, failed, errors;
   double lm_ratio, fd_ratio; /* worst over the trials */
+  double in_fd_ratio;        /* dC/da^0 vs central differences (IN.5) */
   double in_ratio;           /* literal vs matrix dC/da^0 (IN.3) */
   double cs_ratio, dr_ratio;
   double taylor_min;       /* the smallest Taylor slope (expected ~2) */
