@@ -22,7 +22,11 @@
  * (CD.4); where those cross it too, its estimate is +inf: see below.
  *
  * The oracle shares no code with either backprop: it only evaluates the cost,
- * through the matrix forward pass (bpcheck_matrix_cost). */
+ * through the matrix forward pass (bpcheck_matrix_cost).
+ *
+ * The same table in the inputs, x_js (IN.4), differences the cost of
+ * sample s alone, the only one that x_js moves: r dC_s/dx_js, its estimate
+ * from the rounding bound of C_s, not of the whole cost. */
 
 #include <float.h>
 #include <math.h>
@@ -231,4 +235,242 @@ bpcheck_fdiff_layer(bpcheck_net *net, const bpcheck_batch *batch, size_t l,
   size_t first, count;
   int status = bpcheck_params_layer(net->theta, l, &first, &count);
   return status ? status : gradient_range(net, batch, first, count, g, err, w);
+}
+
+/* Central differences in x (IN.4) ------------------------------------- */
+
+/* The columns of one pass: STEPS per entry of x, as fastfd.c's chunks. */
+#define INPUT_COLUMNS 1024
+#define STEPS (2 * BPCHECK_FDIFF_LEVELS)
+
+struct bpcheck_fdiff_inputs_workspace {
+  size_t n0, nL, B;
+  size_t per;                     /* entries x_js per pass */
+  bpcheck_matrix_workspace *one;  /* sample s alone, unperturbed */
+  bpcheck_matrix_workspace *wide; /* STEPS per columns: the steps */
+  double *Xw, *Yw;                /* their inputs and targets */
+  double *Cc;                     /* each column's cost C_s */
+  unsigned char *crossed;         /* each column: a relu input changed sign */
+  size_t *redo;                   /* the entries of a pass to try again */
+  size_t kinks;
+};
+
+int
+bpcheck_fdiff_inputs_alloc(bpcheck_fdiff_inputs_workspace **out,
+                           const bpcheck_net *net, size_t B)
+{
+  bpcheck_fdiff_inputs_workspace *w = bpcheck_calloc(1, sizeof *w);
+  if (!w)
+    return bpcheck_fail(BPCHECK_ENOMEM,
+                        "no memory for the input fdiff workspace");
+  w->n0 = net->n[0], w->nL = net->n[net->L], w->B = B;
+  w->per = w->n0 < INPUT_COLUMNS / STEPS ? w->n0 : INPUT_COLUMNS / STEPS;
+  const size_t cols = STEPS * w->per;
+  int status;
+  if ((status = bpcheck_matrix_alloc(&w->one, net, 1)) ||
+      (status = bpcheck_matrix_alloc(&w->wide, net, cols))) {
+    bpcheck_fdiff_inputs_free(w);
+    return status;
+  }
+  w->Xw = bpcheck_calloc(w->n0 * cols, sizeof *w->Xw);
+  w->Yw = bpcheck_calloc(w->nL * cols, sizeof *w->Yw);
+  w->Cc = bpcheck_calloc(cols, sizeof *w->Cc);
+  w->crossed = bpcheck_calloc(cols, sizeof *w->crossed);
+  w->redo = bpcheck_calloc(w->per, sizeof *w->redo);
+  if (!w->Xw || !w->Yw || !w->Cc || !w->crossed || !w->redo) {
+    bpcheck_fdiff_inputs_free(w);
+    return bpcheck_fail(BPCHECK_ENOMEM,
+                        "no memory for the input fdiff workspace");
+  }
+  *out = w;
+  return BPCHECK_SUCCESS;
+}
+
+void
+bpcheck_fdiff_inputs_free(bpcheck_fdiff_inputs_workspace *w)
+{
+  if (!w)
+    return;
+  bpcheck_matrix_free(w->one);
+  bpcheck_matrix_free(w->wide);
+  BPCHECK_FREE(w->Xw, w->Yw, w->Cc, w->crossed, w->redo, w);
+}
+
+size_t
+bpcheck_fdiff_inputs_kinks(const bpcheck_fdiff_inputs_workspace *w)
+{
+  return w->kinks;
+}
+
+/* Sample s's cost at the steps of the entries j[0 .. count-1] of x_s,
+ * levels each: column (c, q, +/-) = (levels c + q) 2 + {0, 1} holds x_s with
+ * x_js +/- h_c / 2^q, and the columns after the last hold x_s itself.  Each
+ * column's cost into w->Cc, and w->crossed set where one of its relu inputs
+ * is on the other side of 0 than sample s's own (left in w->one). */
+static int
+input_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
+            const size_t *j, const double *h, size_t count, size_t levels,
+            bpcheck_fdiff_inputs_workspace *w)
+{
+  const size_t cols = STEPS * w->per, n0 = w->n0, L = net->L;
+  const gsl_matrix *X = batch->X;
+  for (size_t i = 0; i < n0; i++)
+    for (size_t c = 0; c < cols; c++)
+      w->Xw[i * cols + c] = X->data[i * X->tda + s];
+  for (size_t c = 0; c < count; c++) {
+    double hq = h[c];
+    for (size_t q = 0; q < levels; q++, hq *= 0.5) {
+      const size_t col = 2 * (levels * c + q);
+      const double x = X->data[j[c] * X->tda + s];
+      w->Xw[j[c] * cols + col] = x + hq;
+      w->Xw[j[c] * cols + col + 1] = x - hq;
+    }
+  }
+  gsl_matrix Xw = bpcheck_matrix_on(w->Xw, n0, cols);
+  gsl_matrix Yw = bpcheck_matrix_on(w->Yw, w->nL, cols);
+  bpcheck_batch wide = {cols, &Xw, &Yw};
+  double C;
+  /* The workspace fits the network and the targets are sample s's, which
+   * the caller's forward pass of it validated; only a step that overflows
+   * (an input near the largest double) fails here. */
+  int status = bpcheck_matrix_cost(net, &wide, &C, w->wide);
+  if (status)
+    return status;
+  const double *ZL = bpcheck_matrix_Z(w->wide, L)->data;
+  const double *AL = bpcheck_matrix_A(w->wide, L)->data;
+  for (size_t c = 0; c < cols; c++) {
+    w->Cc[c] = bpcheck_output_cost(net, ZL + c, AL + c, cols, w->Yw + c, cols);
+    w->crossed[c] = 0;
+  }
+  for (size_t l = 1; l <= L; l++) {
+    if (net->f[l] != BPCHECK_RELU)
+      continue;
+    const double *Z = bpcheck_matrix_Z(w->wide, l)->data;
+    const double *Z0 = bpcheck_matrix_Z(w->one, l)->data; /* n_l x 1 */
+    for (size_t k = 0; k < net->n[l]; k++)
+      for (size_t c = 0; c < cols; c++)
+        w->crossed[c] |= (Z[k * cols + c] > 0) != (Z0[k] > 0);
+  }
+  return BPCHECK_SUCCESS;
+}
+
+/* (CD.5), (CD.6) for entry c of the last pass: T of sample s's cost and
+ * its estimate with e_C_s; 0 when one of its steps crossed a kink. */
+static int
+input_table(const bpcheck_fdiff_inputs_workspace *w, size_t c, size_t levels,
+            double h, double x, double e_Cs, double *T, double *E)
+{
+  double delta[BPCHECK_FDIFF_LEVELS];
+  int smooth = 1;
+  for (size_t q = 0; q < levels; q++) {
+    const size_t col = 2 * (levels * c + q);
+    delta[q] = w->Cc[col] - w->Cc[col + 1];
+    smooth = smooth && !w->crossed[col] && !w->crossed[col + 1];
+  }
+  double trunc_err, round_err;
+  *T = bpcheck_fdiff_richardson(levels, delta, h, x, e_Cs, &trunc_err,
+                                &round_err);
+  *E = trunc_err + round_err;
+  return smooth;
+}
+
+/* (IN.4) the entries of sample s, per at a time. */
+static int
+input_sample(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
+             double r, double e_Cs, gsl_matrix *dx, gsl_matrix *err,
+             bpcheck_fdiff_inputs_workspace *w)
+{
+  const gsl_matrix *X = batch->X;
+  size_t j[INPUT_COLUMNS / STEPS];
+  double h[INPUT_COLUMNS / STEPS];
+  for (size_t j0 = 0; j0 < w->n0; j0 += w->per) {
+    const size_t count = w->n0 - j0 < w->per ? w->n0 - j0 : w->per;
+    for (size_t c = 0; c < count; c++) {
+      j[c] = j0 + c;
+      h[c] =
+          bpcheck_fdiff_step(X->data[j[c] * X->tda + s], BPCHECK_FDIFF_ROOT);
+    }
+    int status =
+        input_costs(net, batch, s, j, h, count, BPCHECK_FDIFF_LEVELS, w);
+    if (status)
+      return status;
+    size_t again = 0;
+    for (size_t c = 0; c < count; c++) {
+      double T, E;
+      if (!input_table(w, c, BPCHECK_FDIFF_LEVELS, h[c],
+                       X->data[j[c] * X->tda + s], e_Cs, &T, &E))
+        w->redo[again++] = j[c];
+      const double g = r * T;
+      gsl_matrix_set(dx, j[c], s, g);
+      gsl_matrix_set(err, j[c], s, r * E + DBL_EPSILON * fabs(g));
+    }
+    if (!again)
+      continue;
+    /* As the parameters' entries: two levels of a smaller step, then +inf
+     * (ACT.3) where those cross a kink too. */
+    for (size_t c = 0; c < again; c++) {
+      j[c] = w->redo[c];
+      h[c] = bpcheck_fdiff_step(X->data[j[c] * X->tda + s],
+                                BPCHECK_FDIFF_KINK_ROOT);
+    }
+    if ((status = input_costs(net, batch, s, j, h, again, 2, w)))
+      return status;
+    for (size_t c = 0; c < again; c++) {
+      double T, E;
+      const int smooth =
+          input_table(w, c, 2, h[c], X->data[j[c] * X->tda + s], e_Cs, &T, &E);
+      const double g = r * T;
+      gsl_matrix_set(dx, j[c], s, g);
+      gsl_matrix_set(err, j[c], s,
+                     smooth ? r * E + DBL_EPSILON * fabs(g) : INFINITY);
+      w->kinks += (size_t)!smooth;
+    }
+  }
+  return BPCHECK_SUCCESS;
+}
+
+int
+bpcheck_fdiff_inputs(const bpcheck_net *net, const bpcheck_batch *batch,
+                     gsl_matrix *dx, gsl_matrix *err,
+                     bpcheck_fdiff_inputs_workspace *w)
+{
+  const size_t n0 = net->n[0], B = batch->B;
+  if (w->n0 != n0 || w->nL != net->n[net->L] || w->B != B)
+    return bpcheck_fail(BPCHECK_EBADLEN,
+                        "the input fdiff workspace was allocated for another "
+                        "network or batch");
+  if (!dx || !err || dx->size1 != n0 || dx->size2 != B || err->size1 != n0 ||
+      err->size2 != B)
+    return bpcheck_fail(BPCHECK_EBADLEN,
+                        "dC/da^0 and its estimate: expected n_0 x B = %zu x "
+                        "%zu matrices",
+                        n0, B);
+  /* Each sample's cost alone: a batch of one (r = 1), without the decay,
+   * which does not depend on x (WD.1). */
+  const double r = bpcheck_reduction_factor(net->reduction, B);
+  bpcheck_net data_only = *net;
+  data_only.weight_decay = 0.0;
+  const gsl_matrix *X = batch->X, *Y = batch->Y;
+  const size_t cols = STEPS * w->per;
+  w->kinks = 0;
+  for (size_t s = 0; s < B; s++) {
+    gsl_matrix Xs = {X->size1, 1, X->tda, X->data + s, NULL, 0};
+    gsl_matrix Ys = {Y->size1, 1, Y->tda, Y->data + s, NULL, 0};
+    bpcheck_batch one = {1, &Xs, &Ys};
+    double C_s;
+    /* Fails when the network is not one the workspace fits, or the
+     * sample is not valid (a target out of its range, a NaN input). */
+    int status = bpcheck_matrix_cost(&data_only, &one, &C_s, w->one);
+    if (status)
+      return status;
+    /* (CD.7) for C_s alone, at x_s */
+    const double e_Cs = bpcheck_matrix_cost_error(&data_only, &one, w->one,
+                                                  NULL, NULL, NULL, NULL);
+    for (size_t k = 0; k < w->nL; k++)
+      for (size_t c = 0; c < cols; c++)
+        w->Yw[k * cols + c] = Y->data[k * Y->tda + s];
+    if ((status = input_sample(&data_only, batch, s, r, e_Cs, dx, err, w)))
+      return status;
+  }
+  return BPCHECK_SUCCESS;
 }

@@ -7,6 +7,7 @@
  *   ... their dC/da^0    (IN.3) at double precision
  *   backprop vs c. step  (CD.10)
  *   backprop vs fdiff    (CD.7) K err_fd + (CD.10)
+ *   ... their dC/da^0    (IN.5) K err_fd + (IN.3), central differences in x
  * (proofs/06-central-differences.md). */
 
 #include <math.h>
@@ -26,12 +27,14 @@ typedef struct {
   bpcheck_checks *ck;
   bpcheck_literal_workspace *lw;
   bpcheck_fdiff_workspace *fw;
+  bpcheck_fdiff_inputs_workspace *iw;
   bpcheck_directional_workspace *dw;
   gsl_rng *rng;
   bpcheck_report *report;
-  double *dx_data;                 /* the four n_0 x B matrices below */
+  double *dx_data;                 /* the six n_0 x B matrices below */
   gsl_matrix dx_lit, dx, tol, alt; /* dC/da^0: literal, reference, (IN.3),
                                       relu'(0) = 1 */
+  gsl_matrix dx_fd, dx_err;        /* central differences in x, (IN.4) */
 } trial_state;
 
 static void
@@ -46,6 +49,7 @@ trial_free(trial_state *t)
   bpcheck_directional_free(t->dw);
   bpcheck_literal_free(t->lw);
   bpcheck_fdiff_free(t->fw);
+  bpcheck_fdiff_inputs_free(t->iw);
   bpcheck_report_free(t->report);
   free(t->dx_data);
 }
@@ -65,10 +69,11 @@ trial_alloc(trial_state *t, const bpcheck_arch *arch, size_t B)
       (status = bpcheck_directional_alloc(&t->dw, t->net, B)) ||
       (status = bpcheck_literal_alloc(&t->lw, t->net)) ||
       (status = bpcheck_fdiff_alloc(&t->fw, t->net, B)) ||
+      (status = bpcheck_fdiff_inputs_alloc(&t->iw, t->net, B)) ||
       (status = bpcheck_report_alloc(&t->report, arch->L)))
     goto fail;
   const size_t nB = arch->n[0] * B;
-  if (!(t->dx_data = bpcheck_calloc(4 * nB, sizeof *t->dx_data))) {
+  if (!(t->dx_data = bpcheck_calloc(6 * nB, sizeof *t->dx_data))) {
     status = bpcheck_fail(BPCHECK_ENOMEM, "no memory for dC/da^0");
     goto fail;
   }
@@ -76,6 +81,8 @@ trial_alloc(trial_state *t, const bpcheck_arch *arch, size_t B)
   t->dx = bpcheck_matrix_on(t->dx_data + nB, arch->n[0], B);
   t->tol = bpcheck_matrix_on(t->dx_data + 2 * nB, arch->n[0], B);
   t->alt = bpcheck_matrix_on(t->dx_data + 3 * nB, arch->n[0], B);
+  t->dx_fd = bpcheck_matrix_on(t->dx_data + 4 * nB, arch->n[0], B);
+  t->dx_err = bpcheck_matrix_on(t->dx_data + 5 * nB, arch->n[0], B);
   return BPCHECK_SUCCESS;
 fail:
   trial_free(t);
@@ -210,6 +217,23 @@ name_entry(trial_state *t, double scale, bpcheck_trial *out)
              : check_oracle(t, BPCHECK_CHECK_FDIFF, scale, out);
 }
 
+/* A failed comparison of dC/da^0 recorded in the trial, the entry as layer
+ * 0: k the sample, j the input. */
+static int
+failed_input(bpcheck_trial *out, const char *what,
+             const bpcheck_input_report *ir, const bpcheck_batch *batch)
+{
+  out->failed = what;
+  out->worst = (bpcheck_entry){0};
+  out->worst.index = ir->worst_j * batch->B + ir->worst_s;
+  out->worst.k = ir->worst_s, out->worst.j = ir->worst_j;
+  out->worst.expected = out->worst.alternative = ir->expected;
+  out->worst.received = ir->received;
+  out->worst.abserr = fabs(ir->received - ir->expected);
+  out->worst.tol = ir->tol;
+  return BPCHECK_EMISMATCH;
+}
+
 /* (IN.3) the literal dC/da^0 in t->dx_lit against the matrix one, every
  * tolerance times scale: the worst ratio in out->in_ratio, a mismatch
  * recorded in the trial with the entry as layer 0: k the sample, j the
@@ -228,17 +252,44 @@ check_inputs(trial_state *t, double scale, bpcheck_trial *out)
   status = bpcheck_compare_inputs(&t->dx, have_alt ? &t->alt : NULL,
                                   &t->dx_lit, &t->tol, 0, 0, &ir);
   out->in_ratio = ir.max_ratio;
-  if (status == BPCHECK_EMISMATCH) {
-    out->failed = "literal vs matrix dC/da^0";
-    out->worst = (bpcheck_entry){0};
-    out->worst.index = ir.worst_j * t->batch->B + ir.worst_s;
-    out->worst.k = ir.worst_s, out->worst.j = ir.worst_j;
-    out->worst.expected = out->worst.alternative = ir.expected;
-    out->worst.received = ir.received;
-    out->worst.abserr = fabs(ir.received - ir.expected);
-    out->worst.tol = ir.tol;
+  return status == BPCHECK_EMISMATCH
+             ? failed_input(out, "literal vs matrix dC/da^0", &ir, t->batch)
+             : status;
+}
+
+/* (IN.5) each backprop's dC/da^0 (t->dx_lit, t->dx) against central
+ * differences in x (IN.4): within scale (K E + (IN.3)), the tolerance of
+ * (IN.3) left in t->tol, already times scale, by check_inputs; an entry
+ * whose steps cross a relu kink (E = +inf) is skipped and counted in
+ * out->kinks.  The worst ratio in out->in_fd_ratio. */
+static int
+check_inputs_fdiff(trial_state *t, double scale, bpcheck_trial *out)
+{
+  int status =
+      bpcheck_fdiff_inputs(t->net, t->batch, &t->dx_fd, &t->dx_err, t->iw);
+  if (status)
+    return status;
+  const size_t nB = t->dx_err.size1 * t->dx_err.size2;
+  for (size_t i = 0; i < nB; i++) /* +inf (skipped) stays so at scale 0 */
+    if (isfinite(t->dx_err.data[i]))
+      t->dx_err.data[i] =
+          scale * BPCHECK_FD_SAFETY * t->dx_err.data[i] + t->tol.data[i];
+  out->kinks += bpcheck_fdiff_inputs_kinks(t->iw);
+  const gsl_matrix *bp[2] = {&t->dx_lit, &t->dx};
+  static const char *const name[2] = {"literal dC/da^0 vs central differences",
+                                      "matrix dC/da^0 vs central differences"};
+  out->in_fd_ratio = 0.0;
+  for (int m = 0; m < 2; m++) {
+    bpcheck_input_report ir;
+    status =
+        bpcheck_compare_inputs(&t->dx_fd, NULL, bp[m], &t->dx_err, 0, 0, &ir);
+    out->in_fd_ratio = fmax(out->in_fd_ratio, ir.max_ratio);
+    if (status)
+      return status == BPCHECK_EMISMATCH
+                 ? failed_input(out, name[m], &ir, t->batch)
+                 : status;
   }
-  return status;
+  return BPCHECK_SUCCESS;
 }
 
 /* Compares the gradients of one trial: literal vs matrix always; then every
@@ -273,9 +324,10 @@ cross_check(trial_state *t, const bpcheck_space *s, bpcheck_trial *out)
                      t->net->theta->size > BPCHECK_AUTO_PARAMS);
   if (!directional) {
     if ((status = check_oracle(t, BPCHECK_CHECK_CSTEP, scale, out)) ||
-        (status = check_directional(t, scale, out)))
+        (status = check_directional(t, scale, out)) ||
+        (status = check_oracle(t, BPCHECK_CHECK_FDIFF, scale, out)))
       return status;
-    return check_oracle(t, BPCHECK_CHECK_FDIFF, scale, out);
+    return check_inputs_fdiff(t, scale, out);
   }
   out->directional_only = 1;
   status = check_directional(t, scale, out);
@@ -376,6 +428,8 @@ tally(bpcheck_summary *sum, const bpcheck_trial *t, size_t i)
     sum->cs_ratio = t->cs_ratio;
   if (t->fd_ratio > sum->fd_ratio)
     sum->fd_ratio = t->fd_ratio;
+  if (t->in_fd_ratio > sum->in_fd_ratio)
+    sum->in_fd_ratio = t->in_fd_ratio;
   sum->kinks += t->kinks;
   if (t->P > sum->max_params)
     sum->max_params = t->P;

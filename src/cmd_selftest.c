@@ -18,8 +18,10 @@ static const char usage[] =
     "Draws N random architectures (trial t uses seed S + t), computes the\n"
     "gradients with the literal and the matrix backprop, the complex step\n"
     "and central differences, and checks that they agree within tolerances\n"
-    "derived from their error bounds and estimates; and the matrix gradient\n"
-    "along random directions and by the slope of its Taylor remainder.\n"
+    "derived from their error bounds and estimates; the same for dC/da^0\n"
+    "(literal vs matrix, and both vs central differences in x); and the\n"
+    "matrix gradient along random directions and by the slope of its\n"
+    "Taylor remainder.\n"
     "\n"
     "  --trials N         number of trials (default 1000)\n"
     "  --seed S           first seed (default $BPCHECK_SEED, else 1)\n"
@@ -128,6 +130,12 @@ print_table(const bpcheck_summary *s, unsigned long seed,
          skipped            ? skipped
          : s->fd_ratio <= 1 ? "pass"
                             : "FAIL");
+  printf("%-44s %-10.3g %-8g %s\n",
+         "dC/da^0 vs central diff., error / tolerance", s->in_fd_ratio * scale,
+         scale,
+         skipped               ? skipped
+         : s->in_fd_ratio <= 1 ? "pass"
+                               : "FAIL");
   if (s->directional_only)
     printf("(%zu of %zu trials checked along directions only: --mode)\n",
            s->directional_only, s->trials);
@@ -167,6 +175,8 @@ print_json(const bpcheck_summary *s, unsigned long seed, double scale,
          s->taylor_min);
   printf("\"backprop_vs_fdiff\":{\"worst_ratio\":%.6g,\"allowed\":%g},",
          s->fd_ratio * scale, scale);
+  printf("\"inputs_vs_fdiff\":{\"worst_ratio\":%.6g,\"allowed\":%g},",
+         s->in_fd_ratio * scale, scale);
   printf("\"covered\":{\"activations\":{");
   print_counts("\"%s\":%zu", "},\"costs\":{", s->act, BPCHECK_N_ACTIVATIONS,
                act_name);

@@ -342,6 +342,247 @@ START_TEST(test_workspace_mismatch)
 }
 END_TEST
 
+/* (IN.4) dC/da^0 by central differences in x ------------------------- */
+
+/* Everything a test of the inputs' central differences needs: the matrix
+ * and literal dC/da^0, the tolerance (IN.3) and its alternative at exact
+ * kinks, and the oracle with its estimate; every matrix n_0 x B. */
+typedef struct {
+  gsl_matrix *mat, *lit, *tol, *alt, *fd, *err, *t;
+  bpcheck_fdiff_inputs_workspace *w;
+} inputs_fixture;
+
+static void
+inputs_init(inputs_fixture *in, const fixture *x)
+{
+  const size_t n0 = x->net->n[0], B = x->batch->B;
+  gsl_matrix **m[] = {&in->mat, &in->lit, &in->tol, &in->alt,
+                      &in->fd,  &in->err, &in->t};
+  for (size_t i = 0; i < sizeof m / sizeof *m; i++)
+    ck_assert_ptr_nonnull(*m[i] = gsl_matrix_alloc(n0, B));
+  ck_assert_ok(bpcheck_fdiff_inputs_alloc(&in->w, x->net, B));
+}
+
+static void
+inputs_free(inputs_fixture *in)
+{
+  gsl_matrix *m[] = {in->mat, in->lit, in->tol, in->alt,
+                     in->fd,  in->err, in->t};
+  for (size_t i = 0; i < sizeof m / sizeof *m; i++)
+    gsl_matrix_free(m[i]);
+  bpcheck_fdiff_inputs_free(in->w);
+}
+
+/* Both backprops' dC/da^0, its tolerance (IN.3), the oracle (IN.4), and in
+ * t the tolerance of (IN.5): K E + (IN.3), +inf (skipped) at a kink. */
+static void
+inputs_compute(inputs_fixture *in, fixture *x)
+{
+  int have_alt;
+  ck_assert_ok(bpcheck_literal_input_gradient(x->net, x->batch, x->lit,
+                                              in->lit, x->lw));
+  ck_assert_ok(bpcheck_tolerance_derive_inputs(
+      x->net, x->batch, BPCHECK_PRECISION_DOUBLE, in->mat, in->tol, in->alt,
+      &have_alt));
+  ck_assert_ok(bpcheck_fdiff_inputs(x->net, x->batch, in->fd, in->err, in->w));
+  for (size_t i = 0; i < in->t->size1 * in->t->size2; i++)
+    in->t->data[i] = BPCHECK_FD_SAFETY * in->err->data[i] + in->tol->data[i];
+}
+
+/* (IN.5) on random networks of every activation (hidden and output) and
+ * cost, both reductions, batches 1 to 5, with weight decay (which must not
+ * enter): both backprops' dC/da^0 pass against central differences in x,
+ * and only relu networks have entries skipped at a kink.  The estimate is
+ * honest, not vacuous: below 1e-6 of the largest |dC/da^0| (a wrong
+ * gradient of that size fails, test_inputs_fd_rejects), unless that is 0
+ * (every path through dead relus). */
+START_TEST(test_inputs_fd_agree)
+{
+  const unsigned long seed0 = test_seed(4700);
+  size_t act[BPCHECK_N_ACTIVATIONS] = {0}, cost[BPCHECK_N_COSTS] = {0};
+  double worst = 0.0;
+  for (unsigned long t = 0; t < 300; t++) {
+    bpcheck_space sp;
+    bpcheck_space_default(&sp);
+    sp.max_depth = 2, sp.max_width = 6, sp.max_batch = 5;
+    size_t n[4], B;
+    bpcheck_activation f[4];
+    bpcheck_arch arch;
+    gsl_rng *rng = bpcheck_rng_alloc();
+    ck_assert_ptr_nonnull(rng);
+    gsl_rng_set(rng, seed0 + t);
+    ck_assert_ok(bpcheck_space_draw(&sp, rng, &arch, n, f, &B));
+    gsl_rng_free(rng);
+    fixture x;
+    fixture_init(&x, arch.L, arch.n, arch.f, arch.cost, arch.reduction, B,
+                 seed0 + t);
+    x.net->weight_decay = 0.01 * (double)(t % 2);
+    char desc[256];
+    bpcheck_net_describe(x.net, desc, sizeof desc);
+    int relu = 0;
+    for (size_t l = 1; l <= arch.L; l++)
+      act[arch.f[l]]++, relu |= arch.f[l] == BPCHECK_RELU;
+    cost[arch.cost]++;
+    inputs_fixture in;
+    inputs_init(&in, &x);
+    inputs_compute(&in, &x);
+    double dmax = 0.0;
+    for (size_t i = 0; i < in.mat->size1 * B; i++)
+      dmax = fmax(dmax, fabs(in.mat->data[i]));
+    for (size_t i = 0; i < in.mat->size1 * B; i++)
+      ck_assert_msg(isinf(in.err->data[i]) ? relu
+                                           : in.err->data[i] <= 1e-6 * dmax ||
+                                                 dmax == 0.0, /* dead relus */
+                    "seed %lu: %s batch %zu: entry %zu: estimate %g, "
+                    "max |dC/da^0| %g",
+                    seed0 + t, desc, B, i, in.err->data[i], dmax);
+    ck_assert(relu || bpcheck_fdiff_inputs_kinks(in.w) == 0);
+    const gsl_matrix *bp[2] = {in.mat, in.lit};
+    for (int m = 0; m < 2; m++) {
+      bpcheck_input_report ir;
+      ck_assert_msg(bpcheck_compare_inputs(in.fd, NULL, bp[m], in.t, 0, 0,
+                                           &ir) == BPCHECK_SUCCESS,
+                    "seed %lu: %s batch %zu: %s dC/da^0 of sample %zu, input "
+                    "%zu: %.17g, central differences %.17g, tolerance %g",
+                    seed0 + t, desc, B, m ? "literal" : "matrix", ir.worst_s,
+                    ir.worst_j, ir.received, ir.expected, ir.tol);
+      worst = fmax(worst, ir.max_ratio);
+    }
+    inputs_free(&in);
+    fixture_free(&x);
+  }
+  for (int a = 0; a < BPCHECK_N_ACTIVATIONS; a++)
+    ck_assert_msg(act[a] > 0, "activation %d not drawn", a);
+  for (int c = 0; c < BPCHECK_N_COSTS; c++)
+    ck_assert_msg(cost[c] > 0, "cost %d not drawn", c);
+  ck_assert_msg(worst > 0.0 && worst < 0.5, "worst ratio %g", worst);
+}
+END_TEST
+
+/* (IN.5) rejects wrong input gradients: one entry off by 1e-6 of the
+ * largest (named), the factor r left out under the mean (B = 3), the sign
+ * of one sample's column flipped. */
+START_TEST(test_inputs_fd_rejects)
+{
+  static const size_t n[] = {4, 5, 3};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SOFTMAX};
+  fixture x;
+  fixture_init(&x, 2, n, f, BPCHECK_CATEGORICAL_CROSS_ENTROPY, BPCHECK_MEAN, 3,
+               test_seed(4800));
+  inputs_fixture in;
+  inputs_init(&in, &x);
+  inputs_compute(&in, &x);
+  bpcheck_input_report ir;
+  ck_assert_ok(bpcheck_compare_inputs(in.fd, NULL, in.mat, in.t, 0, 0, &ir));
+  double dmax = 0.0;
+  for (size_t i = 0; i < 12; i++)
+    dmax = fmax(dmax, fabs(in.mat->data[i]));
+  gsl_matrix_memcpy(in.lit, in.mat);
+  gsl_matrix_set(in.lit, 2, 1, gsl_matrix_get(in.lit, 2, 1) + 1e-6 * dmax);
+  ck_assert_int_eq(
+      bpcheck_compare_inputs(in.fd, NULL, in.lit, in.t, 0, 0, &ir),
+      BPCHECK_EMISMATCH);
+  ck_assert_uint_eq(ir.n_fail, 1);
+  ck_assert_uint_eq(ir.first_j, 2);
+  ck_assert_uint_eq(ir.first_s, 1);
+  gsl_matrix_memcpy(in.lit, in.mat);
+  gsl_matrix_scale(in.lit, 3.0);
+  ck_assert_int_eq(
+      bpcheck_compare_inputs(in.fd, NULL, in.lit, in.t, 0, 0, &ir),
+      BPCHECK_EMISMATCH);
+  ck_assert_uint_eq(ir.n_fail, 12);
+  gsl_matrix_memcpy(in.lit, in.mat);
+  for (size_t j = 0; j < 4; j++)
+    gsl_matrix_set(in.lit, j, 0, -gsl_matrix_get(in.lit, j, 0));
+  ck_assert_int_eq(
+      bpcheck_compare_inputs(in.fd, NULL, in.lit, in.t, 0, 0, &ir),
+      BPCHECK_EMISMATCH);
+  ck_assert_uint_eq(ir.first_s, 0);
+  inputs_free(&in);
+  fixture_free(&x);
+}
+END_TEST
+
+/* A relu input of sample 1 exactly at its kink: z^1_0 = 0.5 x - 0.5 = 0
+ * for x = 1.  x_01 moves it across 0 even at the smaller step: +inf, one
+ * kink; sample 0 (x = 3) and everything once the kink is moved away are
+ * estimated as usual, and agree with the backprop. */
+START_TEST(test_inputs_fd_kink)
+{
+  static const size_t n[] = {1, 1, 1};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_RELU, BPCHECK_SIGMOID};
+  fixture x;
+  fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_SUM, 2, 1);
+  double *theta = x.net->theta->data; /* W^1, b^1, W^2, b^2 */
+  theta[0] = 0.5, theta[1] = -0.5, theta[2] = 2.0, theta[3] = 0.1;
+  gsl_matrix_set(x.batch->X, 0, 0, 3.0);
+  gsl_matrix_set(x.batch->X, 0, 1, 1.0);
+  inputs_fixture in;
+  inputs_init(&in, &x);
+  inputs_compute(&in, &x);
+  ck_assert_uint_eq(bpcheck_fdiff_inputs_kinks(in.w), 1);
+  ck_assert(isfinite(gsl_matrix_get(in.err, 0, 0)));
+  ck_assert(isinf(gsl_matrix_get(in.err, 0, 1)));
+  bpcheck_input_report ir;
+  ck_assert_ok(bpcheck_compare_inputs(in.fd, NULL, in.mat, in.t, 0, 0, &ir));
+  theta[1] = -0.25;
+  inputs_compute(&in, &x);
+  ck_assert_uint_eq(bpcheck_fdiff_inputs_kinks(in.w), 0);
+  ck_assert_ok(bpcheck_compare_inputs(in.fd, NULL, in.mat, in.t, 0, 0, &ir));
+  /* Near the kink, not on it: z^1_0 = 2^-12 is crossed by the first
+   * step (2^-7) but not by the smaller one (2^-17): estimated again. */
+  theta[1] = -0.5 + 0x1p-12;
+  inputs_compute(&in, &x);
+  ck_assert_uint_eq(bpcheck_fdiff_inputs_kinks(in.w), 0);
+  ck_assert_ok(bpcheck_compare_inputs(in.fd, NULL, in.mat, in.t, 0, 0, &ir));
+  inputs_free(&in);
+  fixture_free(&x);
+}
+END_TEST
+
+/* The inputs' oracle refuses shapes and workspaces that do not fit, and a
+ * step that overflows. */
+START_TEST(test_inputs_fd_errors)
+{
+  static const size_t n[] = {3, 5, 2}, other[] = {3, 4, 2};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SIGMOID};
+  fixture x, y;
+  fixture_init(&x, 2, n, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 4, 5);
+  fixture_init(&y, 2, other, f, BPCHECK_QUADRATIC, BPCHECK_MEAN, 4, 5);
+  bpcheck_fdiff_inputs_workspace *w;
+  ck_assert_ok(bpcheck_fdiff_inputs_alloc(&w, x.net, 4));
+  gsl_matrix *dx = gsl_matrix_alloc(3, 4), *e = gsl_matrix_alloc(3, 4);
+  gsl_matrix *wrong = gsl_matrix_alloc(4, 3);
+  ck_assert_int_eq(bpcheck_fdiff_inputs(x.net, x.batch, wrong, e, w),
+                   BPCHECK_EBADLEN);
+  ck_assert_int_eq(bpcheck_fdiff_inputs(x.net, x.batch, dx, wrong, w),
+                   BPCHECK_EBADLEN);
+  ck_assert_int_eq(bpcheck_fdiff_inputs(x.net, x.batch, dx, NULL, w),
+                   BPCHECK_EBADLEN);
+  /* the same n_0, n_L and B, another hidden layer */
+  ck_assert_int_eq(bpcheck_fdiff_inputs(y.net, y.batch, dx, e, w),
+                   BPCHECK_EBADLEN);
+  bpcheck_batch *b3;
+  ck_assert_ok(bpcheck_batch_alloc(&b3, 3, 2, 3)); /* B = 3, not 4 */
+  ck_assert_int_eq(bpcheck_fdiff_inputs(x.net, b3, dx, e, w), BPCHECK_EBADLEN);
+  /* a target out of its range, and an input whose step overflows */
+  gsl_matrix_set(x.batch->X, 1, 2, DBL_MAX);
+  ck_assert_int_eq(bpcheck_fdiff_inputs(x.net, x.batch, dx, e, w),
+                   BPCHECK_EDOM);
+  gsl_matrix_set(x.batch->X, 1, 2, 0.5);
+  gsl_matrix_set(x.batch->Y, 0, 0, NAN);
+  ck_assert_int_eq(bpcheck_fdiff_inputs(x.net, x.batch, dx, e, w),
+                   BPCHECK_EDOM);
+  bpcheck_batch_free(b3);
+  gsl_matrix_free(dx), gsl_matrix_free(e), gsl_matrix_free(wrong);
+  bpcheck_fdiff_inputs_free(w);
+  bpcheck_fdiff_inputs_free(NULL);
+  fixture_free(&x);
+  fixture_free(&y);
+  gsl_guard_check();
+}
+END_TEST
+
 Suite *
 make_fdiff_suite(void)
 {
@@ -355,12 +596,16 @@ make_fdiff_suite(void)
   tcase_add_loop_test(core, test_richardson_order, 0, 2);
   tcase_add_loop_test(core, test_cost_error_bound, 0, 8);
   tcase_add_test(core, test_kink_second_try);
+  tcase_add_test(core, test_inputs_fd_agree);
+  tcase_add_test(core, test_inputs_fd_rejects);
+  tcase_add_test(core, test_inputs_fd_kink);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_set_timeout(errors, TEST_TIMEOUT);
   tcase_add_checked_fixture(errors, gsl_guard_setup, gsl_guard_teardown);
   tcase_add_test(errors, test_fdiff_errors);
   tcase_add_test(errors, test_workspace_mismatch);
+  tcase_add_test(errors, test_inputs_fd_errors);
   suite_add_tcase(s, errors);
   return s;
 }

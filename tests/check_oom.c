@@ -53,6 +53,10 @@ oracles(const fixture *x)
   if ((status = bpcheck_fastfd_alloc(&xw, x->net, 2)))
     return status;
   bpcheck_fastfd_free(xw);
+  bpcheck_fdiff_inputs_workspace *iw;
+  if ((status = bpcheck_fdiff_inputs_alloc(&iw, x->net, 2)))
+    return status;
+  bpcheck_fdiff_inputs_free(iw);
   bpcheck_bound_workspace *bw;
   if ((status = bpcheck_bound_alloc(&bw, x->net, 2)))
     return status;

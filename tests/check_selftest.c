@@ -51,10 +51,14 @@ START_TEST(test_randomized_1000)
   /* dC/da^0 compared too: the two differ by rounding somewhere */
   ck_assert_msg(sum.in_ratio > 0 && sum.in_ratio <= 1,
                 "seed %lu: dC/da^0 worst ratio %g", seed, sum.in_ratio);
+  ck_assert_msg(sum.in_fd_ratio > 0 && sum.in_fd_ratio <= 1,
+                "seed %lu: dC/da^0 vs central differences, worst ratio %g",
+                seed, sum.in_fd_ratio);
   printf("selftest seed %lu: literal vs matrix %.3g of its tolerance "
-         "(dC/da^0: %.3g), backprop vs central differences %.3g of theirs, "
-         "%zu entries at relu kinks\n",
-         seed, sum.lm_ratio, sum.in_ratio, sum.fd_ratio, sum.kinks);
+         "(dC/da^0: %.3g), backprop vs central differences %.3g of theirs "
+         "(dC/da^0: %.3g), %zu entries at relu kinks\n",
+         seed, sum.lm_ratio, sum.in_ratio, sum.fd_ratio, sum.in_fd_ratio,
+         sum.kinks);
 }
 END_TEST
 
@@ -105,6 +109,19 @@ START_TEST(test_selftest_can_fail)
   ck_assert_uint_eq(t.worst.k, 0);
   ck_assert(t.worst.abserr > 0 && t.worst.tol == 0);
   ck_assert(t.in_ratio > 1);
+  /* (IN.5) dC/da^0 against central differences in x: seed 215 (3-1 relu,
+   * batch 2) uses 0.020 of that tolerance and at most 0.005 of the others,
+   * so at scale 0.01 it alone fails, the entry named. */
+  s.tolerance_scale = 0.01;
+  ck_assert_int_eq(bpcheck_selftest_trial(&s, 215, &t), BPCHECK_EMISMATCH);
+  ck_assert_msg(t.failed && strstr(t.failed, "dC/da^0 vs central differences"),
+                "seed 215 (%s): failed %s", t.arch,
+                t.failed ? t.failed : "nothing");
+  ck_assert(t.in_fd_ratio > 1 && t.fd_ratio <= 1 && t.lm_ratio <= 1);
+  ck_assert_uint_eq(t.worst.l, 0);
+  ck_assert_uint_lt(t.worst.j, 3);
+  ck_assert_uint_lt(t.worst.k, 2);
+  ck_assert(t.worst.abserr > t.worst.tol);
   s.tolerance_scale = -1;
   ck_assert_int_eq(bpcheck_space_validate(&s), BPCHECK_EINVAL);
 }

@@ -20,6 +20,12 @@ contains out "literal vs matrix dC/da^0, error / tol." "the input gradients' row
 expect 1 "selftest at tolerance scale 0, seed 583" -- selftest --trials 1 \
   --seed 583 --tolerance-scale 0
 contains out "literal vs matrix dC/da^0: inputs[0][" "a failing dC/da^0 named"
+contains out "dC/da^0 vs central diff., error / tolerance" \
+  "the input gradients' central differences row"
+expect 1 "selftest at tolerance scale 0.01, seed 215" -- selftest --trials 1 \
+  --seed 215 --tolerance-scale 0.01
+contains out "literal dC/da^0 vs central differences: inputs[" \
+  "dC/da^0 failing against central differences, named"
 expect 0 "options of the default command" -- --trials 5 --max-depth 1
 contains out "5 trials" "default command takes selftest options"
 BPCHECK_SEED=42 expect 0 "BPCHECK_SEED" -- selftest --trials 2
@@ -31,6 +37,7 @@ contains out "categorical_cross_entropy 20" "only the cost asked for"
 expect 0 "json" -- selftest --trials 3 --json
 contains out '"result":"pass"' "json result"
 contains out '"literal_vs_matrix_inputs":{"worst_ratio":' "json: dC/da^0"
+contains out '"inputs_vs_fdiff":{"worst_ratio":' "json: dC/da^0 vs fdiff"
 
 expect 2 "unknown command" -- frobnicate
 contains err "unknown command 'frobnicate'" "names the command"
