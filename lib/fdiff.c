@@ -64,9 +64,8 @@ bpcheck_fdiff_alloc(bpcheck_fdiff_workspace **out, const bpcheck_net *net,
 void
 bpcheck_fdiff_free(bpcheck_fdiff_workspace *w)
 {
-  if (!w)
-    return;
-  bpcheck_matrix_free(w->forward);
+  if (w)
+    bpcheck_matrix_free(w->forward);
   free(w);
 }
 

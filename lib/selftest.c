@@ -413,23 +413,18 @@ tally(bpcheck_summary *sum, const bpcheck_trial *t, size_t i)
   if (t->status != BPCHECK_SUCCESS && sum->failed + sum->errors == 1)
     sum->first_failure = i;
   sum->directional_only += (size_t)t->directional_only;
-  if (t->lm_ratio > sum->lm_ratio)
-    sum->lm_ratio = t->lm_ratio;
-  if (t->in_ratio > sum->in_ratio)
-    sum->in_ratio = t->in_ratio;
-  if (t->dr_ratio > sum->dr_ratio)
-    sum->dr_ratio = t->dr_ratio;
+  /* the worst ratios (fmax ignores a NaN, as the comparison did) */
+  sum->lm_ratio = fmax(sum->lm_ratio, t->lm_ratio);
+  sum->in_ratio = fmax(sum->in_ratio, t->in_ratio);
+  sum->dr_ratio = fmax(sum->dr_ratio, t->dr_ratio);
   if (!isnan(t->taylor_slope) && t->L > 0) {
     if (sum->taylor_slopes == 0 || t->taylor_slope < sum->taylor_min)
       sum->taylor_min = t->taylor_slope;
     sum->taylor_slopes++;
   }
-  if (t->cs_ratio > sum->cs_ratio)
-    sum->cs_ratio = t->cs_ratio;
-  if (t->fd_ratio > sum->fd_ratio)
-    sum->fd_ratio = t->fd_ratio;
-  if (t->in_fd_ratio > sum->in_fd_ratio)
-    sum->in_fd_ratio = t->in_fd_ratio;
+  sum->cs_ratio = fmax(sum->cs_ratio, t->cs_ratio);
+  sum->fd_ratio = fmax(sum->fd_ratio, t->fd_ratio);
+  sum->in_fd_ratio = fmax(sum->in_fd_ratio, t->in_fd_ratio);
   sum->kinks += t->kinks;
   if (t->P > sum->max_params)
     sum->max_params = t->P;

@@ -94,6 +94,18 @@ on_trial(const bpcheck_trial *t, void *data)
   return 0;
 }
 
+/* One row of the table: the worst ratio (error over its allowance, 1 as
+ * derived) shown against the allowance times the scale, or why it was not
+ * run. */
+static void
+row(const char *check, double ratio, double allowed, const char *skipped)
+{
+  printf("%-44s %-10.3g %-8g %s\n", check, ratio * allowed, allowed,
+         skipped      ? skipped
+         : ratio <= 1 ? "pass"
+                      : "FAIL");
+}
+
 static void
 print_table(const bpcheck_summary *s, unsigned long seed,
             const bpcheck_space *space, int status)
@@ -107,35 +119,19 @@ print_table(const bpcheck_summary *s, unsigned long seed,
   const double scale = space->tolerance_scale;
   /* The checks of lib/checks.c: error over the tolerance of (CD.10) (two
    * correct double computations), or (CD.7) for central differences. */
-  printf("%-44s %-10.3g %-8g %s\n", "literal vs matrix, error / tolerance",
-         s->lm_ratio * scale, scale, s->lm_ratio <= 1 ? "pass" : "FAIL");
-  printf("%-44s %-10.3g %-8g %s\n", "literal vs matrix dC/da^0, error / tol.",
-         s->in_ratio * scale, scale, s->in_ratio <= 1 ? "pass" : "FAIL");
+  row("literal vs matrix, error / tolerance", s->lm_ratio, scale, NULL);
+  row("literal vs matrix dC/da^0, error / tol.", s->in_ratio, scale, NULL);
   const char *skipped =
       s->directional_only == s->trials && s->trials ? "not run" : NULL;
-  printf("%-44s %-10.3g %-8g %s\n", "backprop vs complex step, error / tol.",
-         s->cs_ratio * scale, scale,
-         skipped            ? skipped
-         : s->cs_ratio <= 1 ? "pass"
-                            : "FAIL");
-  printf("%-44s %-10.3g %-8g %s\n",
-         "directional (4 random v), error / estimate",
-         s->dr_ratio * scale * BPCHECK_FD_SAFETY, scale * BPCHECK_FD_SAFETY,
-         s->dr_ratio <= 1 ? "pass" : "FAIL");
+  row("backprop vs complex step, error / tol.", s->cs_ratio, scale, skipped);
+  row("directional (4 random v), error / estimate", s->dr_ratio,
+      BPCHECK_FD_SAFETY * scale, NULL);
   printf("%-44s %-10.3g %-8s %s\n", "Taylor remainder slope, smallest",
          s->taylor_min, "(~2)", "reported");
-  printf("%-44s %-10.3g %-8g %s\n",
-         "backprop vs central diff., error / tolerance", s->fd_ratio * scale,
-         scale,
-         skipped            ? skipped
-         : s->fd_ratio <= 1 ? "pass"
-                            : "FAIL");
-  printf("%-44s %-10.3g %-8g %s\n",
-         "dC/da^0 vs central diff., error / tolerance", s->in_fd_ratio * scale,
-         scale,
-         skipped               ? skipped
-         : s->in_fd_ratio <= 1 ? "pass"
-                               : "FAIL");
+  row("backprop vs central diff., error / tolerance", s->fd_ratio, scale,
+      skipped);
+  row("dC/da^0 vs central diff., error / tolerance", s->in_fd_ratio, scale,
+      skipped);
   if (s->directional_only)
     printf("(%zu of %zu trials checked along directions only: --mode)\n",
            s->directional_only, s->trials);
