@@ -88,19 +88,26 @@ cost_at(bpcheck_net *net, size_t i, double v, const bpcheck_batch *batch,
 static double
 table(bpcheck_net *net, size_t i, const bpcheck_batch *batch,
       bpcheck_fdiff_workspace *w, uint64_t pattern0, size_t levels, double h,
-      double e_C, int *smooth, double *trunc_err, double *round_err)
+      double C0, double e_C, int *smooth, double *trunc_err, double *round_err)
 {
   const double theta = net->theta->data[i];
-  double delta[BPCHECK_FDIFF_LEVELS];
+  double delta[BPCHECK_FDIFF_LEVELS], moved = 0.0;
   for (size_t q = 0; q < levels; q++) {
     const double hq = ldexp(h, -(int)q);
     double fp, fm;
     cost_at(net, i, theta + hq, batch, w, pattern0, smooth, &fp);
     cost_at(net, i, theta - hq, batch, w, pattern0, smooth, &fm);
     delta[q] = fp - fm;
+    moved = fmax(moved, fmax(fabs(fp - C0), fabs(fm - C0)));
   }
   net->theta->data[i] = theta;
-  return bpcheck_fdiff_richardson(levels, delta, h, theta, e_C, trunc_err,
+  /* (CD.13) e_C is the bound at theta; the costs the steps reach may be
+   * far from C0 (a case whose numbers are all tiny), and round by m eps of
+   * their change more, m = 4 + L + n_L B, as in the fast check. */
+  const double m =
+      4.0 + (double)net->L + (double)net->n[net->L] * (double)batch->X->size2;
+  return bpcheck_fdiff_richardson(levels, delta, h, theta,
+                                  e_C + m * DBL_EPSILON * moved, trunc_err,
                                   round_err);
 }
 
@@ -118,8 +125,8 @@ bpcheck_fdiff_prepare(const bpcheck_net *net, const bpcheck_batch *batch,
   /* Fails when the batch or the workspace does not fit the network. */
   if ((status = bpcheck_matrix_cost(net, batch, C0, forward)))
     return status;
-  /* At theta; within the steps it changes by a relative O(h): a second-
-   * order term. */
+  /* At theta; the tables add the rounding of the costs their steps reach
+   * (CD.13). */
   *e_C =
       bpcheck_matrix_cost_error(net, batch, forward, NULL, NULL, NULL, NULL);
   return BPCHECK_SUCCESS;
@@ -198,13 +205,13 @@ gradient_range(bpcheck_net *net, const bpcheck_batch *batch, size_t first,
     double trunc_err, round_err;
     int smooth = 1;
     g->data[i] = table(net, i, batch, w, pattern0, BPCHECK_FDIFF_LEVELS,
-                       bpcheck_fdiff_step(theta, BPCHECK_FDIFF_ROOT), e_C,
+                       bpcheck_fdiff_step(theta, BPCHECK_FDIFF_ROOT), C0, e_C,
                        &smooth, &trunc_err, &round_err);
     if (!smooth) { /* again, with a step that may miss the kink */
       smooth = 1;
       g->data[i] = table(net, i, batch, w, pattern0, 2,
                          bpcheck_fdiff_step(theta, BPCHECK_FDIFF_KINK_ROOT),
-                         e_C, &smooth, &trunc_err, &round_err);
+                         C0, e_C, &smooth, &trunc_err, &round_err);
     }
     net->theta->data[i] = theta; /* restored exactly: the saved value */
     /* (ACT.3) Across a relu kink C is not differentiable along e_i within

@@ -234,6 +234,34 @@ START_TEST(test_cost_error_bound)
 }
 END_TEST
 
+/* (CD.13) Every number of a relu, identity, mse case times 1e-100 (or
+ * 1e-200): the steps (2^-7 and less) move each cost far above C0 ~ 1e-216,
+ * whose bound e_C alone would claim far too small an error.  The naive
+ * check's estimates must still bound its distance to the backprop. */
+START_TEST(test_tiny_case)
+{
+  static const size_t n[] = {3, 4, 2};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_RELU, BPCHECK_IDENTITY};
+  const double s = _i ? 1e-200 : 1e-100;
+  fixture x;
+  fixture_init(&x, 2, n, f, BPCHECK_MSE, BPCHECK_MEAN, 4, test_seed(71));
+  for (size_t i = 0; i < x.net->theta->size; i++)
+    x.net->theta->data[i] *= s;
+  gsl_matrix_scale(x.batch->X, s);
+  gsl_matrix_scale(x.batch->Y, s);
+  fixture_gradients(&x);
+  for (size_t i = 0; i < x.fd->size; i++) {
+    if (isinf(x.err->data[i]))
+      continue;
+    const double d = fabs(x.fd->data[i] - x.mat->data[i]);
+    ck_assert_msg(d <= BPCHECK_FD_SAFETY * x.err->data[i] + x.tol->data[i],
+                  "x%g entry %zu: fd %.17g, backprop %.17g, estimate %.3g", s,
+                  i, x.fd->data[i], x.mat->data[i], x.err->data[i]);
+  }
+  fixture_free(&x);
+}
+END_TEST
+
 /* A relu input near its kink, z^1_0 = 0.5 x - b^1_0 = 1e-4 for x = 1: the
  * table's steps (h = 2^-7 for W^1 and b^1) cross it, the smaller steps of
  * the second try (2^-17) do not, so no entry is skipped, and the second
@@ -596,6 +624,7 @@ make_fdiff_suite(void)
   tcase_add_loop_test(core, test_richardson_order, 0, 2);
   tcase_add_loop_test(core, test_cost_error_bound, 0, 8);
   tcase_add_test(core, test_kink_second_try);
+  tcase_add_loop_test(core, test_tiny_case, 0, 2);
   tcase_add_test(core, test_inputs_fd_agree);
   tcase_add_test(core, test_inputs_fd_rejects);
   tcase_add_test(core, test_inputs_fd_kink);
