@@ -363,18 +363,25 @@ input_costs(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
 /* (CD.5), (CD.6) for entry c of the last pass: T of sample s's cost and
  * its estimate with e_C_s; 0 when one of its steps crossed a kink. */
 static int
-input_table(const bpcheck_fdiff_inputs_workspace *w, size_t c, size_t levels,
-            double h, double x, double e_Cs, double *T, double *E)
+input_table(const bpcheck_net *net, const bpcheck_fdiff_inputs_workspace *w,
+            size_t c, size_t levels, double h, double x, double C_s,
+            double e_Cs, double *T, double *E)
 {
-  double delta[BPCHECK_FDIFF_LEVELS];
+  double delta[BPCHECK_FDIFF_LEVELS], moved = 0.0;
   int smooth = 1;
   for (size_t q = 0; q < levels; q++) {
     const size_t col = 2 * (levels * c + q);
     delta[q] = w->Cc[col] - w->Cc[col + 1];
     smooth = smooth && !w->crossed[col] && !w->crossed[col + 1];
+    moved =
+        fmax(moved, fmax(fabs(w->Cc[col] - C_s), fabs(w->Cc[col + 1] - C_s)));
   }
+  /* (CD.13) the costs the steps reach round by m eps of their change more
+   * than e_Cs, the bound at x: m = 4 + L + n_L for one sample. */
+  const double m = 4.0 + (double)net->L + (double)net->n[net->L];
   double trunc_err, round_err;
-  *T = bpcheck_fdiff_richardson(levels, delta, h, x, e_Cs, &trunc_err,
+  *T = bpcheck_fdiff_richardson(levels, delta, h, x,
+                                e_Cs + m * DBL_EPSILON * moved, &trunc_err,
                                 &round_err);
   *E = trunc_err + round_err;
   return smooth;
@@ -383,8 +390,8 @@ input_table(const bpcheck_fdiff_inputs_workspace *w, size_t c, size_t levels,
 /* (IN.4) the entries of sample s, per at a time. */
 static int
 input_sample(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
-             double r, double e_Cs, gsl_matrix *dx, gsl_matrix *err,
-             bpcheck_fdiff_inputs_workspace *w)
+             double r, double C_s, double e_Cs, gsl_matrix *dx,
+             gsl_matrix *err, bpcheck_fdiff_inputs_workspace *w)
 {
   const gsl_matrix *X = batch->X;
   size_t j[INPUT_COLUMNS / STEPS];
@@ -403,8 +410,8 @@ input_sample(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
     size_t again = 0;
     for (size_t c = 0; c < count; c++) {
       double T, E;
-      if (!input_table(w, c, BPCHECK_FDIFF_LEVELS, h[c],
-                       X->data[j[c] * X->tda + s], e_Cs, &T, &E))
+      if (!input_table(net, w, c, BPCHECK_FDIFF_LEVELS, h[c],
+                       X->data[j[c] * X->tda + s], C_s, e_Cs, &T, &E))
         w->redo[again++] = j[c];
       const double g = r * T;
       gsl_matrix_set(dx, j[c], s, g);
@@ -423,8 +430,8 @@ input_sample(const bpcheck_net *net, const bpcheck_batch *batch, size_t s,
       return status;
     for (size_t c = 0; c < again; c++) {
       double T, E;
-      const int smooth =
-          input_table(w, c, 2, h[c], X->data[j[c] * X->tda + s], e_Cs, &T, &E);
+      const int smooth = input_table(
+          net, w, c, 2, h[c], X->data[j[c] * X->tda + s], C_s, e_Cs, &T, &E);
       const double g = r * T;
       gsl_matrix_set(dx, j[c], s, g);
       gsl_matrix_set(err, j[c], s,
@@ -475,7 +482,8 @@ bpcheck_fdiff_inputs(const bpcheck_net *net, const bpcheck_batch *batch,
     for (size_t k = 0; k < w->nL; k++)
       for (size_t c = 0; c < cols; c++)
         w->Yw[k * cols + c] = Y->data[k * Y->tda + s];
-    if ((status = input_sample(&data_only, batch, s, r, e_Cs, dx, err, w)))
+    if ((status =
+             input_sample(&data_only, batch, s, r, C_s, e_Cs, dx, err, w)))
       return status;
   }
   return BPCHECK_SUCCESS;

@@ -237,16 +237,24 @@ END_TEST
 /* (CD.13) Every number of a relu, identity, mse case times 1e-100 (or
  * 1e-200): the steps (2^-7 and less) move each cost far above C0 ~ 1e-216,
  * whose bound e_C alone would claim far too small an error.  The naive
- * check's estimates must still bound its distance to the backprop. */
+ * check's estimates, and those of the input gradient's (IN.4), must still
+ * bound their distance to the backprop.  (Case 2: weights of order 1 and
+ * no relu, so that the steps of x move the costs too, across no kink.) */
 START_TEST(test_tiny_case)
 {
   static const size_t n[] = {3, 4, 2};
-  static const bpcheck_activation f[] = {[1] = BPCHECK_RELU, BPCHECK_IDENTITY};
-  const double s = _i ? 1e-200 : 1e-100;
+  static const bpcheck_activation f[][3] = {
+      {[1] = BPCHECK_RELU, BPCHECK_IDENTITY},
+      {[1] = BPCHECK_IDENTITY, BPCHECK_IDENTITY}};
+  const double s = _i == 1 ? 1e-200 : 1e-100;
   fixture x;
-  fixture_init(&x, 2, n, f, BPCHECK_MSE, BPCHECK_MEAN, 4, test_seed(71));
-  for (size_t i = 0; i < x.net->theta->size; i++)
-    x.net->theta->data[i] *= s;
+  fixture_init(&x, 2, n, f[_i == 2], BPCHECK_MSE, BPCHECK_MEAN, 4,
+               test_seed(71));
+  for (size_t l = 1; l <= 2; l++) { /* case 2: the weights left at O(1) */
+    if (_i != 2)
+      gsl_matrix_scale(&x.net->theta->W[l], s);
+    gsl_vector_scale(&x.net->theta->b[l], s);
+  }
   gsl_matrix_scale(x.batch->X, s);
   gsl_matrix_scale(x.batch->Y, s);
   fixture_gradients(&x);
@@ -258,6 +266,26 @@ START_TEST(test_tiny_case)
                   "x%g entry %zu: fd %.17g, backprop %.17g, estimate %.3g", s,
                   i, x.fd->data[i], x.mat->data[i], x.err->data[i]);
   }
+  /* and the input gradient's differences (IN.4), against (IN.3) */
+  const size_t n0 = n[0], B = x.batch->B;
+  gsl_matrix *dm = gsl_matrix_alloc(n0, B), *fd = gsl_matrix_alloc(n0, B),
+             *e = gsl_matrix_alloc(n0, B), *tol = gsl_matrix_alloc(n0, B);
+  bpcheck_fdiff_inputs_workspace *iw;
+  ck_assert_ok(bpcheck_fdiff_inputs_alloc(&iw, x.net, B));
+  ck_assert_ok(bpcheck_fdiff_inputs(x.net, x.batch, fd, e, iw));
+  ck_assert_ok(bpcheck_tolerance_derive_inputs(
+      x.net, x.batch, BPCHECK_PRECISION_DOUBLE, dm, tol, NULL, NULL));
+  for (size_t i = 0; i < n0 * B; i++)
+    if (!isinf(e->data[i]))
+      ck_assert_msg(fabs(fd->data[i] - dm->data[i]) <=
+                        BPCHECK_FD_SAFETY * e->data[i] + tol->data[i],
+                    "x%g input %zu: fd %.17g, backprop %.17g, estimate %.3g",
+                    s, i, fd->data[i], dm->data[i], e->data[i]);
+  bpcheck_fdiff_inputs_free(iw);
+  gsl_matrix_free(dm);
+  gsl_matrix_free(fd);
+  gsl_matrix_free(e);
+  gsl_matrix_free(tol);
   fixture_free(&x);
 }
 END_TEST
@@ -624,7 +652,7 @@ make_fdiff_suite(void)
   tcase_add_loop_test(core, test_richardson_order, 0, 2);
   tcase_add_loop_test(core, test_cost_error_bound, 0, 8);
   tcase_add_test(core, test_kink_second_try);
-  tcase_add_loop_test(core, test_tiny_case, 0, 2);
+  tcase_add_loop_test(core, test_tiny_case, 0, 3);
   tcase_add_test(core, test_inputs_fd_agree);
   tcase_add_test(core, test_inputs_fd_rejects);
   tcase_add_test(core, test_inputs_fd_kink);
