@@ -91,8 +91,10 @@ cost_along(bpcheck_net *net, const bpcheck_batch *batch, double t,
 static double
 scale(double theta)
 {
+  if (fabs(theta) < 2.0) /* most parameters: no frexp */
+    return 1.0;
   int e;
-  frexp(fmax(1.0, fabs(theta)), &e);
+  frexp(fabs(theta), &e);
   return ldexp(1.0, e - 1);
 }
 
