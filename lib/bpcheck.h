@@ -335,6 +335,18 @@ int bpcheck_tolerance_apply(const bpcheck_net *net, const bpcheck_batch *batch,
                             const bpcheck_tolerance *tol,
                             bpcheck_tolerance *out, bpcheck_params **abs,
                             bpcheck_params **alt);
+/* The same, and, with tol->derive, the two bounds the tolerance rests on
+ * into e (the reference's, bpcheck_bound_gradient) and e_p (a correct
+ * implementation's at tol->precision, bpcheck_bound_gradient_at) when they
+ * are not NULL (shaped like r): what verify prints of its worst entry,
+ * without computing them again. */
+int bpcheck_tolerance_apply_parts(const bpcheck_net *net,
+                                  const bpcheck_batch *batch,
+                                  const bpcheck_params *r,
+                                  const bpcheck_tolerance *tol,
+                                  bpcheck_tolerance *out, bpcheck_params **abs,
+                                  bpcheck_params **alt, bpcheck_params *e,
+                                  bpcheck_params *e_p);
 /* BPCHECK_SUCCESS when the cost, every z, a and delta of the forward and
  * backward passes and every gradient entry are finite doubles; else
  * BPCHECK_EDOM with a message naming the first quantity that is not (so

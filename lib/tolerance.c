@@ -24,20 +24,26 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 
-int
-bpcheck_tolerance_derive(const bpcheck_net *net, const bpcheck_batch *batch,
-                         bpcheck_precision p, const bpcheck_params *r,
-                         bpcheck_params *tol, bpcheck_params *alt,
-                         int *have_alt)
+/* bpcheck_tolerance_derive, and the two bounds it rests on into e and e_p
+ * when they are not NULL. */
+static int
+derive(const bpcheck_net *net, const bpcheck_batch *batch, bpcheck_precision p,
+       const bpcheck_params *r, bpcheck_params *tol, bpcheck_params *alt,
+       int *have_alt, bpcheck_params *e, bpcheck_params *e_p)
 {
   int status = bpcheck_params_match(net->theta, tol);
   if (!status)
     status = bpcheck_params_match(net->theta, r);
   if (!status && alt)
     status = bpcheck_params_match(net->theta, alt);
+  if (!status && e)
+    status = bpcheck_params_match(net->theta, e);
+  if (!status && e_p)
+    status = bpcheck_params_match(net->theta, e_p);
   if (status)
     return status;
   const int single = p == BPCHECK_PRECISION_SINGLE;
@@ -52,6 +58,10 @@ bpcheck_tolerance_derive(const bpcheck_net *net, const bpcheck_batch *batch,
   if ((status = bpcheck_params_alloc(&ep, net->L, net->n)) ||
       (status = bpcheck_bound_gradient_at(net, batch, p, ep, bw)))
     goto done;
+  if (e)
+    memcpy(e->data, tol->data, tol->size * sizeof *e->data);
+  if (e_p)
+    memcpy(e_p->data, ep->data, ep->size * sizeof *e_p->data);
   for (size_t i = 0; i < tol->size; i++)
     tol->data[i] += ep->data[i];
   for (size_t l = 1; l <= net->L; l++) {
@@ -93,6 +103,15 @@ done:
   bpcheck_matrix_free(mw);
   bpcheck_params_free(ep);
   return status;
+}
+
+int
+bpcheck_tolerance_derive(const bpcheck_net *net, const bpcheck_batch *batch,
+                         bpcheck_precision p, const bpcheck_params *r,
+                         bpcheck_params *tol, bpcheck_params *alt,
+                         int *have_alt)
+{
+  return derive(net, batch, p, r, tol, alt, have_alt, NULL, NULL);
 }
 
 /* The first of a matrix's entries that is not finite, as (row, col). */
@@ -160,10 +179,13 @@ done:
 }
 
 int
-bpcheck_tolerance_apply(const bpcheck_net *net, const bpcheck_batch *batch,
-                        const bpcheck_params *r, const bpcheck_tolerance *tol,
-                        bpcheck_tolerance *out, bpcheck_params **abs,
-                        bpcheck_params **alt)
+bpcheck_tolerance_apply_parts(const bpcheck_net *net,
+                              const bpcheck_batch *batch,
+                              const bpcheck_params *r,
+                              const bpcheck_tolerance *tol,
+                              bpcheck_tolerance *out, bpcheck_params **abs,
+                              bpcheck_params **alt, bpcheck_params *e,
+                              bpcheck_params *e_p)
 {
   int status, have_alt = 0;
   *out = *tol;
@@ -172,8 +194,8 @@ bpcheck_tolerance_apply(const bpcheck_net *net, const bpcheck_batch *batch,
     return BPCHECK_SUCCESS;
   if ((status = bpcheck_params_alloc(abs, net->L, net->n)) ||
       (status = bpcheck_params_alloc(alt, net->L, net->n)) ||
-      (status = bpcheck_tolerance_derive(net, batch, tol->precision, r, *abs,
-                                         *alt, &have_alt))) {
+      (status = derive(net, batch, tol->precision, r, *abs, *alt, &have_alt, e,
+                       e_p))) {
     bpcheck_params_free(*abs);
     bpcheck_params_free(*alt);
     *abs = *alt = NULL;
@@ -182,4 +204,14 @@ bpcheck_tolerance_apply(const bpcheck_net *net, const bpcheck_batch *batch,
   out->abs = *abs;
   out->alt = have_alt ? *alt : NULL;
   return BPCHECK_SUCCESS;
+}
+
+int
+bpcheck_tolerance_apply(const bpcheck_net *net, const bpcheck_batch *batch,
+                        const bpcheck_params *r, const bpcheck_tolerance *tol,
+                        bpcheck_tolerance *out, bpcheck_params **abs,
+                        bpcheck_params **alt)
+{
+  return bpcheck_tolerance_apply_parts(net, batch, r, tol, out, abs, alt, NULL,
+                                       NULL);
 }

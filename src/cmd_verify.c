@@ -132,12 +132,15 @@ cmd_verify(int argc, char **argv)
   bpcheck_tolerance tol = tolopts_get(&t);
   bpcheck_diagnosis d = {0};
   int code = EXIT_USAGE;
-  bpcheck_params *abs = NULL, *alt = NULL;
+  bpcheck_params *abs = NULL, *alt = NULL, *e = NULL, *e_p = NULL;
   bpcheck_tolerance t_case;
+  const bpcheck_net *net = vc->net;
   if (reference_gradient(vc, mode, &ref) == 0 &&
-      bpcheck_report_alloc(&rep, vc->net->L) == 0 &&
-      (bpcheck_tolerance_apply(vc->net, vc->batch, ref, &tol, &t_case, &abs,
-                               &alt) == 0 ||
+      bpcheck_report_alloc(&rep, net->L) == 0 &&
+      ((bpcheck_params_alloc(&e, net->L, net->n) == 0 &&
+        bpcheck_params_alloc(&e_p, net->L, net->n) == 0 &&
+        bpcheck_tolerance_apply_parts(net, vc->batch, ref, &tol, &t_case, &abs,
+                                      &alt, e, e_p) == 0) ||
        (say_error("%s", bpcheck_errmsg()), 0))) {
     int status = bpcheck_compare(ref, vc->grad, &t_case, rep);
     if (status == BPCHECK_EMISMATCH)
@@ -149,7 +152,7 @@ cmd_verify(int argc, char **argv)
       bpcheck_net_describe(vc->net, desc, sizeof desc);
       printf("bpcheck verify: %s, batch %zu\n", desc, vc->batch->B);
       print_report(stdout, ref, vc->grad, rep, &t_case, &d);
-      print_tolerance_parts(stdout, vc, ref, rep, &t_case);
+      print_tolerance_parts(stdout, rep, &t_case, e, e_p);
       status = verify_inputs(stdout, 0, vc, &tol, status);
     }
     code = status == BPCHECK_SUCCESS     ? EXIT_PASS
@@ -160,6 +163,8 @@ cmd_verify(int argc, char **argv)
   bpcheck_params_free(ref);
   bpcheck_params_free(abs);
   bpcheck_params_free(alt);
+  bpcheck_params_free(e);
+  bpcheck_params_free(e_p);
   bpcheck_case_free(vc);
   return code;
 }

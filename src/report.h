@@ -38,11 +38,11 @@ int reference_gradient(const bpcheck_case *c, bpcheck_mode mode,
 void print_report(FILE *out, const bpcheck_params *ref,
                   const bpcheck_params *g, const bpcheck_report *rep,
                   const bpcheck_tolerance *tol, const bpcheck_diagnosis *d);
-/* The parts of the worst entry's tolerance (CD.10): the two bounds. */
-void print_tolerance_parts(FILE *out, const bpcheck_case *c,
-                           const bpcheck_params *ref,
-                           const bpcheck_report *rep,
-                           const bpcheck_tolerance *tol);
+/* The parts of the worst entry's tolerance (CD.10): the two bounds e and
+ * e_p that bpcheck_tolerance_apply_parts gave (nothing without derive). */
+void print_tolerance_parts(FILE *out, const bpcheck_report *rep,
+                           const bpcheck_tolerance *tol,
+                           const bpcheck_params *e, const bpcheck_params *e_p);
 void print_json_report(FILE *out, const char *command,
                        const bpcheck_report *rep, const bpcheck_tolerance *tol,
                        const bpcheck_diagnosis *d);

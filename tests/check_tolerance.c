@@ -231,6 +231,50 @@ START_TEST(test_overflow_named)
 }
 END_TEST
 
+/* bpcheck_tolerance_apply_parts hands out the two bounds the tolerance
+ * rests on: each entry's tolerance is K (e + e_p) plus a floor of at most
+ * eps max_block |r| + eta, the same tolerance as bpcheck_tolerance_apply's,
+ * and e equals bpcheck_bound_gradient's. */
+START_TEST(test_apply_parts)
+{
+  static const size_t n[] = {4, 5, 3};
+  static const bpcheck_activation f[] = {[1] = BPCHECK_TANH, BPCHECK_SIGMOID};
+  fixture x;
+  fixture_init(&x, 2, n, f, BPCHECK_CROSS_ENTROPY, BPCHECK_MEAN, 3,
+               test_seed(90));
+  fixture_gradients(&x);
+  bpcheck_tolerance spec = {0, 0, 0, NULL, NULL, 1, BPCHECK_PRECISION_SINGLE},
+                    t, t2;
+  bpcheck_params *abs, *alt, *abs2, *alt2, *e, *ep, *e_ref;
+  ck_assert_ok(bpcheck_params_alloc(&e, 2, n));
+  ck_assert_ok(bpcheck_params_alloc(&ep, 2, n));
+  ck_assert_ok(bpcheck_params_alloc(&e_ref, 2, n));
+  ck_assert_ok(bpcheck_tolerance_apply_parts(x.net, x.batch, x.mat, &spec, &t,
+                                             &abs, &alt, e, ep));
+  ck_assert_ok(bpcheck_tolerance_apply(x.net, x.batch, x.mat, &spec, &t2,
+                                       &abs2, &alt2));
+  ck_assert_ok(bpcheck_bound_gradient(x.net, x.batch, e_ref, x.bw));
+  double rmax = 0.0;
+  for (size_t i = 0; i < x.mat->size; i++)
+    rmax = fmax(rmax, fabs(x.mat->data[i]));
+  for (size_t i = 0; i < abs->size; i++) {
+    ck_assert(abs->data[i] == abs2->data[i]);
+    ck_assert(e->data[i] == e_ref->data[i]);
+    const double floor =
+        abs->data[i] - BPCHECK_TOL_K * (e->data[i] + ep->data[i]);
+    ck_assert_msg(floor >= 0 &&
+                      floor <= 1.001 * (FLT_EPSILON * rmax + FLT_MIN),
+                  "entry %zu: floor %g", i, floor);
+  }
+  BPCHECK_FREE(e, ep, e_ref);
+  bpcheck_params_free(abs);
+  bpcheck_params_free(alt);
+  bpcheck_params_free(abs2);
+  bpcheck_params_free(alt2);
+  fixture_free(&x);
+}
+END_TEST
+
 Suite *
 make_tolerance_suite(void)
 {
@@ -241,6 +285,7 @@ make_tolerance_suite(void)
                       sizeof tiny / sizeof *tiny);
   tcase_add_test(core, test_exact_kink);
   tcase_add_test(core, test_scale_invariance);
+  tcase_add_test(core, test_apply_parts);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_set_timeout(errors, TEST_TIMEOUT);
