@@ -266,7 +266,9 @@ START_TEST(test_apply_parts)
                       floor <= 1.001 * (FLT_EPSILON * rmax + FLT_MIN),
                   "entry %zu: floor %g", i, floor);
   }
-  BPCHECK_FREE(e, ep, e_ref);
+  bpcheck_params_free(e);
+  bpcheck_params_free(ep);
+  bpcheck_params_free(e_ref);
   bpcheck_params_free(abs);
   bpcheck_params_free(alt);
   bpcheck_params_free(abs2);
