@@ -530,11 +530,11 @@ node_tables(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
   size_t again = 0;
   for (size_t c = 0; c < count; c++) {
     const size_t k = k0 + c;
+    const double z = z_scale(Zl, B, k);
     int smooth = 1;
     for (size_t s = 0; s < B; s++)
-      smooth &= combine_sample(ln, B, STEPS * c, BPCHECK_FDIFF_LEVELS, s,
-                               z_scale(Zl, B, k), e_C, &w->D[k * B + s],
-                               &w->eD[k * B + s]);
+      smooth &= combine_sample(ln, B, STEPS * c, BPCHECK_FDIFF_LEVELS, s, z,
+                               e_C, &w->D[k * B + s], &w->eD[k * B + s]);
     if (!smooth)
       ln->redo[again++] = k;
   }
@@ -551,10 +551,11 @@ node_tables(const bpcheck_net *net, const bpcheck_batch *batch, size_t l,
   chunk_costs(net, batch, l, 4 * again, w, ln);
   for (size_t r = 0; r < again; r++) {
     const size_t k = ln->redo[r];
+    const double z = z_scale(Zl, B, k);
     for (size_t s = 0; s < B; s++)
       if (isinf(w->eD[k * B + s])) /* (ACT.3) across a kink: see fdiff.c */
-        combine_sample(ln, B, 4 * r, 2, s, z_scale(Zl, B, k), e_C,
-                       &w->D[k * B + s], &w->eD[k * B + s]);
+        combine_sample(ln, B, 4 * r, 2, s, z, e_C, &w->D[k * B + s],
+                       &w->eD[k * B + s]);
   }
 }
 
